@@ -1,0 +1,57 @@
+"""Serve Microsoft Agent Framework agents and workflows through many channels at once."""
+
+from ._channel import Channel
+from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
+from ._host import AgentFrameworkHost
+from ._isolation import (
+    ISOLATION_HEADER_CHAT,
+    ISOLATION_HEADER_USER,
+    IsolationKeys,
+    get_current_isolation_keys,
+    reset_current_isolation_keys,
+    set_current_isolation_keys,
+)
+from ._paths import HostStatePaths
+from ._state import DiskStateStore, MemoryStateStore, StateStore
+from ._types import (
+    ChannelCommand,
+    ChannelCommandContext,
+    ChannelContribution,
+    ChannelIdentity,
+    ChannelRequest,
+    ChannelResponseHook,
+    ChannelRunHook,
+    ChannelSession,
+    ChannelStreamUpdateHook,
+    HostedRunResult,
+    SessionMode,
+)
+
+__all__ = [
+    "ISOLATION_HEADER_CHAT",
+    "ISOLATION_HEADER_USER",
+    "ISOLATION_KEYS_ATTRIBUTE",
+    "AgentFrameworkHost",
+    "Channel",
+    "ChannelCommand",
+    "ChannelCommandContext",
+    "ChannelContext",
+    "ChannelContribution",
+    "ChannelIdentity",
+    "ChannelRequest",
+    "ChannelResponseHook",
+    "ChannelRunHook",
+    "ChannelSession",
+    "ChannelStreamUpdateHook",
+    "DiskStateStore",
+    "HostStatePaths",
+    "HostedRunResult",
+    "HostedRunStream",
+    "IsolationKeys",
+    "MemoryStateStore",
+    "SessionMode",
+    "StateStore",
+    "get_current_isolation_keys",
+    "reset_current_isolation_keys",
+    "set_current_isolation_keys",
+]

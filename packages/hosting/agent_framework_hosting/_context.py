@@ -1,0 +1,258 @@
+"""`ChannelContext`: the one door a channel has to the target, sessions and commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from agent_framework import AgentResponseUpdate, Message, normalize_messages
+
+from ._hooks import call_hook
+from ._isolation import (
+    IsolationKeys,
+    isolation_keys_from_headers,
+    reset_current_isolation_keys,
+    set_current_isolation_keys,
+)
+from ._sessions import ConversationSlots
+from ._targets import TargetRunner
+from ._types import (
+    ChannelCommand,
+    ChannelRequest,
+    ChannelResponseHook,
+    ChannelRunHook,
+    ChannelStreamUpdateHook,
+    HostedRunResult,
+)
+
+__all__ = ["ChannelContext", "HostedRunStream", "RunServices"]
+
+logger = logging.getLogger("agent_framework.hosting")
+
+ISOLATION_KEYS_ATTRIBUTE = "isolation_keys"
+"""``ChannelRequest.attributes`` key under which a channel passes trusted `IsolationKeys`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunServices:
+    """What the host shares with every channel context."""
+
+    target: Any
+    runner: TargetRunner
+    slots: ConversationSlots[Any]
+    trust_isolation_headers: bool
+    commands: Callable[[], tuple[ChannelCommand, ...]]
+    reset_session: Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _ChannelHooks:
+    run_hook: ChannelRunHook | None
+    response_hook: ChannelResponseHook | None
+    stream_update_hook: ChannelStreamUpdateHook | None
+
+
+class ChannelContext:
+    """Handed to :meth:`Channel.contribute`; runs the target on the channel's behalf.
+
+    The host invokes the channel's hooks here, in a fixed order: ``run_hook`` on the
+    request, then session resolution under the key's lock, then the run; each streamed
+    update passes ``stream_update_hook``; the final result passes ``response_hook``.
+    """
+
+    def __init__(self, services: RunServices, channel: object) -> None:
+        self._services = services
+        self.channel_name: str = str(getattr(channel, "name", ""))
+        self._hooks = _ChannelHooks(
+            run_hook=getattr(channel, "run_hook", None),
+            response_hook=getattr(channel, "response_hook", None),
+            stream_update_hook=getattr(channel, "stream_update_hook", None),
+        )
+
+    @property
+    def target(self) -> Any:
+        """The agent or workflow the host serves."""
+        return self._services.target
+
+    @property
+    def commands(self) -> tuple[ChannelCommand, ...]:
+        """Every command of the host: the built-ins and all channels' contributions."""
+        return self._services.commands()
+
+    @property
+    def trusts_isolation_headers(self) -> bool:
+        """Whether a trusted front end sets the isolation headers for this host."""
+        return self._services.trust_isolation_headers
+
+    def isolation_keys(self, headers: Mapping[str, str]) -> IsolationKeys:
+        """The isolation keys of a request, or empty keys when headers are not trusted."""
+        if not self._services.trust_isolation_headers:
+            return IsolationKeys()
+        return isolation_keys_from_headers(headers)
+
+    def reset_session(self, isolation_key: str) -> None:
+        """Start a fresh session for ``isolation_key``."""
+        self._services.reset_session(isolation_key)
+
+    async def run(
+        self, request: ChannelRequest, *, protocol_request: Any = None
+    ) -> HostedRunResult:
+        """Run the target to completion and return the (response-hooked) result."""
+        request = await self._prepare(request, protocol_request)
+        messages = _stamped_messages(request)
+        with _isolation_scope(request):
+            async with self._lease(request) as slot:
+                response = await self._services.runner.run(messages, slot, request.options)
+                result = HostedRunResult(response, session=slot if request.isolation_key else None)
+        return await self._finish(result, request)
+
+    async def run_stream(
+        self, request: ChannelRequest, *, protocol_request: Any = None
+    ) -> HostedRunStream:
+        """Start a streamed run; iterate the result, then call ``get_final_response()``."""
+        request = await self._prepare(request, protocol_request)
+        return HostedRunStream(self._stream(request), request)
+
+    async def _prepare(self, request: ChannelRequest, protocol_request: Any) -> ChannelRequest:
+        if self._hooks.run_hook is None:
+            return request
+        rewritten = await call_hook(
+            self._hooks.run_hook,
+            request,
+            target=self._services.target,
+            protocol_request=protocol_request,
+        )
+        if not isinstance(rewritten, ChannelRequest):
+            raise TypeError(
+                f"run_hook of channel {self.channel_name!r} must return a ChannelRequest, "
+                f"got {type(rewritten).__name__}"
+            )
+        return rewritten
+
+    def _lease(self, request: ChannelRequest) -> AbstractAsyncContextManager[Any]:
+        key = request.isolation_key
+        if key is None:
+            return nullcontext(self._services.runner.fresh_slot())
+        return self._services.slots.lease(key)
+
+    async def _finish(self, result: HostedRunResult, request: ChannelRequest) -> HostedRunResult:
+        if self._hooks.response_hook is None:
+            return result
+        hooked = await call_hook(
+            self._hooks.response_hook, result, request=request, channel_name=self.channel_name
+        )
+        if not isinstance(hooked, HostedRunResult):
+            raise TypeError(
+                f"response_hook of channel {self.channel_name!r} must return a "
+                f"HostedRunResult, got {type(hooked).__name__}"
+            )
+        return hooked
+
+    async def _stream(
+        self, request: ChannelRequest
+    ) -> AsyncGenerator[AgentResponseUpdate | HostedRunResult, None]:
+        """Yield hooked updates, then the hooked final result as the last item."""
+        messages = _stamped_messages(request)
+        hook = self._hooks.stream_update_hook
+        with _isolation_scope(request):
+            async with self._lease(request) as slot:
+                stream = self._services.runner.stream(messages, slot, request.options)
+                async for update in stream:
+                    shown = update if hook is None else await call_hook(hook, update)
+                    if shown is not None:
+                        yield shown
+                response = await stream.get_final_response()
+                result = HostedRunResult(response, session=slot if request.isolation_key else None)
+        yield await self._finish(result, request)
+
+
+class HostedRunStream:
+    """The updates of a streamed run, then its final result.
+
+    Iterating yields each update that passed the stream-update hook. The session lock is
+    held until the stream ends; ``aclose()`` (or leaving ``async with``) stops the run.
+    """
+
+    def __init__(
+        self,
+        items: AsyncGenerator[AgentResponseUpdate | HostedRunResult, None],
+        request: ChannelRequest,
+    ) -> None:
+        self._items = items
+        self.request = request
+        self._final: HostedRunResult | None = None
+
+    def __aiter__(self) -> AsyncIterator[AgentResponseUpdate]:
+        return self
+
+    async def __anext__(self) -> AgentResponseUpdate:
+        if self._final is not None:
+            raise StopAsyncIteration
+        item = await self._items.__anext__()
+        if isinstance(item, HostedRunResult):
+            self._final = item
+            raise StopAsyncIteration
+        return item
+
+    async def get_final_response(self) -> HostedRunResult:
+        """Finish the stream (draining what is left) and return the hooked final result."""
+        async for _ in self:
+            pass
+        if self._final is None:  # pragma: no cover - the generator always ends with one
+            raise RuntimeError("The stream ended without a final result")
+        return self._final
+
+    async def aclose(self) -> None:
+        """Stop the run and release its session."""
+        await self._items.aclose()
+
+    async def __aenter__(self) -> HostedRunStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class _IsolationScope:
+    """Makes a request's trusted isolation keys visible to tools during the run."""
+
+    __slots__ = ("_keys", "_token")
+
+    def __init__(self, keys: IsolationKeys | None) -> None:
+        self._keys = keys
+        self._token: Any = None
+
+    def __enter__(self) -> None:
+        if self._keys is not None:
+            self._token = set_current_isolation_keys(self._keys)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            reset_current_isolation_keys(self._token)
+
+
+def _isolation_scope(request: ChannelRequest) -> _IsolationScope:
+    keys = request.attributes.get(ISOLATION_KEYS_ATTRIBUTE)
+    return _IsolationScope(keys if isinstance(keys, IsolationKeys) else None)
+
+
+def _stamped_messages(request: ChannelRequest) -> list[Message]:
+    """Normalize the input and stamp channel and identity on the last message."""
+    messages: Sequence[Message] = normalize_messages(request.input)
+    if not messages:
+        raise ValueError("A run needs at least one input message")
+    last = messages[-1]
+    props = dict(last.additional_properties or {})
+    hosting: dict[str, Any] = {"channel": request.channel}
+    if request.identity is not None:
+        hosting["identity"] = {
+            "channel": request.identity.channel,
+            "native_id": request.identity.native_id,
+            "attributes": dict(request.identity.attributes or {}),
+        }
+    props["hosting"] = hosting
+    last.additional_properties = props
+    return list(messages)

@@ -1,0 +1,219 @@
+"""`AgentFrameworkHost`: composes channels, sessions and the target into one ASGI app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from agent_framework import SupportsAgentRun, Workflow
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from ._channel import Channel
+from ._commands import builtin_commands
+from ._context import ChannelContext, RunServices
+from ._isolation import trusted_platform_detected
+from ._paths import resolve_state_paths
+from ._serve import serve_app
+from ._sessions import ConversationSlots
+from ._state import DiskStateStore, MemoryStateStore, StateStore
+from ._targets import AgentRunner, TargetRunner, WorkflowRunner
+from ._types import ChannelCommand, ChannelContribution
+
+__all__ = ["AgentFrameworkHost"]
+
+logger = logging.getLogger("agent_framework.hosting")
+
+HostTarget = SupportsAgentRun | Workflow | Callable[[], Workflow]
+
+
+class AgentFrameworkHost:
+    """Serves one agent or workflow through any number of channels.
+
+    Args:
+        target: An agent (anything with ``run``/``create_session``), a ``Workflow``, or a
+            zero-argument factory returning a new ``Workflow`` (each conversation gets its
+            own instance).
+        channels: The protocol adapters to mount; names must be unique, paths must not
+            collide.
+        debug: Log every failed run with its traceback. Callers never see internals.
+        checkpoint_location: Directory for per-conversation workflow checkpoints.
+        state_dir: A directory (deriving ``sessions/`` and, for workflows,
+            ``checkpoints/``) or a :class:`HostStatePaths` mapping. Needs the ``disk``
+            extra.
+        trust_isolation_headers: Honour the ``x-agent-*-isolation-key`` headers. Defaults
+            to ``True`` only when the ``FOUNDRY_HOSTING_ENVIRONMENT`` variable is set; turn
+            it on only behind a front end that sets (and strips) those headers itself.
+        max_live_sessions: Conversations kept live in memory; older ones are snapshotted to
+            the state store and restored on their next turn.
+        state_store: A state backend to use instead of memory or ``state_dir``.
+
+    """
+
+    def __init__(
+        self,
+        target: HostTarget,
+        *,
+        channels: Sequence[Channel],
+        debug: bool = False,
+        checkpoint_location: str | os.PathLike[str] | None = None,
+        state_dir: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        trust_isolation_headers: bool | None = None,
+        max_live_sessions: int = 1024,
+        state_store: StateStore | None = None,
+    ) -> None:
+        self.target = target
+        self.channels: tuple[Channel, ...] = tuple(channels)
+        self.debug = debug
+        _check_channels(self.channels)
+        is_workflow = not isinstance(target, SupportsAgentRun)
+        paths = resolve_state_paths(state_dir, workflow=is_workflow)
+        if checkpoint_location is not None:
+            paths["checkpoints"] = Path(checkpoint_location)
+        if state_store is not None:
+            self.state_store: StateStore = state_store
+        elif "sessions" in paths:
+            self.state_store = DiskStateStore(paths["sessions"])
+        else:
+            self.state_store = MemoryStateStore()
+        self._runner: TargetRunner = (
+            WorkflowRunner(target, checkpoint_dir=paths.get("checkpoints"))  # pyright: ignore[reportArgumentType]
+            if is_workflow
+            else AgentRunner(target)  # pyright: ignore[reportArgumentType]
+        )
+        self._slots: ConversationSlots[Any] = ConversationSlots(
+            self._runner.codec(), self.state_store, max_live=max_live_sessions
+        )
+        self.trust_isolation_headers = (
+            trusted_platform_detected()
+            if trust_isolation_headers is None
+            else trust_isolation_headers
+        )
+        self._contributed_commands: list[ChannelCommand] = []
+
+    def reset_session(self, isolation_key: str) -> None:
+        """Give ``isolation_key`` a brand-new session from its next request on."""
+        self._slots.reset(isolation_key)
+
+    @property
+    def commands(self) -> tuple[ChannelCommand, ...]:
+        """The host's built-in commands followed by every channel's contributed ones."""
+        builtin = builtin_commands(self.reset_session)
+        names = {command.name for command in self._contributed_commands}
+        return (
+            *(command for command in builtin if command.name not in names),
+            *self._contributed_commands,
+        )
+
+    @cached_property
+    def app(self) -> Starlette:
+        """The Starlette application serving every channel (built once)."""
+        services = RunServices(
+            target=self.target,
+            runner=self._runner,
+            slots=self._slots,
+            trust_isolation_headers=self.trust_isolation_headers,
+            commands=lambda: self.commands,
+            reset_session=self.reset_session,
+        )
+        routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
+        contributions: list[tuple[Channel, ChannelContribution]] = []
+        for channel in self.channels:
+            contribution = channel.contribute(ChannelContext(services, channel))
+            contributions.append((channel, contribution))
+            self._contributed_commands.extend(contribution.commands)
+            routes.extend(_mount(channel.path, contribution.routes))
+        return Starlette(routes=routes, lifespan=self._lifespan(contributions))
+
+    def serve(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        workers: int = 1,
+        **hypercorn_config: Any,
+    ) -> None:
+        """Serve the app with Hypercorn until interrupted (needs the ``serve`` extra)."""
+        serve_app(self.app, host=host, port=port, workers=workers, **hypercorn_config)
+
+    def _lifespan(
+        self, contributions: list[tuple[Channel, ChannelContribution]]
+    ) -> Callable[[Starlette], Any]:
+        @asynccontextmanager
+        async def lifespan(_app: Starlette) -> AsyncGenerator[None]:
+            started: list[tuple[Channel, ChannelContribution]] = []
+            try:
+                for channel, contribution in contributions:
+                    started.append((channel, contribution))
+                    for callback in contribution.on_startup:
+                        try:
+                            await callback()
+                        except Exception as exc:
+                            raise RuntimeError(
+                                f"Channel {channel.name!r} failed to start: {exc}"
+                            ) from exc
+                yield
+            finally:
+                for channel, contribution in reversed(started):
+                    for callback in contribution.on_shutdown:
+                        try:
+                            await callback()
+                        except Exception:
+                            logger.exception("Channel %r failed to shut down", channel.name)
+                self.state_store.close()
+
+        return lifespan
+
+
+async def _readiness(_request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """Mount ``routes`` under ``path``; a route at ``/`` also answers the bare path."""
+    if not path:
+        return list(routes)
+    prefix = path.rstrip("/")
+    bare = [
+        Route(prefix, route.endpoint, methods=route.methods, name=route.name)
+        for route in routes
+        if isinstance(route, Route) and route.path == "/"
+    ]
+    return [*bare, Mount(prefix, routes=list(routes))]
+
+
+def _check_channels(channels: Sequence[Channel]) -> None:
+    names: dict[str, Channel] = {}
+    paths: dict[str, str] = {}
+    for channel in channels:
+        if not isinstance(channel, Channel):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"{channel!r} is not a Channel: it needs name, path and contribute(context)"
+            )
+        if channel.name in names:
+            raise ValueError(
+                f"Two channels are named {channel.name!r}; channel names must be unique"
+            )
+        names[channel.name] = channel
+        path = "/" + channel.path.strip("/") if channel.path.strip("/") else ""
+        for other_path, other_name in paths.items():
+            if _paths_collide(path, other_path):
+                raise ValueError(
+                    f"Channels {other_name!r} and {channel.name!r} are both mounted at "
+                    f"{path!r}; give one of them another path"
+                )
+        paths[path] = channel.name
+
+
+def _paths_collide(first: str, second: str) -> bool:
+    """Whether one mount would shadow the other (same path, or one nested in the other)."""
+    if not first or not second:
+        return False
+    return first == second or first.startswith(second + "/") or second.startswith(first + "/")

@@ -1,0 +1,70 @@
+"""Isolation keys from a trusted front end, carried in the run's request context."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+
+__all__ = [
+    "ISOLATION_HEADER_CHAT",
+    "ISOLATION_HEADER_USER",
+    "TRUSTED_PLATFORM_ENV",
+    "IsolationKeys",
+    "get_current_isolation_keys",
+    "isolation_keys_from_headers",
+    "reset_current_isolation_keys",
+    "set_current_isolation_keys",
+    "trusted_platform_detected",
+]
+
+ISOLATION_HEADER_USER = "x-agent-user-isolation-key"
+ISOLATION_HEADER_CHAT = "x-agent-chat-isolation-key"
+TRUSTED_PLATFORM_ENV = "FOUNDRY_HOSTING_ENVIRONMENT"
+"""When this variable is set, a hosting platform in front of the app sets the headers."""
+
+
+@dataclass(frozen=True, slots=True)
+class IsolationKeys:
+    """The user and chat partition keys a trusted front end assigned to a request."""
+
+    user_key: str | None = None
+    chat_key: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether neither key is set."""
+        return not self.user_key and not self.chat_key
+
+
+_EMPTY = IsolationKeys()
+_current: ContextVar[IsolationKeys] = ContextVar("agent_framework_hosting_isolation_keys")
+
+
+def get_current_isolation_keys() -> IsolationKeys:
+    """Return the isolation keys of the request being handled (empty outside one)."""
+    return _current.get(_EMPTY)
+
+
+def set_current_isolation_keys(keys: IsolationKeys) -> Token[IsolationKeys]:
+    """Set the isolation keys for the current context; pass the token to reset them."""
+    return _current.set(keys)
+
+
+def reset_current_isolation_keys(token: Token[IsolationKeys]) -> None:
+    """Restore the isolation keys that were current before :func:`set_current_isolation_keys`."""
+    _current.reset(token)
+
+
+def trusted_platform_detected() -> bool:
+    """Whether the process runs behind the hosting platform that sets the headers."""
+    return bool(os.environ.get(TRUSTED_PLATFORM_ENV))
+
+
+def isolation_keys_from_headers(headers: Mapping[str, str]) -> IsolationKeys:
+    """Read the isolation headers (the caller decides whether they are trusted)."""
+    return IsolationKeys(
+        user_key=headers.get(ISOLATION_HEADER_USER) or None,
+        chat_key=headers.get(ISOLATION_HEADER_CHAT) or None,
+    )

@@ -1,0 +1,230 @@
+"""The one place that invokes the target: an agent, or a workflow per conversation."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from agent_framework import (
+    AgentResponse,
+    AgentResponseUpdate,
+    AgentSession,
+    CheckpointStorage,
+    Content,
+    FileCheckpointStorage,
+    InMemoryCheckpointStorage,
+    Message,
+    SupportsAgentRun,
+    Workflow,
+)
+
+from ._sessions import SlotCodec
+
+__all__ = ["AgentRunner", "TargetRunner", "WorkflowRunner", "WorkflowSlot"]
+
+_CHECKPOINTS_KEPT = 2
+
+
+class UpdateStream(Protocol):
+    """A stream of updates whose final response is available once it ends."""
+
+    def __aiter__(self) -> AsyncIterator[AgentResponseUpdate]: ...
+
+    async def get_final_response(self) -> AgentResponse: ...
+
+
+class TargetRunner(Protocol):
+    """Runs the target for one turn against the state of one conversation."""
+
+    def codec(self) -> SlotCodec[Any]:
+        """How this target's per-conversation state is created and snapshotted."""
+        ...
+
+    def fresh_slot(self) -> Any:
+        """State for a run that keeps no continuity."""
+        ...
+
+    async def run(
+        self, messages: list[Message], slot: Any, options: Mapping[str, Any] | None
+    ) -> AgentResponse:
+        """Run one turn to completion."""
+        ...
+
+    def stream(
+        self, messages: list[Message], slot: Any, options: Mapping[str, Any] | None
+    ) -> UpdateStream:
+        """Run one turn, streaming its updates."""
+        ...
+
+
+class AgentRunner:
+    """Runs an agent with the conversation's :class:`AgentSession`."""
+
+    def __init__(self, agent: SupportsAgentRun) -> None:
+        self.agent = agent
+
+    def codec(self) -> SlotCodec[AgentSession]:
+        """Sessions come from the agent and snapshot through ``to_dict``/``from_dict``."""
+        return SlotCodec(
+            create=lambda _slot_key: self.agent.create_session(),
+            snapshot=lambda session: session.to_dict(),
+            restore=AgentSession.from_dict,
+        )
+
+    def fresh_slot(self) -> AgentSession:
+        """A throwaway session for a run without continuity."""
+        return self.agent.create_session()
+
+    async def run(
+        self, messages: list[Message], slot: AgentSession, options: Mapping[str, Any] | None
+    ) -> AgentResponse:
+        """Run the agent once."""
+        return await self.agent.run(messages, session=slot, **_options_kwargs(options))
+
+    def stream(
+        self, messages: list[Message], slot: AgentSession, options: Mapping[str, Any] | None
+    ) -> UpdateStream:
+        """Stream one agent run."""
+        return self.agent.run(messages, stream=True, session=slot, **_options_kwargs(options))
+
+
+def _options_kwargs(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"options": dict(options)} if options else {}
+
+
+@dataclass(slots=True)
+class WorkflowSlot:
+    """One conversation's own workflow instance and checkpoint storage."""
+
+    workflow: Workflow
+    checkpoints: CheckpointStorage
+
+
+class WorkflowRunner:
+    """Runs a workflow with a private instance per conversation.
+
+    ``target`` is a :class:`Workflow` (copied per conversation, never run itself) or a
+    zero-argument factory returning a new one. Each conversation checkpoints into its own
+    storage: under ``checkpoint_dir/<key hash>/`` when given, else in memory.
+    """
+
+    def __init__(
+        self,
+        target: Workflow | Callable[[], Workflow],
+        *,
+        checkpoint_dir: Path | None = None,
+    ) -> None:
+        self._factory = _workflow_factory(target)
+        self._checkpoint_dir = checkpoint_dir
+
+    def codec(self) -> SlotCodec[WorkflowSlot]:
+        """Workflow state persists through checkpoints, not snapshots."""
+        return SlotCodec(create=self._new_slot)
+
+    def fresh_slot(self) -> WorkflowSlot:
+        """A private instance for a run without continuity."""
+        return WorkflowSlot(self._factory(), InMemoryCheckpointStorage())
+
+    def _new_slot(self, slot_key: str) -> WorkflowSlot:
+        storage: CheckpointStorage
+        if self._checkpoint_dir is not None:
+            digest = hashlib.sha256(slot_key.encode()).hexdigest()[:32]
+            storage = FileCheckpointStorage(str(self._checkpoint_dir / digest))
+        else:
+            storage = InMemoryCheckpointStorage()
+        return WorkflowSlot(self._factory(), storage)
+
+    async def run(
+        self, messages: list[Message], slot: WorkflowSlot, options: Mapping[str, Any] | None
+    ) -> AgentResponse:
+        """Run the workflow to completion and collect its outputs as one response."""
+        result = await slot.workflow.run(
+            _workflow_input(slot.workflow, messages), checkpoint_storage=slot.checkpoints
+        )
+        await _prune(slot)
+        return _response_from_outputs(result.get_outputs())
+
+    def stream(
+        self, messages: list[Message], slot: WorkflowSlot, options: Mapping[str, Any] | None
+    ) -> UpdateStream:
+        """Stream the workflow's outputs as agent updates."""
+        return _WorkflowUpdateStream(slot, _workflow_input(slot.workflow, messages))
+
+
+class _WorkflowUpdateStream:
+    def __init__(self, slot: WorkflowSlot, message: Any) -> None:
+        self._slot = slot
+        self._message = message
+        self._updates: list[AgentResponseUpdate] = []
+
+    async def __aiter__(self) -> AsyncIterator[AgentResponseUpdate]:
+        events = self._slot.workflow.run(
+            self._message, stream=True, checkpoint_storage=self._slot.checkpoints
+        )
+        async for event in events:
+            if event.type != "output":
+                continue
+            for update in _updates_from_output(event.data):
+                self._updates.append(update)
+                yield update
+        await _prune(self._slot)
+
+    async def get_final_response(self) -> AgentResponse:
+        return AgentResponse.from_updates(self._updates)
+
+
+def _workflow_factory(target: Workflow | Callable[[], Workflow]) -> Callable[[], Workflow]:
+    if not isinstance(target, Workflow):
+        return target
+    try:
+        copy.deepcopy(target)
+    except Exception as exc:
+        raise TypeError(
+            "This workflow cannot be copied per conversation; pass a zero-argument factory "
+            "instead: AgentFrameworkHost(target=lambda: build_workflow(), ...)"
+        ) from exc
+    return lambda: copy.deepcopy(target)
+
+
+def _workflow_input(workflow: Workflow, messages: list[Message]) -> Any:
+    """Shape the turn's messages as the start executor's declared input type."""
+    accepted = [str(t) for t in workflow.get_start_executor().input_types]
+    if any("list[" in t and "Message" in t for t in accepted):
+        return messages
+    last = messages[-1] if messages else Message("user", [""])
+    if any(t.endswith("Message'>") or t.endswith(".Message") for t in accepted):
+        return last
+    return last.text
+
+
+def _updates_from_output(data: Any) -> list[AgentResponseUpdate]:
+    if isinstance(data, AgentResponseUpdate):
+        return [data]
+    if isinstance(data, AgentResponse):
+        response = cast("AgentResponse", data)
+        return [_update(message.contents) for message in response.messages]
+    if isinstance(data, Message):
+        return [_update(data.contents)]
+    return [_update([Content.from_text(text=str(data))])]
+
+
+def _update(contents: list[Content]) -> AgentResponseUpdate:
+    return AgentResponseUpdate(contents=contents, role="assistant")
+
+
+def _response_from_outputs(outputs: list[Any]) -> AgentResponse:
+    updates = [update for output in outputs for update in _updates_from_output(output)]
+    return AgentResponse.from_updates(updates)
+
+
+async def _prune(slot: WorkflowSlot) -> None:
+    """Keep only the newest checkpoints of a conversation."""
+    name = slot.workflow.name
+    checkpoints = await slot.checkpoints.list_checkpoints(workflow_name=name)
+    checkpoints.sort(key=lambda checkpoint: checkpoint.timestamp)
+    for stale in checkpoints[:-_CHECKPOINTS_KEPT]:
+        await slot.checkpoints.delete(stale.checkpoint_id)

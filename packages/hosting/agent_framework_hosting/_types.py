@@ -1,0 +1,172 @@
+"""The channel contract: the envelope a channel builds and the result it renders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+from agent_framework import AgentResponse, AgentResponseUpdate, AgentRunInputs, AgentSession
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from ._context import ChannelContext
+
+__all__ = [
+    "ChannelCommand",
+    "ChannelCommandContext",
+    "ChannelContribution",
+    "ChannelIdentity",
+    "ChannelRequest",
+    "ChannelResponseHook",
+    "ChannelRunHook",
+    "ChannelSession",
+    "ChannelStreamUpdateHook",
+    "HostedRunResult",
+    "SessionMode",
+]
+
+SessionMode: TypeAlias = Literal["auto", "disabled"]
+"""``"auto"`` resolves a session from ``ChannelRequest.session``; ``"disabled"`` skips it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSession:
+    """Opt-in conversation continuity: requests with the same key share one session.
+
+    The host treats ``isolation_key`` as an opaque partition key. A channel sets it only
+    for a caller it has authenticated (or that a trusted front end vouched for).
+    """
+
+    isolation_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelIdentity:
+    """Who is speaking, in the channel's own terms."""
+
+    channel: str
+    native_id: str
+    attributes: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class ChannelRequest:
+    """The channel-neutral envelope for one run of the target.
+
+    Hooks rewrite it with :func:`dataclasses.replace`.
+    """
+
+    channel: str
+    operation: str
+    input: AgentRunInputs
+    session: ChannelSession | None = None
+    options: Mapping[str, Any] | None = None
+    session_mode: SessionMode = "auto"
+    metadata: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    attributes: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    stream: bool = False
+    identity: ChannelIdentity | None = None
+
+    @property
+    def isolation_key(self) -> str | None:
+        """The key that selects a session, or ``None`` when the run is stateless."""
+        if self.session_mode == "disabled" or self.session is None:
+            return None
+        return self.session.isolation_key
+
+
+class _Unset:
+    """Marker for "argument not passed" where ``None`` is a meaningful value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+
+
+class HostedRunResult:
+    """The final result of a run, as the response hook receives and returns it."""
+
+    __slots__ = ("result", "session")
+
+    def __init__(self, result: AgentResponse, *, session: AgentSession | None = None) -> None:
+        self.result = result
+        self.session = session
+
+    def replace(
+        self,
+        *,
+        result: AgentResponse = _UNSET,
+        session: AgentSession | None = _UNSET,
+    ) -> HostedRunResult:
+        """Return a copy with ``result`` and/or ``session`` replaced.
+
+        Passing ``session=None`` explicitly clears the session; omitting it keeps it.
+        """
+        return HostedRunResult(
+            self.result if result is _UNSET else result,
+            session=self.session if session is _UNSET else session,
+        )
+
+    @property
+    def text(self) -> str:
+        """The concatenated text of the result's messages."""
+        return self.result.text
+
+    def __repr__(self) -> str:
+        return f"HostedRunResult(result={self.result!r}, session={self.session!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCommandContext:
+    """What a command handler gets: the request that invoked it and a way to answer."""
+
+    request: ChannelRequest
+    reply: Callable[[str], Awaitable[None]]
+    context: ChannelContext | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCommand:
+    """A channel-neutral command (``new``, ``reset``, …) that channels expose natively."""
+
+    name: str
+    description: str
+    handle: Callable[[ChannelCommandContext], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContribution:
+    """What a channel hands the host: routes, commands and lifecycle callbacks."""
+
+    routes: Sequence[BaseRoute] = ()
+    commands: Sequence[ChannelCommand] = ()
+    on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+
+
+ChannelRunHook: TypeAlias = Callable[..., "ChannelRequest | Awaitable[ChannelRequest]"]
+"""``hook(request, *, target, protocol_request) -> ChannelRequest`` (sync or async).
+
+Called once before the run; may rewrite the request (force or strip options, change input).
+"""
+
+ChannelResponseHook: TypeAlias = Callable[..., "HostedRunResult | Awaitable[HostedRunResult]"]
+"""``hook(result, *, request, channel_name) -> HostedRunResult`` (sync or async).
+
+Called once on the final result, streamed or not: the place for redaction.
+"""
+
+ChannelStreamUpdateHook: TypeAlias = Callable[
+    [AgentResponseUpdate],
+    "AgentResponseUpdate | Awaitable[AgentResponseUpdate | None] | None",
+]
+"""``hook(update) -> update | None`` (sync or async); returning ``None`` drops the update.
+
+Sees each streamed update before the channel renders it. It does not see the final
+result: redact there with a response hook.
+"""
