@@ -1,0 +1,39 @@
+"""Test support: an offline chat client, a loopback server and the channel conformance kit.
+
+The kit needs ``pytest`` and ``httpx``, and the server needs the ``serve`` extra; they are
+imported only when used, so importing :class:`OfflineChatClient` needs neither.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from ._offline_client import OfflineChatClient
+
+if TYPE_CHECKING:
+    from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
+    from ._server import LoopbackServer
+
+__all__ = [
+    "ChannelConformanceTests",
+    "ChannelHooks",
+    "ChannelReply",
+    "LoopbackServer",
+    "OfflineChatClient",
+    "RunningHost",
+]
+
+_LAZY = {
+    "ChannelConformanceTests": "._conformance",
+    "ChannelHooks": "._conformance",
+    "ChannelReply": "._conformance",
+    "RunningHost": "._conformance",
+    "LoopbackServer": "._server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(module, __name__), name)

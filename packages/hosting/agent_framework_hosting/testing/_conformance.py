@@ -1,0 +1,297 @@
+"""A behavioural test suite every channel package runs against itself.
+
+Subclass :class:`ChannelConformanceTests` in a channel's tests, implement its four
+methods, and pytest collects the inherited tests. Each test starts a real host with the
+channel on a loopback port, serving an :class:`Agent` on the offline chat client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from agent_framework import Agent, AgentResponse, AgentResponseUpdate, Content, Message
+
+from .._channel import Channel
+from .._host import AgentFrameworkHost
+from .._types import ChannelRequest, HostedRunResult
+from ._offline_client import OfflineChatClient
+from ._server import LoopbackServer
+
+__all__ = ["ChannelConformanceTests", "ChannelHooks", "ChannelReply", "RunningHost"]
+
+SECRET = "internal-detail-7f3a"
+"""Text of the injected agent failure; it must never reach a caller."""
+
+
+@dataclass(frozen=True)
+class ChannelHooks:
+    """The hooks a conformance test wants the channel built with (any may be ``None``)."""
+
+    run_hook: Any = None
+    response_hook: Any = None
+    stream_update_hook: Any = None
+
+
+@dataclass
+class ChannelReply:
+    """What a caller of the channel saw for one turn."""
+
+    text: str
+    """The reply text as the channel finally delivered it."""
+    is_error: bool = False
+    """Whether the channel answered with its protocol's error."""
+    status_code: int = 200
+    """The HTTP status of the request that carried the turn."""
+    raw: str = ""
+    """Everything the caller received, for leak checks."""
+    deltas: list[str] = field(default_factory=list[str])
+    """Streamed text pieces, in order, when the turn was streamed."""
+
+
+@dataclass
+class RunningHost:
+    """A host serving one channel on a loopback port."""
+
+    host: AgentFrameworkHost
+    server: LoopbackServer
+    client: httpx.AsyncClient
+
+    @property
+    def base_url(self) -> str:
+        """The server's base URL."""
+        return self.server.base_url
+
+
+class ChannelConformanceTests:
+    """The behaviour every channel must show; subclass it and fill in four methods."""
+
+    supports_streaming: ClassVar[bool] = True
+    """Whether :meth:`send_turn` can stream; streaming tests are skipped otherwise."""
+    trust_isolation_headers: ClassVar[bool] = False
+    """Passed to the host; set it when the channel's continuity relies on those headers."""
+
+    def build_channel(self, hooks: ChannelHooks) -> Channel:
+        """Return a new channel built with ``hooks``."""
+        raise NotImplementedError
+
+    def isolation_key(self, conversation: str) -> str:
+        """The isolation key the channel uses for the conversation labelled ``conversation``."""
+        raise NotImplementedError
+
+    async def send_turn(
+        self, running: RunningHost, text: str, *, conversation: str, stream: bool = False
+    ) -> ChannelReply:
+        """Send ``text`` as a user turn in ``conversation`` and return what came back."""
+        raise NotImplementedError
+
+    async def send_bad_inputs(self, running: RunningHost) -> list[httpx.Response]:
+        """Send several malformed requests; return the channel's answers."""
+        raise NotImplementedError
+
+    def build_agent(self, **client_options: Any) -> Agent:
+        """The agent under test; override to add tools or instructions."""
+        return Agent(client=OfflineChatClient(**client_options), name="conformance")
+
+    @pytest.fixture
+    def hooks(self) -> ChannelHooks:
+        """Hooks for the channel; tests that need them override this fixture's value."""
+        return ChannelHooks()
+
+    @pytest.fixture
+    def client_options(self) -> dict[str, Any]:
+        """Options for the offline client behind the agent."""
+        return {}
+
+    @pytest.fixture
+    def running(
+        self, hooks: ChannelHooks, client_options: dict[str, Any]
+    ) -> Iterator[RunningHost]:
+        """A host with the channel on a loopback port."""
+        host = AgentFrameworkHost(
+            self.build_agent(**client_options),
+            channels=[self.build_channel(hooks)],
+            trust_isolation_headers=self.trust_isolation_headers,
+        )
+        with LoopbackServer(host.app) as server:
+            yield RunningHost(host, server, httpx.AsyncClient(base_url=server.base_url))
+
+    async def test_readiness_answers_ok(self, running: RunningHost) -> None:
+        response = await running.client.get("/readiness")
+        assert response.status_code == 200
+        assert response.text == "ok"
+
+    async def test_turn_gets_the_agent_reply(self, running: RunningHost) -> None:
+        reply = await self.send_turn(running, "hello there", conversation="alpha")
+        assert not reply.is_error, reply.raw
+        assert "Echo: hello there" in reply.text
+
+    async def test_same_conversation_continues_its_session(self, running: RunningHost) -> None:
+        await self.send_turn(running, "first", conversation="alpha")
+        reply = await self.send_turn(running, "second", conversation="alpha")
+        assert "Echo: second (turn 2)" in reply.text
+
+    async def test_conversations_are_isolated(self, running: RunningHost) -> None:
+        await self.send_turn(running, "mine", conversation="alpha")
+        await self.send_turn(running, "mine again", conversation="alpha")
+        reply = await self.send_turn(running, "yours", conversation="beta")
+        assert "(turn 1)" in reply.text
+
+    async def test_reset_starts_a_new_session(self, running: RunningHost) -> None:
+        await self.send_turn(running, "before", conversation="alpha")
+        running.host.reset_session(self.isolation_key("alpha"))
+        reply = await self.send_turn(running, "after", conversation="alpha")
+        assert "Echo: after (turn 1)" in reply.text
+
+    @pytest.mark.parametrize("client_options", [{"delay": 0.02}])
+    async def test_concurrent_turns_of_one_conversation_are_serialized(
+        self, running: RunningHost
+    ) -> None:
+        replies = await asyncio.gather(
+            self.send_turn(running, "one", conversation="alpha"),
+            self.send_turn(running, "two", conversation="alpha"),
+        )
+        turns = sorted(reply.text.rsplit("(turn ", 1)[-1] for reply in replies)
+        assert turns == ["1)", "2)"]
+
+    @pytest.fixture
+    def recorded(self) -> list[tuple[str, dict[str, Any]]]:
+        """Calls the recording hooks saw, in order."""
+        return []
+
+    @pytest.mark.parametrize("stream", [False, True])
+    async def test_hooks_run_in_order_with_their_arguments(
+        self, recorded: list[tuple[str, dict[str, Any]]], stream: bool
+    ) -> None:
+        if stream and not self.supports_streaming:
+            pytest.skip("channel does not stream")
+
+        def run_hook(request: ChannelRequest, *, target: Any, protocol_request: Any) -> Any:
+            recorded.append(("run", {"request": request, "target": target}))
+            return request
+
+        async def response_hook(
+            result: HostedRunResult, *, request: ChannelRequest, channel_name: str
+        ) -> HostedRunResult:
+            recorded.append(("response", {"request": request, "channel_name": channel_name}))
+            return result
+
+        def stream_update_hook(update: AgentResponseUpdate) -> AgentResponseUpdate:
+            recorded.append(("update", {}))
+            return update
+
+        hooks = ChannelHooks(run_hook, response_hook, stream_update_hook)
+        with self._serve(hooks) as running:
+            reply = await self.send_turn(running, "hooked", conversation="alpha", stream=stream)
+        assert not reply.is_error, reply.raw
+        kinds = [kind for kind, _ in recorded]
+        assert kinds[0] == "run"
+        assert kinds[-1] == "response"
+        assert ("update" in kinds) == stream
+        run_call, response_call = recorded[0][1], recorded[-1][1]
+        assert isinstance(run_call["request"], ChannelRequest)
+        assert isinstance(run_call["target"], Agent)
+        assert isinstance(response_call["request"], ChannelRequest)
+        assert response_call["channel_name"] == self.build_channel(ChannelHooks()).name
+
+    async def test_run_hook_can_rewrite_the_request(self) -> None:
+        def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
+            return dataclasses.replace(request, input="rewritten")
+
+        with self._serve(ChannelHooks(run_hook=run_hook)) as running:
+            reply = await self.send_turn(running, "original", conversation="alpha")
+        assert "Echo: rewritten" in reply.text
+
+    @pytest.mark.parametrize("stream", [False, True])
+    async def test_response_hook_redacts_the_final_reply(self, stream: bool) -> None:
+        if stream and not self.supports_streaming:
+            pytest.skip("channel does not stream")
+        with self._serve(ChannelHooks(response_hook=_redact)) as running:
+            reply = await self.send_turn(running, "my secret", conversation="alpha", stream=stream)
+        assert "secret" not in reply.text
+        assert "[redacted]" in reply.text
+
+    async def test_stream_hook_filters_updates_but_not_the_final_reply(self) -> None:
+        if not self.supports_streaming:
+            pytest.skip("channel does not stream")
+
+        def drop_all(update: AgentResponseUpdate) -> None:
+            return None
+
+        with self._serve(ChannelHooks(stream_update_hook=drop_all)) as running:
+            reply = await self.send_turn(running, "filtered", conversation="alpha", stream=True)
+        assert reply.deltas == []
+        assert "Echo: filtered" in reply.text
+
+    async def test_stream_hook_can_rewrite_updates(self) -> None:
+        if not self.supports_streaming:
+            pytest.skip("channel does not stream")
+
+        def shout(update: AgentResponseUpdate) -> AgentResponseUpdate:
+            return AgentResponseUpdate(
+                contents=[Content.from_text(text=update.text.upper())], role="assistant"
+            )
+
+        with self._serve(ChannelHooks(stream_update_hook=shout)) as running:
+            reply = await self.send_turn(running, "quiet", conversation="alpha", stream=True)
+        assert reply.deltas
+        assert "".join(reply.deltas) == "".join(reply.deltas).upper()
+
+    async def test_bad_input_is_a_client_error(self, running: RunningHost) -> None:
+        responses = await self.send_bad_inputs(running)
+        assert responses
+        for response in responses:
+            assert 400 <= response.status_code < 500, response.text
+            assert "Traceback" not in response.text
+        reply = await self.send_turn(running, "still fine", conversation="alpha")
+        assert "Echo: still fine (turn 1)" in reply.text
+
+    @pytest.mark.parametrize("client_options", [{"error": RuntimeError(SECRET)}])
+    @pytest.mark.parametrize("stream", [False, True])
+    async def test_agent_failure_is_a_protocol_error_without_internals(
+        self, running: RunningHost, stream: bool
+    ) -> None:
+        if stream and not self.supports_streaming:
+            pytest.skip("channel does not stream")
+        reply = await self.send_turn(running, "fail please", conversation="alpha", stream=stream)
+        assert reply.is_error
+        assert SECRET not in reply.raw
+        assert "Traceback" not in reply.raw
+
+    def _serve(self, hooks: ChannelHooks) -> _Serving:
+        host = AgentFrameworkHost(
+            self.build_agent(),
+            channels=[self.build_channel(hooks)],
+            trust_isolation_headers=self.trust_isolation_headers,
+        )
+        return _Serving(host)
+
+
+class _Serving:
+    """``with`` block serving a host (for tests that build their own hooks)."""
+
+    def __init__(self, host: AgentFrameworkHost) -> None:
+        self._server = LoopbackServer(host.app)
+        self._host = host
+
+    def __enter__(self) -> RunningHost:
+        self._server.start()
+        return RunningHost(
+            self._host, self._server, httpx.AsyncClient(base_url=self._server.base_url)
+        )
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.stop()
+
+
+def _redact(result: HostedRunResult, **_: Any) -> HostedRunResult:
+    redacted = [
+        Message(message.role, [message.text.replace("secret", "[redacted]")])
+        for message in result.result.messages
+    ]
+    return result.replace(result=AgentResponse(messages=redacted))

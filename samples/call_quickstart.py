@@ -1,0 +1,32 @@
+"""Call the quickstart host with the openai SDK: a plain call, a stream, and a follow-up."""
+
+from __future__ import annotations
+
+import os
+
+from openai import OpenAI
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "8000"))
+    client = OpenAI(base_url=f"http://127.0.0.1:{port}", api_key="unused", max_retries=0)
+
+    first = client.responses.create(model="agent", input="Hello, who are you?")
+    print(f"[{first.status}] {first.output_text}")
+
+    follow_up = client.responses.create(
+        model="agent", input="What time is it? Use current_time.", previous_response_id=first.id
+    )
+    print(f"[{follow_up.status}] {follow_up.output_text}")
+
+    print("[stream] ", end="", flush=True)
+    with client.responses.stream(model="agent", input="Tell me a short story") as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                print(event.delta, end="", flush=True)
+        final = stream.get_final_response()
+    print(f"\n[{final.status}] {len(final.output_text)} characters")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Serve an agent through the OpenAI Responses API on 127.0.0.1:$PORT (default 8000).
+
+Offline by default: without OPENAI_API_KEY the agent runs on the deterministic offline
+chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
+OpenAI (model from OPENAI_MODEL, default gpt-4o-mini).
+
+    uv run samples/quickstart.py
+    uv run samples/call_quickstart.py      # in another terminal
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_framework import Agent, tool
+from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_responses import ResponsesChannel
+
+
+@tool
+def current_time() -> str:
+    """Return the current UTC time."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def chat_client() -> Any:
+    if os.environ.get("OPENAI_API_KEY"):
+        from agent_framework.openai import OpenAIChatClient
+
+        return OpenAIChatClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
+    return OfflineChatClient()
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "8000"))
+    agent = Agent(
+        client=chat_client(),
+        name="quickstart",
+        instructions="You are a concise assistant. Use current_time when asked the time.",
+        tools=[current_time],
+    )
+    # The server listens on loopback only, so the caller is this machine: it may name
+    # its own conversation with the x-agent-chat-isolation-key header.
+    host = AgentFrameworkHost(
+        agent,
+        channels=[ResponsesChannel()],
+        state_dir=os.environ.get("STATE_DIR") or None,
+        trust_isolation_headers=True,
+    )
+    mode = "OpenAI" if os.environ.get("OPENAI_API_KEY") else "offline (no key, no network)"
+    base_url = f"http://127.0.0.1:{port}"
+    print(f"Agent: {mode}")
+    print(f"Responses API: POST {base_url}/responses")
+    print("Isolation headers are trusted (loopback only): x-agent-chat-isolation-key")
+    print("  names a conversation; previous_response_id continues one too.")
+    print(f"Try: PORT={port} uv run samples/call_quickstart.py")
+    print(
+        f"  or: curl -s {base_url}/responses -H 'content-type: application/json' "
+        '-d \'{"model": "agent", "input": "Hello"}\''
+    )
+    host.serve(host="127.0.0.1", port=port)
+
+
+if __name__ == "__main__":
+    main()

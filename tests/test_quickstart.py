@@ -1,0 +1,83 @@
+"""The quickstart sample, run as a user runs it, driven by the openai SDK."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from openai import OpenAI
+
+from .conftest import REPO, SampleProcess
+
+
+def sdk(sample: SampleProcess) -> OpenAI:
+    return OpenAI(
+        base_url=sample.base_url,
+        api_key="unused",
+        max_retries=0,
+        _strict_response_validation=True,
+    )
+
+
+def test_quickstart_answers_create_and_stream(quickstart: SampleProcess) -> None:
+    client = sdk(quickstart)
+    created = client.responses.create(model="agent", input="Hello")
+    assert created.status == "completed"
+    assert "Echo: Hello" in created.output_text
+
+    with client.responses.stream(model="agent", input="Stream it") as stream:
+        final = stream.get_final_response()
+    assert final.status == "completed"
+    assert "Echo: Stream it" in final.output_text
+
+
+def test_quickstart_demo_tool_runs_offline(quickstart: SampleProcess) -> None:
+    reply = sdk(quickstart).responses.create(model="agent", input="Call current_time please")
+    assert "current_time returned" in reply.output_text
+    assert "UTC" in reply.output_text
+
+
+def test_quickstart_prints_how_to_call_it(quickstart: SampleProcess) -> None:
+    output = quickstart.kill()
+    assert f"http://127.0.0.1:{quickstart.port}/responses" in output
+    assert "trusted" in output
+    assert "offline" in output
+
+
+def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env["PORT"] = str(quickstart.port)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "samples/call_quickstart.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[completed] Echo: Hello, who are you?" in done.stdout
+    assert "(turn 2)" in done.stdout
+    assert "[stream] Echo: Tell me a short story" in done.stdout
+
+
+def test_state_dir_survives_kill_and_restart(tmp_path: object) -> None:
+    state = str(tmp_path) + "/state"
+    headers = {"x-agent-chat-isolation-key": "restart-user"}
+    first = SampleProcess("samples/quickstart.py", {"STATE_DIR": state})
+    try:
+        client = sdk(first).with_options(default_headers=headers)
+        client.responses.create(model="agent", input="one")
+        two = client.responses.create(model="agent", input="two")
+        assert "(turn 2)" in two.output_text
+    finally:
+        first.kill()
+
+    second = SampleProcess("samples/quickstart.py", {"STATE_DIR": state})
+    try:
+        client = sdk(second).with_options(default_headers=headers)
+        three = client.responses.create(model="agent", input="three")
+        assert "Echo: three (turn 3)" in three.output_text
+    finally:
+        second.kill()
