@@ -109,9 +109,7 @@ class ChannelConformanceTests:
         return {}
 
     @pytest.fixture
-    def running(
-        self, hooks: ChannelHooks, client_options: dict[str, Any]
-    ) -> Iterator[RunningHost]:
+    def running(self, hooks: ChannelHooks, client_options: dict[str, Any]) -> Iterator[RunningHost]:
         """A host with the channel on a loopback port."""
         host = AgentFrameworkHost(
             self.build_agent(**client_options),
