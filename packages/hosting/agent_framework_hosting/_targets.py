@@ -102,6 +102,21 @@ class WorkflowSlot:
 
     workflow: Workflow
     checkpoints: CheckpointStorage
+    resumed: bool = False
+
+    async def resume(self) -> None:
+        """Restore the conversation's latest checkpoint into a new instance, once.
+
+        A conversation whose instance was evicted, or that outlived a restart, continues
+        from its own state rather than from a blank workflow.
+        """
+        if self.resumed:
+            return
+        self.resumed = True
+        latest = await self.checkpoints.get_latest(workflow_name=self.workflow.name)
+        if latest is not None:
+            runner: Any = self.workflow._runner  # pyright: ignore[reportPrivateUsage]
+            await runner.restore_from_checkpoint(latest.checkpoint_id, self.checkpoints)
 
 
 class WorkflowRunner:
@@ -127,7 +142,7 @@ class WorkflowRunner:
 
     def fresh_slot(self) -> WorkflowSlot:
         """A private instance for a run without continuity."""
-        return WorkflowSlot(self._factory(), InMemoryCheckpointStorage())
+        return WorkflowSlot(self._factory(), InMemoryCheckpointStorage(), resumed=True)
 
     def _new_slot(self, slot_key: str) -> WorkflowSlot:
         storage: CheckpointStorage
@@ -142,6 +157,7 @@ class WorkflowRunner:
         self, messages: list[Message], slot: WorkflowSlot, options: Mapping[str, Any] | None
     ) -> AgentResponse:
         """Run the workflow to completion and collect its outputs as one response."""
+        await slot.resume()
         result = await slot.workflow.run(
             _workflow_input(slot.workflow, messages), checkpoint_storage=slot.checkpoints
         )
@@ -162,6 +178,7 @@ class _WorkflowUpdateStream:
         self._updates: list[AgentResponseUpdate] = []
 
     async def __aiter__(self) -> AsyncIterator[AgentResponseUpdate]:
+        await self._slot.resume()
         events = self._slot.workflow.run(
             self._message, stream=True, checkpoint_storage=self._slot.checkpoints
         )
