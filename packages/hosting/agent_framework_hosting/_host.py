@@ -43,7 +43,9 @@ class AgentFrameworkHost:
             own instance).
         channels: The protocol adapters to mount; names must be unique, paths must not
             collide.
-        debug: Log every failed run with its traceback. Callers never see internals.
+        debug: Turn the ``agent_framework.hosting`` logger up to DEBUG. Failed runs are
+            always logged with their traceback on the server; callers never see internals,
+            in any mode.
         checkpoint_location: Directory for per-conversation workflow checkpoints.
         state_dir: A directory (deriving ``sessions/`` and, for workflows,
             ``checkpoints/``) or a :class:`HostStatePaths` mapping. Needs the ``disk``
@@ -72,6 +74,8 @@ class AgentFrameworkHost:
         self.target = target
         self.channels: tuple[Channel, ...] = tuple(channels)
         self.debug = debug
+        if debug:
+            logger.setLevel(logging.DEBUG)
         _check_channels(self.channels)
         is_workflow = not isinstance(target, SupportsAgentRun)
         paths = resolve_state_paths(state_dir, workflow=is_workflow)

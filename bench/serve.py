@@ -1,0 +1,30 @@
+"""Serve one benchmark app under Hypercorn: ``python bench/serve.py host|floor PORT [DELAY]``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from apps import floor_app, host_app  # noqa: E402
+
+
+def main() -> None:
+    kind, port = sys.argv[1], int(sys.argv[2])
+    delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    max_live = int(sys.argv[4]) if len(sys.argv) > 4 else 1024
+    app = (host_app if kind == "host" else floor_app)(delay, max_live)
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.backlog = 2048
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
