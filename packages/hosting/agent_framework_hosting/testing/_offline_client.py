@@ -6,14 +6,19 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
-from typing import Any, cast
+from itertools import pairwise
+from typing import Any, NoReturn, cast
 
 from agent_framework import (
     BaseChatClient,
+    ChatAndFunctionMiddlewareTypes,
     ChatMiddlewareLayer,
+    ChatOptions,
     ChatResponse,
     ChatResponseUpdate,
     Content,
+    FinishReasonLiteral,
+    FunctionInvocationConfiguration,
     FunctionInvocationLayer,
     Message,
     ResponseStream,
@@ -22,25 +27,68 @@ from agent_framework import (
 
 __all__ = ["OfflineChatClient"]
 
+_WORD = re.compile(r"\S+\s*|\s+")
+"""One word with the whitespace after it (or leading whitespace): pieces that join exactly."""
+
 
 class OfflineChatClient(
-    FunctionInvocationLayer[Any],
-    ChatMiddlewareLayer[Any],
-    BaseChatClient[Any],
+    FunctionInvocationLayer[ChatOptions[None]],
+    ChatMiddlewareLayer[ChatOptions[None]],
+    BaseChatClient[ChatOptions[None]],
 ):
-    """A chat client that answers from the conversation it is given, offline.
+    """A chat client that answers from the conversation it is given, offline and deterministically.
 
-    It replies ``Echo: <last user message> (turn N)``, N being the number of user messages
-    it can see, so session continuity is observable from outside. When the last user
-    message names an available tool, it calls that tool; after a tool result it answers
-    ``Tool <name> returned: <result>``. Streaming splits the reply into ``chunks`` updates.
+    It is composed like the framework's own public clients (function invocation over chat
+    middleware over :class:`~agent_framework.BaseChatClient`), so the tool calls it asks for
+    are really invoked by the framework, and chat and function middleware run around it.
+    Telemetry is not layered in.
 
-    Args:
-        delay: Seconds to wait before each streamed update (once per call when not
-            streaming).
-        error: Raise this from every call.
-        fail_after_updates: With ``error`` and streaming, how many updates to yield first.
-        chunks: How many updates a streamed reply is split into (at word boundaries).
+    What it answers, from the messages it receives:
+
+    * After a tool result (the last message has role ``"tool"``):
+      ``Tool <name> returned: <result>``, the name looked up from the matching call.
+    * When the last message is a user message naming available tools (a case-insensitive
+      whole-word match): a function call per named tool, in the order the tools are given,
+      with call ids ``call_<turn>_<index>``. The arguments are ``{}``, or
+      ``{<param>: <the user's text>}`` for a tool whose schema has exactly one required
+      parameter, a string. A ``tool_choice`` of ``"none"`` disables this.
+    * Otherwise: ``Echo: <last user message text> (turn N)``. A user message without text
+      is described by the kinds of its contents, e.g. ``Echo: [image] (turn 1)``.
+
+    N is the number of user messages it can see, so session continuity is observable from
+    outside: the second run in a session that keeps history answers ``(turn 2)``.
+
+    Responses carry the role ``assistant``, a ``response_id`` and ``message_id`` unique per
+    call (``offline-<call>`` and ``msg-offline-<call>``), and usage details counting words
+    as tokens. A streamed reply is split at word boundaries into ``chunks`` text updates
+    (fewer when it has fewer words) that join to exactly the whole reply; a final update
+    carries only the usage.
+
+    Examples:
+        .. code-block:: python
+
+            from agent_framework import Agent, tool
+
+
+            @tool(description="Report the weather in a city.")
+            def get_weather(city: str) -> str:
+                return f"Sunny in {city}"
+
+
+            agent = Agent(client=OfflineChatClient(), tools=[get_weather])
+            session = agent.create_session()
+            await agent.run("hello", session=session)  # "Echo: hello (turn 1)"
+            await agent.run("get_weather please", session=session)
+            # "Tool get_weather returned: Sunny in get_weather please"
+
+    Attributes:
+        delay: Seconds awaited before each streamed content update, or once per
+            non-streaming call.
+        error: The error every call raises, or ``None``.
+        fail_after_updates: How many content updates a failing streamed call yields first.
+        chunks: The most text updates a streamed reply is split into.
+        calls: How many model calls this client has received (a tool round trip is two).
+        last_messages: The messages of the latest call, as the client received them.
 
     """
 
@@ -53,10 +101,38 @@ class OfflineChatClient(
         error: BaseException | None = None,
         fail_after_updates: int = 0,
         chunks: int = 4,
+        middleware: Sequence[ChatAndFunctionMiddlewareTypes] | None = None,
+        function_invocation_configuration: FunctionInvocationConfiguration | None = None,
     ) -> None:
-        super().__init__()
+        """Create the client.
+
+        Args:
+            delay: Seconds to ``asyncio.sleep`` before each streamed content update, or once
+                per call when not streaming. ``0`` does not sleep at all.
+            error: Raise this from every call: a non-streaming call raises it when awaited, a
+                streamed call while being iterated, after ``fail_after_updates`` updates.
+            fail_after_updates: With ``error``, how many content updates a streamed call
+                yields before raising; ``0`` raises before the first update. When it is at
+                least the number of content updates, the error replaces the usage update.
+            chunks: How many text updates a streamed reply is split into, at most.
+            middleware: Chat and function middleware to run around every call.
+            function_invocation_configuration: Settings of the framework's tool loop.
+
+        Raises:
+            ValueError: If ``chunks`` is less than 1, or ``delay`` or ``fail_after_updates``
+                is negative.
+
+        """
         if chunks < 1:
             raise ValueError("chunks must be at least 1")
+        if delay < 0:
+            raise ValueError("delay must not be negative")
+        if fail_after_updates < 0:
+            raise ValueError("fail_after_updates must not be negative")
+        super().__init__(
+            middleware=middleware,
+            function_invocation_configuration=function_invocation_configuration,
+        )
         self.delay = delay
         self.error = error
         self.fail_after_updates = fail_after_updates
@@ -72,38 +148,56 @@ class OfflineChatClient(
         options: Mapping[str, Any],
         **kwargs: Any,
     ) -> Awaitable[ChatResponse] | ResponseStream[ChatResponseUpdate, ChatResponse]:
+        """Answer one model call.
+
+        Args:
+            messages: The conversation as the framework prepared it for the model.
+            stream: Whether to answer with a stream of updates.
+            options: The chat options; ``tools`` and ``tool_choice`` are read.
+            **kwargs: Further client arguments, ignored.
+
+        Returns:
+            An awaitable response, or a response stream when ``stream`` is true.
+
+        """
         self.calls += 1
         self.last_messages = list(messages)
-        contents = _reply(messages, options.get("tools") or ())
         response_id = f"offline-{self.calls}"
+        contents = _reply(messages, options)
+        usage = _usage(messages, contents)
         if stream:
-            return self._build_response_stream(self._stream(contents, response_id))
-        return self._respond(contents, response_id)
+            return self._build_response_stream(self._stream(contents, usage, response_id))
+        return self._respond(contents, usage, response_id)
 
-    async def _respond(self, contents: list[Content], response_id: str) -> ChatResponse:
+    async def _respond(
+        self, contents: list[Content], usage: UsageDetails, response_id: str
+    ) -> ChatResponse:
+        """Build the non-streaming response, after the delay (or raise the error)."""
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.error is not None:
-            raise self.error
+            self._raise()
         return ChatResponse(
-            messages=[Message("assistant", contents)],
+            messages=[Message("assistant", contents, message_id=f"msg-{response_id}")],
             response_id=response_id,
-            usage_details=_usage(self.last_messages, contents),
+            finish_reason=_finish_reason(contents),
+            usage_details=usage,
         )
 
     async def _stream(
-        self, contents: list[Content], response_id: str
+        self, contents: list[Content], usage: UsageDetails, response_id: str
     ) -> AsyncIterator[ChatResponseUpdate]:
+        """Yield the reply in pieces, then its usage (or raise the error part way)."""
         pieces: list[Content] = []
         for content in contents:
             if content.type == "text" and content.text:
-                pieces.extend(Content.from_text(text=t) for t in _split(content.text, self.chunks))
+                pieces.extend(Content.from_text(text) for text in _split(content.text, self.chunks))
             else:
                 pieces.append(content)
         message_id = f"msg-{response_id}"
         for index, piece in enumerate(pieces):
-            if self.error is not None and index == self.fail_after_updates:
-                raise self.error
+            if self.error is not None and index >= self.fail_after_updates:
+                self._raise()
             if self.delay:
                 await asyncio.sleep(self.delay)
             yield ChatResponseUpdate(
@@ -113,101 +207,168 @@ class OfflineChatClient(
                 response_id=response_id,
             )
         if self.error is not None:
-            raise self.error
+            self._raise()
         yield ChatResponseUpdate(
-            contents=[Content.from_usage(usage_details=_usage(self.last_messages, contents))],
+            contents=[Content.from_usage(usage)],
             role="assistant",
             message_id=message_id,
             response_id=response_id,
+            finish_reason=_finish_reason(contents),
         )
 
+    def _raise(self) -> NoReturn:
+        """Raise the configured error with a fresh traceback, so repeats don't pile up."""
+        error = cast("BaseException", self.error)
+        raise error.with_traceback(None)
 
-def _reply(messages: Sequence[Message], tools: Any) -> list[Content]:
-    """Decide the reply: a tool's result, a tool call, or the echo."""
+
+def _reply(messages: Sequence[Message], options: Mapping[str, Any]) -> list[Content]:
+    """Decide the reply: a tool's result, tool calls, or the echo."""
     turn = sum(1 for message in messages if message.role == "user")
-    last = messages[-1] if messages else Message("user", [""])
-    if last.role == "tool":
-        return [Content.from_text(text=_tool_answer(messages, last))]
-    text = _describe(last)
-    for tool in _tools(tools):
-        if re.search(rf"\b{re.escape(tool.name)}\b", text, flags=re.IGNORECASE):
-            return [
-                Content.from_function_call(
-                    call_id=f"call_{turn}_{tool.name}",
-                    name=tool.name,
-                    arguments=json.dumps(_arguments(tool, text)),
-                )
-            ]
-    return [Content.from_text(text=f"Echo: {text} (turn {turn})")]
+    last = messages[-1] if messages else None
+    if last is not None and last.role == "tool":
+        return [Content.from_text(_tool_answer(messages, last))]
+    if last is not None and last.role == "user" and _tools_allowed(options):
+        text = last.text
+        calls = [
+            Content.from_function_call(
+                f"call_{turn}_{index}",
+                name,
+                arguments=json.dumps(arguments),
+            )
+            for index, (name, arguments) in enumerate(_named_tools(options, text))
+        ]
+        if calls:
+            return calls
+    user = next((message for message in reversed(messages) if message.role == "user"), None)
+    return [Content.from_text(f"Echo: {_describe(user)} (turn {turn})")]
 
 
-def _describe(message: Message) -> str:
-    parts: list[str] = []
-    for content in message.contents:
-        if content.type == "text":
-            parts.append(content.text or "")
-        else:
-            parts.append(f"[{_kind(content)}]")
-    return " ".join(part for part in parts if part) or "(nothing)"
+def _tools_allowed(options: Mapping[str, Any]) -> bool:
+    """Whether ``tool_choice`` leaves the model free to call tools."""
+    choice: object = options.get("tool_choice")
+    if isinstance(choice, Mapping):
+        choice = cast("Mapping[str, Any]", choice).get("mode")
+    return choice != "none"
 
 
-def _kind(content: Content) -> str:
-    media_type = content.media_type or ""
-    if media_type.startswith("image/"):
-        return "image"
-    return content.type
+def _named_tools(options: Mapping[str, Any], text: str) -> list[tuple[str, dict[str, Any]]]:
+    """The available tools ``text`` names as whole words, with the arguments to call them."""
+    raw: object = options.get("tools")
+    if raw is None:
+        return []
+    tools: Sequence[object] = (
+        cast("Sequence[object]", raw)
+        if isinstance(raw, Sequence) and not isinstance(raw, str)
+        else [raw]
+    )
+    named: list[tuple[str, dict[str, Any]]] = []
+    for tool in tools:
+        name = getattr(tool, "name", None)
+        if not isinstance(name, str) or not name:
+            continue
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE):
+            named.append((name, _arguments(tool, text)))
+    return named
 
 
-def _tools(tools: Any) -> list[Any]:
-    sequence: Sequence[Any] = tools if isinstance(tools, Sequence) else [tools]  # pyright: ignore[reportUnknownVariableType]
-    return [tool for tool in sequence if isinstance(getattr(tool, "name", None), str)]
-
-
-def _arguments(tool: Any, text: str) -> dict[str, Any]:
-    """``{}``, or the user's text for a tool with exactly one required string parameter."""
-    schema_of = getattr(tool, "parameters", None)
+def _arguments(tool: object, text: str) -> dict[str, Any]:
+    """``{}``, or ``{param: text}`` for a tool with exactly one required string parameter."""
+    schema_of: object = getattr(tool, "parameters", None)
     raw: object = schema_of() if callable(schema_of) else schema_of
     if not isinstance(raw, Mapping):
         return {}
     schema = cast("Mapping[str, Any]", raw)
-    required: list[str] = list(schema.get("required") or [])
-    properties: Mapping[str, Any] = schema.get("properties") or {}
-    if len(required) == 1 and properties.get(required[0], {}).get("type") == "string":
-        return {required[0]: text}
+    required: object = schema.get("required")
+    properties: object = schema.get("properties")
+    if not isinstance(required, Sequence) or not isinstance(properties, Mapping):
+        return {}
+    required_names = list(cast("Sequence[object]", required))
+    if len(required_names) != 1 or not isinstance(required_names[0], str):
+        return {}
+    parameter: object = cast("Mapping[str, Any]", properties).get(required_names[0])
+    if isinstance(parameter, Mapping) and cast("Mapping[str, Any]", parameter).get("type") == (
+        "string"
+    ):
+        return {required_names[0]: text}
     return {}
 
 
+def _describe(message: Message | None) -> str:
+    """A user message's text, or the kinds of its contents in brackets when it has none."""
+    if message is None:
+        return "[nothing]"
+    if message.text:
+        return message.text
+    kinds = [f"[{_kind(content)}]" for content in message.contents if content.type != "text"]
+    return " ".join(kinds) or "[nothing]"
+
+
+def _kind(content: Content) -> str:
+    """``image``, ``audio``, ``video`` or ``file`` for media, else the content type."""
+    media_type = content.media_type or ""
+    major = media_type.partition("/")[0]
+    if major in ("image", "audio", "video"):
+        return major
+    if media_type:
+        return "file"
+    return content.type
+
+
 def _tool_answer(messages: Sequence[Message], result_message: Message) -> str:
-    names = {
-        content.call_id: content.name
-        for message in messages
-        for content in message.contents
-        if content.type == "function_call"
-    }
+    """``Tool <name> returned: <result>`` for each function result of the last message."""
     answers: list[str] = []
     for content in result_message.contents:
-        if content.type == "function_result":
-            name = names.get(content.call_id, "tool")
-            answers.append(f"Tool {name} returned: {_result_text(content.result)}")
-    return " ".join(answers) or "Tool returned nothing"
+        if content.type != "function_result":
+            continue
+        name = _call_name(messages, content.call_id)
+        answers.append(f"Tool {name} returned: {_result_text(content)}")
+    return "; ".join(answers) or "Tool returned nothing"
 
 
-def _result_text(result: Any) -> str:
-    if isinstance(result, list):
-        items: list[Any] = result  # pyright: ignore[reportUnknownVariableType]
-        return " ".join(_result_text(item) for item in items)
-    if isinstance(result, Content):
-        return result.text or ""
-    return str(result)
+def _call_name(messages: Sequence[Message], call_id: str | None) -> str:
+    """The name of the function call with ``call_id``, the latest first."""
+    for message in reversed(messages):
+        for content in message.contents:
+            if content.type == "function_call" and content.call_id == call_id and content.name:
+                return content.name
+    return "tool"
+
+
+def _result_text(content: Content) -> str:
+    """A function result as text: its result, or its exception."""
+    if content.result is None and content.exception:
+        return content.exception
+    return _text_of(content.result)
+
+
+def _text_of(value: object) -> str:
+    """Text for a result value, which may be a content or a list of them."""
+    if isinstance(value, Content):
+        return value.text if value.text is not None else value.type
+    if isinstance(value, list):
+        return " ".join(_text_of(item) for item in cast("list[object]", value))
+    return str(value)
 
 
 def _split(text: str, chunks: int) -> list[str]:
-    """Split ``text`` at word boundaries into at most ``chunks`` pieces that join to it."""
-    words = re.findall(r"\S+\s*|\s+", text)
+    """Split ``text`` at word boundaries into at most ``chunks`` near-equal pieces.
+
+    The pieces join to exactly ``text``; with fewer words than ``chunks`` each word is a
+    piece.
+    """
+    words: list[str] = _WORD.findall(text)
     if len(words) <= chunks:
         return words
-    size = -(-len(words) // chunks)
-    return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
+    bounds = [len(words) * index // chunks for index in range(chunks + 1)]
+    return ["".join(words[start:end]) for start, end in pairwise(bounds)]
+
+
+def _finish_reason(contents: Sequence[Content]) -> FinishReasonLiteral:
+    """``tool_calls`` when the reply calls tools, else ``stop``."""
+    if any(content.type == "function_call" for content in contents):
+        return "tool_calls"
+    return "stop"
 
 
 def _usage(messages: Sequence[Message], contents: Sequence[Content]) -> UsageDetails:
