@@ -14,14 +14,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agent_framework import Agent, AgentSession
+from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_responses import ResponsesChannel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-
-from agent_framework_hosting import AgentFrameworkHost
-from agent_framework_hosting.testing import OfflineChatClient
-from agent_framework_hosting_responses import ResponsesChannel
 
 CHUNKS = 20
 """Text updates per reply: the streaming case's event count follows from it."""
@@ -78,7 +77,12 @@ async def _sse(
 ) -> AsyncIterator[str]:
     stream = bench_agent.run(body["input"], stream=True, session=session)
     number = 0
-    for kind in ("response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"):
+    for kind in (
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ):
         yield _event(kind, number, {"response_id": response_id})
         number += 1
     text: list[str] = []
@@ -88,7 +92,11 @@ async def _sse(
             yield _event("response.output_text.delta", number, {"delta": update.text})
             number += 1
     final = "".join(text)
-    for kind in ("response.output_text.done", "response.content_part.done", "response.output_item.done"):
+    for kind in (
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ):
         yield _event(kind, number, {"text": final})
         number += 1
     yield _event("response.completed", number, {"response": _response(response_id, body, final)})

@@ -46,7 +46,14 @@ class Server:
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "serve.py"), kind, str(self.port), str(delay), str(max_live)],
+            [
+                sys.executable,
+                str(HERE / "serve.py"),
+                kind,
+                str(self.port),
+                str(delay),
+                str(max_live),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -74,7 +81,9 @@ class Server:
         self.stop()
 
 
-def wrk(url: str, body: dict[str, object], *, duration: int, connections: int, sessions: bool) -> Load:
+def wrk(
+    url: str, body: dict[str, object], *, duration: int, connections: int, sessions: bool
+) -> Load:
     """Load ``url`` with wrk; with ``sessions`` each request names one of 10,000 conversations."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     lines = [
@@ -94,7 +103,16 @@ def wrk(url: str, body: dict[str, object], *, duration: int, connections: int, s
     script.write("\n".join(lines) + "\n")
     script.close()
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, f"{url}/responses"],
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"{url}/responses",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -102,7 +120,9 @@ def wrk(url: str, body: dict[str, object], *, duration: int, connections: int, s
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
     return Load(rps, _latency_ms(out, "50%"), _latency_ms(out, "99%"), errors)
@@ -113,13 +133,25 @@ def _latency_ms(out: str, pct: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def compare(name: str, body: dict[str, object], *, sessions: bool, args: argparse.Namespace) -> dict[str, object]:
+def compare(
+    name: str, body: dict[str, object], *, sessions: bool, args: argparse.Namespace
+) -> dict[str, object]:
     results: dict[str, list[Load]] = {"host": [], "floor": []}
     for _ in range(args.rounds):
         for kind in ("host", "floor"):
             with Server(kind) as server:
-                wrk(server.url, body, duration=2, connections=args.connections, sessions=sessions)  # warm-up
-                results[kind].append(wrk(server.url, body, duration=args.duration, connections=args.connections, sessions=sessions))
+                wrk(
+                    server.url, body, duration=2, connections=args.connections, sessions=sessions
+                )  # warm-up
+                results[kind].append(
+                    wrk(
+                        server.url,
+                        body,
+                        duration=args.duration,
+                        connections=args.connections,
+                        sessions=sessions,
+                    )
+                )
     host, floor = (_median(results[k]) for k in ("host", "floor"))
     row: dict[str, object] = {
         "case": name,
@@ -172,6 +204,7 @@ async def _slow_stream(client: httpx.AsyncClient, index: int) -> bool:
 
 def concurrent_streams(count: int, delay: float) -> dict[str, object]:
     with Server("host", delay=delay) as server:
+
         async def main() -> list[bool]:
             limits = httpx.Limits(max_connections=count + 10)
             async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=120) as client:
@@ -181,23 +214,40 @@ def concurrent_streams(count: int, delay: float) -> dict[str, object]:
         ok = asyncio.run(main())
         elapsed = time.perf_counter() - start
         peak = server.rss_kb("VmHWM")
-    return {"case": f"{count} concurrent slow streams", "succeeded": sum(ok), "failed": count - sum(ok),
-            "seconds": round(elapsed, 2), "peak_rss_mb": round(peak / 1024, 1)}
+    return {
+        "case": f"{count} concurrent slow streams",
+        "succeeded": sum(ok),
+        "failed": count - sum(ok),
+        "seconds": round(elapsed, 2),
+        "peak_rss_mb": round(peak / 1024, 1),
+    }
 
 
 def memory_per_session(count: int) -> dict[str, object]:
-    with Server("host", max_live=count) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+    with (
+        Server("host", max_live=count) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         for i in range(200):  # let allocator pools settle before the baseline
-            client.post("/responses", json={"model": "m", "input": "w"}, headers={HEADER: f"warm-{i}"})
+            client.post(
+                "/responses", json={"model": "m", "input": "w"}, headers={HEADER: f"warm-{i}"}
+            )
         before = server.rss_kb()
         for i in range(count):
-            client.post("/responses", json={"model": "m", "input": "hi"}, headers={HEADER: f"user-{i}"})
+            client.post(
+                "/responses", json={"model": "m", "input": "hi"}, headers={HEADER: f"user-{i}"}
+            )
         after = server.rss_kb()
-    return {"case": f"memory per idle session ({count} sessions)", "bytes_per_session": round((after - before) * 1024 / count)}
+    return {
+        "case": f"memory per idle session ({count} sessions)",
+        "bytes_per_session": round((after - before) * 1024 / count),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
@@ -207,19 +257,37 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
     if args.quick:
         args.duration, args.rounds = 3, 1
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}"
+    )
     rows = [
         compare("JSON", {"model": "m", "input": "hello benchmark"}, sessions=False, args=args),
-        compare("JSON + session", {"model": "m", "input": "hello benchmark"}, sessions=True, args=args),
-        compare("stream, 20 updates", {"model": "m", "input": "hello benchmark", "stream": True}, sessions=False, args=args),
-        compare("stream + session", {"model": "m", "input": "hello benchmark", "stream": True}, sessions=True, args=args),
+        compare(
+            "JSON + session", {"model": "m", "input": "hello benchmark"}, sessions=True, args=args
+        ),
+        compare(
+            "stream, 20 updates",
+            {"model": "m", "input": "hello benchmark", "stream": True},
+            sessions=False,
+            args=args,
+        ),
+        compare(
+            "stream + session",
+            {"model": "m", "input": "hello benchmark", "stream": True},
+            sessions=True,
+            args=args,
+        ),
     ]
-    print("\n| case | host req/s | floor req/s | host/floor | host p50/p99 ms | floor p50/p99 ms | host/floor first event ms |")
+    print(
+        "\n| case | host req/s | floor req/s | host/floor | host p50/p99 ms | floor p50/p99 ms | host/floor first event ms |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         ttfe = f"{r['host_ttfe_ms']:.2f} / {r['floor_ttfe_ms']:.2f}" if "host_ttfe_ms" in r else "—"
-        print(f"| {r['case']} | {r['host_rps']:.0f} | {r['floor_rps']:.0f} | {r['ratio']:.2f}× | "
-              f"{r['host_p50_ms']:.1f} / {r['host_p99_ms']:.1f} | {r['floor_p50_ms']:.1f} / {r['floor_p99_ms']:.1f} | {ttfe} |")
+        print(
+            f"| {r['case']} | {r['host_rps']:.0f} | {r['floor_rps']:.0f} | {r['ratio']:.2f}× | "
+            f"{r['host_p50_ms']:.1f} / {r['host_p99_ms']:.1f} | {r['floor_p50_ms']:.1f} / {r['floor_p99_ms']:.1f} | {ttfe} |"
+        )
     errors = sum(int(r["errors"]) for r in rows)  # type: ignore[arg-type]
     print(f"\nnon-2xx / socket errors across throughput cases: {errors}")
     print(concurrent_streams(200 if args.quick else 1000, delay=0.05))

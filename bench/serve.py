@@ -11,7 +11,7 @@ from hypercorn.config import Config
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from apps import floor_app, host_app  # noqa: E402
+from apps import floor_app, host_app
 
 
 def main() -> None:

@@ -19,6 +19,12 @@ def main() -> None:
     )
     print(f"[{follow_up.status}] {follow_up.output_text}")
 
+    # previous_response_id keeps the conversation going: the offline agent counts turns.
+    third = client.responses.create(
+        model="agent", input="Thanks!", previous_response_id=follow_up.id
+    )
+    print(f"[{third.status}] {third.output_text}")
+
     print("[stream] ", end="", flush=True)
     with client.responses.stream(model="agent", input="Tell me a short story") as stream:
         for event in stream:

@@ -58,7 +58,8 @@ def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> No
     )
     assert done.returncode == 0, done.stderr
     assert "[completed] Echo: Hello, who are you?" in done.stdout
-    assert "(turn 2)" in done.stdout
+    assert "current_time returned" in done.stdout
+    assert "[completed] Echo: Thanks! (turn 3)" in done.stdout
     assert "[stream] Echo: Tell me a short story" in done.stdout
 
 

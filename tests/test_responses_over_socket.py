@@ -6,11 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 from agent_framework import Agent
-from openai import AsyncOpenAI, OpenAI
-
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
+from openai import AsyncOpenAI, OpenAI
 
 CHAT_HEADER = "x-agent-chat-isolation-key"
 

@@ -1,0 +1,19 @@
+"""The OpenAI Responses API as a channel of `agent-framework-hosting`."""
+
+from ._channel import ResponsesChannel
+from ._errors import ResponsesError
+from ._parse import (
+    ResponsesRequest,
+    messages_from_responses_input,
+    parse_responses_identity,
+    parse_responses_request,
+)
+
+__all__ = [
+    "ResponsesChannel",
+    "ResponsesError",
+    "ResponsesRequest",
+    "messages_from_responses_input",
+    "parse_responses_identity",
+    "parse_responses_request",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from types import TracebackType
@@ -84,7 +85,8 @@ class LoopbackServer:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         config = Config()
-        config.bind = [f"fd://{self._socket.fileno()}"]
+        # Hypercorn closes the descriptor it serves; give it its own duplicate.
+        config.bind = [f"fd://{os.dup(self._socket.fileno())}"]
         config.accesslog = None
         config.errorlog = None
         config.graceful_timeout = 1.0

@@ -1,0 +1,233 @@
+"""`ResponsesChannel`: the OpenAI Responses API over the host."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agent_framework import Message
+from agent_framework_hosting import (
+    ISOLATION_KEYS_ATTRIBUTE,
+    ChannelContext,
+    ChannelContribution,
+    ChannelRequest,
+    ChannelResponseHook,
+    ChannelRunHook,
+    ChannelSession,
+    ChannelStreamUpdateHook,
+    IsolationKeys,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ._errors import AGENT_FAILED, ResponsesError, error_response
+from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
+from ._render import (
+    ResponseDraft,
+    SSEWriter,
+    completed_response,
+    failed_response,
+    output_text,
+    output_text_message,
+    response_object,
+)
+
+__all__ = ["ResponsesChannel"]
+
+logger = logging.getLogger("agent_framework.hosting")
+
+
+@dataclass(frozen=True, slots=True)
+class _Minted:
+    conversation: str
+    partition: str | None
+
+
+class ResponsesChannel:
+    """Serves the target as an OpenAI Responses API endpoint.
+
+    ``POST {path}`` (default ``/responses``, so ``OpenAI(base_url="http://host:port")``
+    works; use ``path="/v1/responses"`` for a ``/v1`` base URL) answers with a Response
+    object, or with server-sent events when ``stream`` is true.
+
+    Continuity: ``previous_response_id`` continues the conversation of any response this
+    channel minted, over chains of any length. Without it, trusted isolation headers name
+    the conversation; otherwise each request starts a new one.
+
+    Args:
+        path: Where the endpoint is mounted.
+        run_hook: Invoked by the host before each run; may rewrite the request.
+        response_hook: Invoked by the host on each final result (redaction).
+        stream_update_hook: Invoked by the host on each streamed update.
+        response_id_factory: Makes response ids (default ``resp_<random hex>``).
+        max_stored_responses: How many response ids stay continuable.
+
+    """
+
+    name = "responses"
+
+    def __init__(
+        self,
+        *,
+        path: str = "/responses",
+        run_hook: ChannelRunHook | None = None,
+        response_hook: ChannelResponseHook | None = None,
+        stream_update_hook: ChannelStreamUpdateHook | None = None,
+        response_id_factory: Callable[[], str] | None = None,
+        max_stored_responses: int = 10_000,
+    ) -> None:
+        self.path = path
+        self.run_hook = run_hook
+        self.response_hook = response_hook
+        self.stream_update_hook = stream_update_hook
+        self._new_response_id = response_id_factory or (lambda: f"resp_{secrets.token_hex(24)}")
+        self._max_minted = max_stored_responses
+        self._minted: OrderedDict[str, _Minted] = OrderedDict()
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        """Mount ``POST /`` under the channel's path."""
+
+        async def create_response(request: Request) -> Response:
+            try:
+                body = json.loads(await request.body())
+            except (ValueError, UnicodeDecodeError):
+                return error_response(
+                    400, "The request body is not valid JSON.", code="invalid_json"
+                )
+            try:
+                parsed = parse_responses_request(body)
+                keys = context.isolation_keys(request.headers)
+                conversation = self._conversation(parsed, keys)
+            except ResponsesError as error:
+                return error.response()
+            run = self._channel_request(parsed, keys, conversation)
+            draft = ResponseDraft(
+                id=self._new_response_id(),
+                model=parsed.model,
+                message_id=f"msg_{secrets.token_hex(24)}",
+                instructions=parsed.instructions,
+                previous_response_id=parsed.previous_response_id,
+                store=parsed.store,
+                metadata=parsed.metadata,
+                options=parsed.options,
+            )
+            minted = _Minted(conversation, keys.user_key)
+            if parsed.stream:
+                return StreamingResponse(
+                    self._stream(context, run, parsed, draft, minted),
+                    media_type="text/event-stream",
+                    headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+                )
+            try:
+                result = await context.run(run, protocol_request=parsed.body)
+            except Exception:
+                logger.exception("Responses run %s failed", draft.id)
+                return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
+            self._remember(draft, minted)
+            return JSONResponse(completed_response(draft, result.result))
+
+        return ChannelContribution(routes=[Route("/", create_response, methods=["POST"])])
+
+    def _conversation(self, parsed: ResponsesRequest, keys: IsolationKeys) -> str:
+        """The isolation key of the conversation this request continues or starts."""
+        if parsed.previous_response_id is not None:
+            minted = self._minted.get(parsed.previous_response_id)
+            # A foreign partition's id is indistinguishable from a missing one.
+            if minted is None or minted.partition != keys.user_key:
+                raise ResponsesError(
+                    f"Previous response with id '{parsed.previous_response_id}' not found.",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                    status=404,
+                )
+            return minted.conversation
+        if keys.chat_key or keys.user_key:
+            return f"responses:{keys.chat_key or keys.user_key}"
+        return f"responses:conv_{secrets.token_hex(16)}"
+
+    def _channel_request(
+        self, parsed: ResponsesRequest, keys: IsolationKeys, conversation: str
+    ) -> ChannelRequest:
+        messages = parsed.messages
+        if parsed.instructions:
+            messages = [Message("system", [parsed.instructions]), *messages]
+        return ChannelRequest(
+            channel=self.name,
+            operation="message.create",
+            input=messages,
+            session=ChannelSession(isolation_key=conversation),
+            options=parsed.options or None,
+            metadata=parsed.metadata,
+            attributes={} if keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: keys},
+            stream=parsed.stream,
+            identity=parse_responses_identity(keys, parsed.body),
+        )
+
+    def _remember(self, draft: ResponseDraft, minted: _Minted) -> None:
+        if not draft.store:
+            return
+        self._minted[draft.id] = minted
+        while len(self._minted) > self._max_minted:
+            self._minted.popitem(last=False)
+
+    async def _stream(
+        self,
+        context: ChannelContext,
+        run: ChannelRequest,
+        parsed: ResponsesRequest,
+        draft: ResponseDraft,
+        minted: _Minted,
+    ) -> AsyncIterator[bytes]:
+        sse = SSEWriter()
+        started = response_object(draft, status="in_progress", output=[])
+        yield sse.event("response.created", {"response": started})
+        yield sse.event("response.in_progress", {"response": started})
+        at = {"item_id": draft.message_id, "output_index": 0, "content_index": 0}
+        empty_item = output_text_message(draft, None, status="in_progress")
+        yield sse.event("response.output_item.added", {"output_index": 0, "item": empty_item})
+        yield sse.event("response.content_part.added", {**at, "part": output_text("")})
+        try:
+            stream = await context.run_stream(run, protocol_request=parsed.body)
+            try:
+                async for update in stream:
+                    if delta := update.text:
+                        yield sse.event(
+                            "response.output_text.delta", {**at, "delta": delta, "logprobs": []}
+                        )
+                final = await stream.get_final_response()
+            finally:
+                await stream.aclose()
+        except Exception:
+            logger.exception("Responses stream %s failed", draft.id)
+            yield sse.event("error", _error_event_fields())
+            yield sse.event("response.failed", {"response": failed_response(draft)})
+            return
+        self._remember(draft, minted)
+        completed = completed_response(draft, final.result)
+        item = completed["output"][0]
+        text: str = item["content"][0]["text"]
+        yield sse.event("response.output_text.done", {**at, "text": text, "logprobs": []})
+        yield sse.event("response.content_part.done", {**at, "part": output_text(text)})
+        yield sse.event("response.output_item.done", {"output_index": 0, "item": item})
+        yield sse.event("response.completed", {"response": completed})
+
+
+def _error_event_fields() -> dict[str, Any]:
+    """The ``error`` event's fields: nested and flat, so every client shape reads it."""
+    return {
+        "code": "server_error",
+        "message": AGENT_FAILED,
+        "param": None,
+        "error": {
+            "type": "server_error",
+            "code": "server_error",
+            "message": AGENT_FAILED,
+            "param": None,
+        },
+    }

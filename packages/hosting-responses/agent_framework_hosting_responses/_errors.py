@@ -1,0 +1,49 @@
+"""Errors in the OpenAI error shape."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+__all__ = ["AGENT_FAILED", "ResponsesError", "error_response"]
+
+AGENT_FAILED = "The agent failed to produce a response."
+"""What a caller learns of an agent failure; the cause goes to the server log only."""
+
+
+class ResponsesError(Exception):
+    """A client error, answered with its status in the OpenAI error shape."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status: int = 400,
+        type: str = "invalid_request_error",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.status = status
+        self.type = type
+
+    def response(self) -> JSONResponse:
+        """The error as an HTTP response."""
+        return error_response(
+            self.status, self.message, param=self.param, code=self.code, type=self.type
+        )
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    type: str = "invalid_request_error",
+) -> JSONResponse:
+    """``{"error": {"message", "type", "param", "code"}}`` with ``status``."""
+    error = {"message": message, "type": type, "param": param, "code": code}
+    return JSONResponse({"error": error}, status_code=status)

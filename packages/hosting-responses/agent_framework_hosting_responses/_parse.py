@@ -1,0 +1,252 @@
+"""Wire → `ChannelRequest`: validating a Responses request body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from agent_framework import Content, Message
+from agent_framework_hosting import ChannelIdentity, IsolationKeys
+
+from ._errors import ResponsesError
+
+__all__ = [
+    "ResponsesRequest",
+    "messages_from_responses_input",
+    "parse_responses_identity",
+    "parse_responses_request",
+]
+
+_ROLES = frozenset({"user", "assistant", "system", "developer"})
+_INPUT_PARTS = frozenset({"input_text", "output_text", "text", "refusal", "input_image"})
+
+
+def _is_default(value: Any, *defaults: Any) -> bool:
+    return value is None or any(value == default for default in defaults)
+
+
+# Fields a later version implements. Until then a non-default value is a 400, never a
+# silently different behaviour.
+_UNSUPPORTED: dict[str, Callable[[Any], bool]] = {
+    "tools": lambda v: _is_default(v, []),
+    "tool_choice": lambda v: _is_default(v, "auto", "none"),
+    "max_tool_calls": lambda v: v is None,
+    "background": lambda v: _is_default(v, False),
+    "conversation": lambda v: v is None,
+    "prompt": lambda v: v is None,
+    "include": lambda v: _is_default(v, []),
+    "reasoning": lambda v: v is None,
+    "truncation": lambda v: _is_default(v, "disabled"),
+    "top_logprobs": lambda v: _is_default(v, 0),
+    "text": lambda v: v is None or v == {} or v == {"format": {"type": "text"}},
+}
+_ACCEPTED = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "stream",
+        "stream_options",
+        "previous_response_id",
+        "metadata",
+        "temperature",
+        "top_p",
+        "max_output_tokens",
+        "store",
+        "user",
+        "parallel_tool_calls",
+        "service_tier",
+        "safety_identifier",
+        "prompt_cache_key",
+        "presence_penalty",
+        "frequency_penalty",
+    }
+)
+
+
+@dataclass(slots=True)
+class ResponsesRequest:
+    """A validated ``POST /responses`` body."""
+
+    body: Mapping[str, Any]
+    model: str
+    messages: list[Message]
+    instructions: str | None = None
+    stream: bool = False
+    store: bool = True
+    previous_response_id: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict[str, str])
+    options: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+def parse_responses_request(body: Any) -> ResponsesRequest:
+    """Validate a request body; raise :class:`ResponsesError` (400) on bad input."""
+    if not isinstance(body, dict):
+        raise ResponsesError("The request body must be a JSON object.")
+    fields = cast("dict[str, Any]", body)
+    for name in fields:
+        if name in _UNSUPPORTED:
+            if not _UNSUPPORTED[name](fields[name]):
+                raise ResponsesError(
+                    f"'{name}' is not supported by this server yet.",
+                    param=name,
+                    code="unsupported_parameter",
+                )
+        elif name not in _ACCEPTED:
+            raise ResponsesError(
+                f"Unrecognized request argument: '{name}'.", param=name, code="unknown_parameter"
+            )
+    if "input" not in fields:
+        raise ResponsesError(
+            "'input' is required.", param="input", code="missing_required_parameter"
+        )
+    options: dict[str, Any] = {}
+    for wire, option in (("temperature", "temperature"), ("top_p", "top_p")):
+        value = _optional(fields, wire, (int, float), "a number")
+        if value is not None:
+            options[option] = value
+    max_output_tokens = _optional(fields, "max_output_tokens", int, "an integer")
+    if max_output_tokens is not None:
+        if max_output_tokens < 1:
+            raise ResponsesError("'max_output_tokens' must be positive.", param="max_output_tokens")
+        options["max_tokens"] = max_output_tokens
+    return ResponsesRequest(
+        body=fields,
+        model=_optional(fields, "model", str, "a string") or "agent",
+        messages=messages_from_responses_input(fields["input"]),
+        instructions=_optional(fields, "instructions", str, "a string"),
+        stream=_optional(fields, "stream", bool, "a boolean") or False,
+        store=_optional(fields, "store", bool, "a boolean") is not False,
+        previous_response_id=_optional(fields, "previous_response_id", str, "a string"),
+        metadata=_metadata(fields.get("metadata")),
+        options=options,
+    )
+
+
+def _optional(fields: Mapping[str, Any], name: str, kind: Any, described: str) -> Any:
+    value = fields.get(name)
+    if value is None:
+        return None
+    # bool is an int subclass: a boolean is never a number here.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ResponsesError(f"'{name}' must be {described}.", param=name, code="invalid_type")
+    return value
+
+
+def _metadata(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ResponsesError("'metadata' must be an object.", param="metadata", code="invalid_type")
+    entries = cast("dict[Any, Any]", value)
+    if len(entries) > 16 or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 512
+        for k, v in entries.items()
+    ):
+        raise ResponsesError(
+            "'metadata' holds at most 16 string pairs (keys ≤ 64, values ≤ 512 characters).",
+            param="metadata",
+            code="invalid_value",
+        )
+    return cast("dict[str, str]", entries)
+
+
+def messages_from_responses_input(value: Any) -> list[Message]:
+    """Turn a Responses ``input`` (a string or a list of message items) into messages."""
+    if isinstance(value, str):
+        if not value:
+            raise ResponsesError("'input' must not be empty.", param="input", code="empty_input")
+        return [Message("user", [value])]
+    if not isinstance(value, list) or not value:
+        raise ResponsesError(
+            "'input' must be a string or a non-empty list of items.",
+            param="input",
+            code="invalid_type",
+        )
+    items = cast("list[Any]", value)
+    return [_message(item, f"input[{index}]") for index, item in enumerate(items)]
+
+
+def _message(item: Any, where: str) -> Message:
+    if not isinstance(item, dict):
+        raise ResponsesError(f"{where} must be an object.", param=where, code="invalid_type")
+    fields = cast("dict[str, Any]", item)
+    kind = fields.get("type", "message")
+    if kind != "message":
+        raise ResponsesError(
+            f"{where} has unsupported item type {kind!r}.",
+            param=f"{where}.type",
+            code="invalid_value",
+        )
+    role = fields.get("role")
+    if role not in _ROLES:
+        raise ResponsesError(
+            f"{where}.role must be one of {sorted(_ROLES)}.",
+            param=f"{where}.role",
+            code="invalid_value",
+        )
+    content = fields.get("content")
+    if isinstance(content, str):
+        return Message(_framework_role(role), [content])
+    if not isinstance(content, list) or not content:
+        raise ResponsesError(
+            f"{where}.content must be a string or a non-empty list of parts.",
+            param=f"{where}.content",
+            code="invalid_type",
+        )
+    parts = cast("list[Any]", content)
+    contents = [_part(part, f"{where}.content[{index}]") for index, part in enumerate(parts)]
+    return Message(_framework_role(role), contents)
+
+
+def _framework_role(role: str) -> str:
+    return "system" if role == "developer" else role
+
+
+def _part(part: Any, where: str) -> Content:
+    if not isinstance(part, dict):
+        raise ResponsesError(f"{where} must be an object.", param=where, code="invalid_type")
+    fields = cast("dict[str, Any]", part)
+    kind = fields.get("type")
+    if kind not in _INPUT_PARTS:
+        raise ResponsesError(
+            f"{where} has unsupported content type {kind!r}.",
+            param=f"{where}.type",
+            code="invalid_value",
+        )
+    if kind == "input_image":
+        return _image(fields, where)
+    text = fields.get("refusal" if kind == "refusal" else "text")
+    if not isinstance(text, str):
+        raise ResponsesError(
+            f"{where}.text must be a string.", param=f"{where}.text", code="invalid_type"
+        )
+    return Content.from_text(text=text)
+
+
+def _image(fields: Mapping[str, Any], where: str) -> Content:
+    url = fields.get("image_url")
+    if not isinstance(url, str) or not url.startswith(("data:image/", "https://", "http://")):
+        raise ResponsesError(
+            f"{where}.image_url must be a data:image/... URL or an http(s) URL.",
+            param=f"{where}.image_url",
+            code="invalid_value",
+        )
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        if not payload or ";base64" not in header:
+            raise ResponsesError(
+                f"{where}.image_url must be a base64 data URL.",
+                param=f"{where}.image_url",
+                code="invalid_value",
+            )
+        return Content.from_uri(uri=url, media_type=header[5:].split(";", 1)[0])
+    return Content.from_uri(uri=url, media_type="image/*")
+
+
+def parse_responses_identity(keys: IsolationKeys, body: Mapping[str, Any]) -> ChannelIdentity:
+    """Who is calling: the trusted user key, else the body's ``user``, else anonymous."""
+    user = body.get("user") or body.get("safety_identifier")
+    native_id = keys.user_key or (user if isinstance(user, str) else None) or "anonymous"
+    return ChannelIdentity(channel="responses", native_id=native_id)

@@ -1,0 +1,148 @@
+"""Results and updates → Responses wire objects and server-sent events.
+
+Builders are named after the wire objects they produce and list fields in the
+specification's order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agent_framework import AgentResponse
+
+from ._errors import AGENT_FAILED
+
+__all__ = ["ResponseDraft", "SSEWriter", "output_text_message", "response_object", "usage_object"]
+
+Status = Literal["in_progress", "completed", "failed"]
+
+
+@dataclass(slots=True)
+class ResponseDraft:
+    """What is known of a response before the agent runs."""
+
+    id: str
+    model: str
+    message_id: str
+    instructions: str | None
+    previous_response_id: str | None
+    store: bool
+    metadata: Mapping[str, str]
+    options: Mapping[str, Any]
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+
+def output_text_message(
+    draft: ResponseDraft, text: str | None, *, status: Literal["in_progress", "completed"]
+) -> dict[str, Any]:
+    """A ``message`` output item; ``text=None`` gives the empty item streaming starts with."""
+    content: list[dict[str, Any]] = [] if text is None else [output_text(text)]
+    return {
+        "type": "message",
+        "id": draft.message_id,
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def output_text(text: str) -> dict[str, Any]:
+    """An ``output_text`` content part."""
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def usage_object(result: AgentResponse | None) -> dict[str, Any] | None:
+    """The ``usage`` object from the agent's usage details, or ``None`` without them."""
+    details: Mapping[str, Any] | None = result.usage_details if result is not None else None
+    if not details:
+        return None
+    input_tokens = int(details.get("input_token_count") or 0)
+    output_tokens = int(details.get("output_token_count") or 0)
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": int(details.get("total_token_count") or input_tokens + output_tokens),
+        "input_tokens_details": {
+            "cached_tokens": int(details.get("cache_read_input_token_count") or 0),
+            "cache_write_tokens": int(details.get("cache_creation_input_token_count") or 0),
+        },
+        "output_tokens_details": {
+            "reasoning_tokens": int(details.get("reasoning_output_token_count") or 0)
+        },
+    }
+
+
+def response_object(
+    draft: ResponseDraft,
+    *,
+    status: Status,
+    output: list[dict[str, Any]],
+    result: AgentResponse | None = None,
+    error: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``response`` object, with every field the Responses schema requires."""
+    return {
+        "id": draft.id,
+        "object": "response",
+        "created_at": draft.created_at,
+        "completed_at": int(time.time()) if status == "completed" else None,
+        "status": status,
+        "incomplete_details": None,
+        "model": draft.model,
+        "previous_response_id": draft.previous_response_id,
+        "instructions": draft.instructions,
+        "output": output,
+        "error": dict(error) if error is not None else None,
+        "tools": [],
+        "tool_choice": "auto",
+        "truncation": "disabled",
+        "parallel_tool_calls": True,
+        "text": {"format": {"type": "text"}},
+        "top_p": float(draft.options.get("top_p", 1.0)),
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "top_logprobs": 0,
+        "temperature": float(draft.options.get("temperature", 1.0)),
+        "reasoning": None,
+        "usage": usage_object(result),
+        "max_output_tokens": draft.options.get("max_tokens"),
+        "max_tool_calls": None,
+        "store": draft.store,
+        "background": False,
+        "service_tier": "default",
+        "metadata": dict(draft.metadata),
+        "safety_identifier": None,
+        "prompt_cache_key": None,
+    }
+
+
+def completed_response(draft: ResponseDraft, result: AgentResponse) -> dict[str, Any]:
+    """The finished response: one assistant message holding the final text."""
+    message = output_text_message(draft, result.text, status="completed")
+    return response_object(draft, status="completed", output=[message], result=result)
+
+
+def failed_response(draft: ResponseDraft) -> dict[str, Any]:
+    """A response whose run failed, without the failure's internals."""
+    error = {"code": "server_error", "message": AGENT_FAILED}
+    return response_object(draft, status="failed", output=[], error=error)
+
+
+class SSEWriter:
+    """Frames events as ``event:``/``data:`` pairs with consecutive sequence numbers."""
+
+    __slots__ = ("_next",)
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def event(self, kind: str, fields: Mapping[str, Any]) -> bytes:
+        """One complete event: ``type`` and ``sequence_number`` lead its data."""
+        data = {"type": kind, "sequence_number": self._next, **fields}
+        self._next += 1
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        return f"event: {kind}\ndata: {payload}\n\n".encode()

@@ -1,0 +1,50 @@
+"""The samples other than the quickstart, served on a real socket."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from agent_framework_hosting.testing import LoopbackServer
+from openai import OpenAI
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
+
+import redaction_hooks  # pyright: ignore[reportMissingImports]
+import workflow_host  # pyright: ignore[reportMissingImports]
+
+
+def sdk(server: LoopbackServer, **headers: str) -> OpenAI:
+    return OpenAI(
+        base_url=server.base_url,
+        api_key="k",
+        max_retries=0,
+        _strict_response_validation=True,
+        default_headers=headers,
+    )
+
+
+def test_workflow_sample_keeps_each_conversation_apart(tmp_path: Path) -> None:
+    with LoopbackServer(workflow_host.build_host(str(tmp_path)).app) as server:
+        alice = sdk(server, **{"x-agent-chat-isolation-key": "alice"})
+        bob = sdk(server, **{"x-agent-chat-isolation-key": "bob"})
+        alice.responses.create(model="wf", input="hi")
+        assert alice.responses.create(model="wf", input="again").output_text.startswith("Turn 2")
+        assert bob.responses.create(model="wf", input="hi").output_text.startswith("Turn 1")
+    # A new host on the same state_dir resumes alice from her checkpoint.
+    with LoopbackServer(workflow_host.build_host(str(tmp_path)).app) as server:
+        alice = sdk(server, **{"x-agent-chat-isolation-key": "alice"})
+        assert alice.responses.create(model="wf", input="back").output_text.startswith("Turn 3")
+
+
+def test_redaction_sample_hides_card_numbers_streamed_and_not() -> None:
+    with LoopbackServer(redaction_hooks.build_host().app) as server:
+        client = sdk(server)
+        plain = client.responses.create(model="m", input="my card is 4111 1111 1111 1111")
+        assert "4111" not in plain.output_text
+        assert "[card]" in plain.output_text
+        with client.responses.stream(model="m", input="card 4111111111111111 ok") as stream:
+            deltas = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+            final = stream.get_final_response()
+        assert "4111111111111111" not in final.output_text
+        assert "4111111111111111" not in deltas
