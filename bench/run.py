@@ -85,7 +85,6 @@ def wrk(
     url: str, body: dict[str, object], *, duration: int, connections: int, sessions: bool
 ) -> Load:
     """Load ``url`` with wrk; with ``sessions`` each request names one of 10,000 conversations."""
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = {json.dumps(json.dumps(body))}",
@@ -100,8 +99,8 @@ def wrk(
             "  return wrk.format()",
             "end",
         ]
-    script.write("\n".join(lines) + "\n")
-    script.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write("\n".join(lines) + "\n")
     out = subprocess.run(
         [
             "wrk",
@@ -172,10 +171,10 @@ def compare(
 
 def _median(loads: list[Load]) -> Load:
     return Load(
-        statistics.median(l.rps for l in loads),
-        statistics.median(l.p50_ms for l in loads),
-        statistics.median(l.p99_ms for l in loads),
-        sum(l.errors for l in loads),
+        statistics.median(load.rps for load in loads),
+        statistics.median(load.p50_ms for load in loads),
+        statistics.median(load.p99_ms for load in loads),
+        sum(load.errors for load in loads),
     )
 
 
@@ -279,14 +278,16 @@ def main() -> None:
         ),
     ]
     print(
-        "\n| case | host req/s | floor req/s | host/floor | host p50/p99 ms | floor p50/p99 ms | host/floor first event ms |"
+        "\n| case | host req/s | floor req/s | host/floor | host p50/p99 ms "
+        "| floor p50/p99 ms | host/floor first event ms |"
     )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         ttfe = f"{r['host_ttfe_ms']:.2f} / {r['floor_ttfe_ms']:.2f}" if "host_ttfe_ms" in r else "—"
         print(
-            f"| {r['case']} | {r['host_rps']:.0f} | {r['floor_rps']:.0f} | {r['ratio']:.2f}× | "
-            f"{r['host_p50_ms']:.1f} / {r['host_p99_ms']:.1f} | {r['floor_p50_ms']:.1f} / {r['floor_p99_ms']:.1f} | {ttfe} |"
+            f"| {r['case']} | {r['host_rps']:.0f} | {r['floor_rps']:.0f} | {r['ratio']:.2f}x | "
+            f"{r['host_p50_ms']:.1f} / {r['host_p99_ms']:.1f} | "
+            f"{r['floor_p50_ms']:.1f} / {r['floor_p99_ms']:.1f} | {ttfe} |"
         )
     errors = sum(int(r["errors"]) for r in rows)  # type: ignore[arg-type]
     print(f"\nnon-2xx / socket errors across throughput cases: {errors}")
