@@ -184,10 +184,11 @@ def time_to_first_event(kind: str, body: dict[str, object], samples: int = 50) -
         for _ in range(samples):
             start = time.perf_counter()
             with client.stream("POST", "/responses", json=body) as response:
-                for _line in response.iter_lines():
-                    times.append((time.perf_counter() - start) * 1000)
-                    break
-                response.read()
+                first = True
+                for _chunk in response.iter_bytes():
+                    if first:
+                        times.append((time.perf_counter() - start) * 1000)
+                        first = False
     return statistics.median(times)
 
 

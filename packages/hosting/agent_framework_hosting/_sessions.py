@@ -59,10 +59,10 @@ class SlotCodec(Generic[T]):
 class ConversationSlots(Generic[T]):
     """Resolves the state of an isolation key and serializes its users.
 
-    Live objects sit in an LRU of ``max_live`` entries. An evicted object is kept as a
-    snapshot in ``store`` (when the codec can snapshot) and restored on the key's next
-    turn. With a durable store every turn writes its snapshot through, so a killed
-    process resumes where it stopped. ``reset(key)`` points the key at a new generation:
+    Live objects sit in an LRU of ``max_live`` entries; an evicted one moves to ``store``
+    and comes back on the key's next turn. A durable store holds serialized snapshots,
+    written through on every turn, so a killed process resumes where it stopped; the
+    in-process store keeps evicted objects as they are (bounded by its own size). ``reset(key)`` points the key at a new generation:
     the next lease starts from scratch, and the old generation's state is dropped.
     """
 
@@ -113,11 +113,13 @@ class ConversationSlots(Generic[T]):
         if value is not None:
             self._live.move_to_end(slot_key)
             return value
-        if self._codec.restore is not None:
-            snapshot = self._store.get(_SNAPSHOT_PREFIX + slot_key)
-            if snapshot is not None:
-                return self._codec.restore(snapshot)
-        return self._codec.create(slot_key)
+        stored = self._store.get(_SNAPSHOT_PREFIX + slot_key)
+        if stored is None:
+            return self._codec.create(slot_key)
+        if self._store.durable and self._codec.restore is not None:
+            return self._codec.restore(stored)
+        self._store.delete(_SNAPSHOT_PREFIX + slot_key)
+        return stored
 
     def _checkin(self, slot_key: str, value: T) -> None:
         self._live[slot_key] = value
@@ -127,14 +129,22 @@ class ConversationSlots(Generic[T]):
         self._evict()
 
     def _evict(self) -> None:
-        for slot_key in list(self._live):
-            if len(self._live) <= self._max_live:
-                return
+        """Move the least recently used objects out of memory, skipping leased ones."""
+        excess = len(self._live) - self._max_live
+        skipped: list[tuple[str, T]] = []
+        while excess > 0 and self._live:
+            slot_key, value = self._live.popitem(last=False)
             if slot_key in self._leased:
+                skipped.append((slot_key, value))
                 continue
-            value = self._live.pop(slot_key)
+            excess -= 1
             if not self._store.durable:
-                self._write_snapshot(slot_key, value)
+                # An in-process store keeps the object itself: serializing it would only
+                # cost time. Durable stores already hold this turn's snapshot.
+                self._store.set(_SNAPSHOT_PREFIX + slot_key, value)
+        for slot_key, value in reversed(skipped):
+            self._live[slot_key] = value
+            self._live.move_to_end(slot_key, last=False)
 
     def _write_snapshot(self, slot_key: str, value: T) -> None:
         if self._codec.snapshot is not None:
