@@ -62,8 +62,9 @@ class ConversationSlots(Generic[T]):
     Live objects sit in an LRU of ``max_live`` entries; an evicted one moves to ``store``
     and comes back on the key's next turn. A durable store holds serialized snapshots,
     written through on every turn, so a killed process resumes where it stopped; the
-    in-process store keeps evicted objects as they are (bounded by its own size). ``reset(key)`` points the key at a new generation:
-    the next lease starts from scratch, and the old generation's state is dropped.
+    in-process store keeps evicted objects as they are (bounded by its own size).
+    ``reset(key)`` points the key at a new generation: the next lease starts from
+    scratch, and the old generation's state is dropped.
     """
 
     def __init__(self, codec: SlotCodec[T], store: StateStore, *, max_live: int) -> None:
