@@ -46,17 +46,19 @@ class LoopbackServer:
         if not self._started.wait(self._startup_timeout):
             raise TimeoutError("The server did not start in time")
         if self._error is not None:
-            raise RuntimeError(f"The server failed to start: {self._error}") from self._error
+            error, self._error = self._error, None
+            self._socket.close()
+            raise RuntimeError(f"The server failed to start: {error}") from error
         return self
 
     def stop(self) -> None:
         """Shut the server down and wait for its thread."""
-        if self._loop is not None and self._stop is not None:
+        if self._thread.is_alive() and self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=30)
         self._socket.close()
-        if self._error is not None and self._started.is_set():
-            error, self._error = self._error, None
+        error, self._error = self._error, None
+        if error is not None:
             raise RuntimeError(f"The server failed: {error}") from error
 
     def __enter__(self) -> LoopbackServer:

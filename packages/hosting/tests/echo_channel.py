@@ -1,0 +1,113 @@
+"""A minimal JSON channel for the core's tests: the contract without a real protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from agent_framework_hosting import (
+    ChannelCommand,
+    ChannelCommandContext,
+    ChannelContext,
+    ChannelContribution,
+    ChannelRequest,
+    ChannelSession,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+class EchoChannel:
+    """``POST /`` ``{"text", "key"?, "stream"?}`` → ``{"text"}`` or NDJSON deltas."""
+
+    def __init__(
+        self,
+        *,
+        name: str = "echo",
+        path: str = "/echo",
+        run_hook: Any = None,
+        response_hook: Any = None,
+        stream_update_hook: Any = None,
+        commands: Sequence[ChannelCommand] = (),
+        on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+        on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.run_hook = run_hook
+        self.response_hook = response_hook
+        self.stream_update_hook = stream_update_hook
+        self._commands = commands
+        self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
+        self.context: ChannelContext | None = None
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        self.context = context
+
+        async def turn(request: Request) -> Response:
+            try:
+                body = json.loads(await request.body())
+                text, key = body["text"], body.get("key")
+                if not isinstance(text, str) or not text:
+                    raise ValueError("text")
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse({"error": "bad request"}, status_code=400)
+            run = ChannelRequest(
+                channel=self.name,
+                operation="message.create",
+                input=text,
+                session=ChannelSession(isolation_key=key) if key else None,
+                stream=bool(body.get("stream")),
+            )
+            if run.stream:
+                return StreamingResponse(_ndjson(context, run), media_type="application/x-ndjson")
+            try:
+                result = await context.run(run, protocol_request=body)
+            except Exception:
+                return JSONResponse({"error": "agent failed"}, status_code=500)
+            return JSONResponse({"text": result.text})
+
+        async def command(request: Request) -> Response:
+            body = await request.json()
+            replies: list[str] = []
+
+            async def reply(text: str) -> None:
+                replies.append(text)
+
+            run = ChannelRequest(
+                channel=self.name,
+                operation="command.invoke",
+                input=body["name"],
+                session=ChannelSession(isolation_key=body.get("key")),
+            )
+            for candidate in context.commands:
+                if candidate.name == body["name"]:
+                    await candidate.handle(ChannelCommandContext(run, reply))
+                    return JSONResponse({"replies": replies})
+            return JSONResponse({"error": "unknown command"}, status_code=404)
+
+        return ChannelContribution(
+            routes=[
+                Route("/", turn, methods=["POST"]),
+                Route("/command", command, methods=["POST"]),
+            ],
+            commands=self._commands,
+            on_startup=self._on_startup,
+            on_shutdown=self._on_shutdown,
+        )
+
+
+async def _ndjson(context: ChannelContext, run: ChannelRequest) -> AsyncIterator[bytes]:
+    try:
+        async with await context.run_stream(run) as stream:
+            async for update in stream:
+                if update.text:
+                    yield json.dumps({"delta": update.text}).encode() + b"\n"
+            final = await stream.get_final_response()
+    except Exception:
+        yield json.dumps({"error": "agent failed"}).encode() + b"\n"
+        return
+    yield json.dumps({"final": final.text}).encode() + b"\n"

@@ -1,0 +1,193 @@
+"""Building the host: channel checks, the app, lifespan, commands, extras."""
+
+from __future__ import annotations
+
+import builtins
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agent_framework import Agent
+from agent_framework_hosting import (
+    AgentFrameworkHost,
+    ChannelCommand,
+    ChannelCommandContext,
+    ChannelContribution,
+)
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
+from echo_channel import EchoChannel
+
+
+def agent() -> Agent:
+    return Agent(client=OfflineChatClient())
+
+
+def test_duplicate_channel_names_are_rejected() -> None:
+    with pytest.raises(ValueError, match="'echo'"):
+        AgentFrameworkHost(agent(), channels=[EchoChannel(path="/a"), EchoChannel(path="/b")])
+
+
+@pytest.mark.parametrize(("first", "second"), [("/a", "/a"), ("/a", "/a/b"), ("/a/", "a")])
+def test_colliding_paths_are_rejected(first: str, second: str) -> None:
+    channels = [EchoChannel(name="one", path=first), EchoChannel(name="two", path=second)]
+    with pytest.raises(ValueError, match="'one' and 'two'"):
+        AgentFrameworkHost(agent(), channels=channels)
+
+
+def test_sibling_paths_sharing_a_prefix_are_fine() -> None:
+    channels = [EchoChannel(name="one", path="/api"), EchoChannel(name="two", path="/apix")]
+    AgentFrameworkHost(agent(), channels=channels)
+
+
+def test_a_non_channel_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="not a Channel"):
+        AgentFrameworkHost(agent(), channels=[object()])  # type: ignore[list-item]
+
+
+def test_readiness_and_bare_channel_path_answer_without_redirect() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel(path="/echo")])
+    with LoopbackServer(host.app) as server:
+        assert httpx.get(f"{server.base_url}/readiness").text == "ok"
+        bare = httpx.post(f"{server.base_url}/echo", json={"text": "hi"})
+        slash = httpx.post(f"{server.base_url}/echo/", json={"text": "hi"})
+    assert bare.status_code == slash.status_code == 200
+    assert bare.json()["text"] == "Echo: hi (turn 1)"
+
+
+def test_empty_path_mounts_at_the_root() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel(path="")])
+    with LoopbackServer(host.app) as server:
+        response = httpx.post(f"{server.base_url}/", json={"text": "root"})
+    assert response.json()["text"] == "Echo: root (turn 1)"
+
+
+def test_startup_runs_in_channel_order_and_shutdown_in_reverse() -> None:
+    calls: list[str] = []
+
+    def recorder(label: str) -> Any:
+        async def record() -> None:
+            calls.append(label)
+
+        return record
+
+    channels = [
+        EchoChannel(
+            name=name,
+            path=f"/{name}",
+            on_startup=[recorder(f"start {name}")],
+            on_shutdown=[recorder(f"stop {name}")],
+        )
+        for name in ("a", "b")
+    ]
+    with LoopbackServer(AgentFrameworkHost(agent(), channels=channels).app):
+        assert calls == ["start a", "start b"]
+    assert calls == ["start a", "start b", "stop b", "stop a"]
+
+
+def test_failing_startup_names_the_channel_and_stops_started_ones() -> None:
+    calls: list[str] = []
+
+    async def started() -> None:
+        calls.append("start a")
+
+    async def stopped() -> None:
+        calls.append("stop a")
+
+    async def broken() -> None:
+        raise OSError("port in use")
+
+    channels = [
+        EchoChannel(name="a", path="/a", on_startup=[started], on_shutdown=[stopped]),
+        EchoChannel(name="b", path="/b", on_startup=[broken]),
+    ]
+    server = LoopbackServer(AgentFrameworkHost(agent(), channels=channels).app)
+    with pytest.raises(RuntimeError, match="Channel 'b' failed to start"):
+        server.start()
+    assert calls == ["start a", "stop a"]
+
+
+def test_contributed_commands_reach_every_channel() -> None:
+    async def ping(ctx: ChannelCommandContext) -> None:
+        await ctx.reply("pong")
+
+    offering = EchoChannel(name="a", path="/a", commands=[ChannelCommand("ping", "Ping", ping)])
+    other = EchoChannel(name="b", path="/b")
+    host = AgentFrameworkHost(agent(), channels=[offering, other])
+    with LoopbackServer(host.app) as server:
+        names = [command.name for command in host.commands]
+        reply = httpx.post(f"{server.base_url}/b/command", json={"name": "ping"})
+    assert names == ["new", "reset", "ping"]
+    assert reply.json() == {"replies": ["pong"]}
+
+
+def test_reset_command_starts_a_new_session() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel()])
+    with LoopbackServer(host.app) as server:
+        url = f"{server.base_url}/echo"
+        httpx.post(url, json={"text": "one", "key": "k"})
+        reply = httpx.post(f"{url}/command", json={"name": "reset", "key": "k"})
+        after = httpx.post(url, json={"text": "two", "key": "k"})
+    assert reply.json() == {"replies": ["Started a new conversation."]}
+    assert after.json()["text"] == "Echo: two (turn 1)"
+
+
+def block_import(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    real_import = builtins.__import__
+
+    def fake_import(module: str, *args: Any, **kwargs: Any) -> Any:
+        if module == name or module.startswith(name + "."):
+            raise ImportError(f"No module named {module!r}")
+        return real_import(module, *args, **kwargs)
+
+    for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        monkeypatch.delitem(sys.modules, loaded)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+
+
+def test_serve_without_hypercorn_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    block_import(monkeypatch, "hypercorn")
+    host = AgentFrameworkHost(agent(), channels=[])
+    with pytest.raises(RuntimeError, match=r"pip install 'agent-framework-hosting\[serve\]'"):
+        host.serve(port=0)
+
+
+def test_state_dir_without_diskcache_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    block_import(monkeypatch, "diskcache")
+    with pytest.raises(ImportError, match=r"pip install 'agent-framework-hosting\[disk\]'"):
+        AgentFrameworkHost(agent(), channels=[], state_dir=tmp_path)
+
+
+def test_state_dir_derives_a_sessions_directory(tmp_path: Path) -> None:
+    AgentFrameworkHost(agent(), channels=[], state_dir=tmp_path)
+    assert (tmp_path / "sessions").is_dir()
+
+
+def test_state_paths_reject_unknown_components_and_non_paths(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Unknown state_dir"):
+        AgentFrameworkHost(agent(), channels=[], state_dir={"sesions": str(tmp_path)})
+    with pytest.raises(TypeError, match="must be a path"):
+        AgentFrameworkHost(agent(), channels=[], state_dir={"sessions": 42})
+
+
+def test_isolation_headers_are_trusted_only_on_the_platform_or_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FOUNDRY_HOSTING_ENVIRONMENT", raising=False)
+    assert not AgentFrameworkHost(agent(), channels=[]).trust_isolation_headers
+    assert AgentFrameworkHost(
+        agent(), channels=[], trust_isolation_headers=True
+    ).trust_isolation_headers
+    monkeypatch.setenv("FOUNDRY_HOSTING_ENVIRONMENT", "production")
+    assert AgentFrameworkHost(agent(), channels=[]).trust_isolation_headers
+    explicit = AgentFrameworkHost(agent(), channels=[], trust_isolation_headers=False)
+    assert not explicit.trust_isolation_headers
+
+
+def test_contribution_defaults_are_empty() -> None:
+    contribution = ChannelContribution()
+    assert contribution.routes == contribution.commands == ()
+    assert contribution.on_startup == contribution.on_shutdown == ()

@@ -1,0 +1,120 @@
+"""Workflow targets: a private instance and checkpoints per conversation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from agent_framework import Executor, Workflow, WorkflowBuilder, WorkflowContext, handler
+from agent_framework_hosting import (
+    AgentFrameworkHost,
+    ChannelContext,
+    ChannelRequest,
+    ChannelSession,
+)
+from echo_channel import EchoChannel
+
+
+class Counter(Executor):
+    """Counts the turns it has seen; an optional gate holds each turn open."""
+
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
+        super().__init__(id="counter")
+        self.count = 0
+        self.gate = gate
+
+    @handler
+    async def count_turn(self, text: str, ctx: WorkflowContext[str, str]) -> None:
+        self.count += 1
+        if self.gate is not None:
+            Counter.waiting += 1
+            await self.gate.wait()
+        await ctx.yield_output(f"{text} #{self.count}")
+
+    async def on_checkpoint_save(self) -> dict[str, Any]:
+        return {"count": self.count}
+
+    async def on_checkpoint_restore(self, state: dict[str, Any]) -> None:
+        self.count = state["count"]
+
+    waiting = 0
+
+
+def waiting() -> int:
+    return Counter.waiting
+
+
+def build(gate: asyncio.Event | None = None) -> Workflow:
+    return WorkflowBuilder(name="counter", start_executor=Counter(gate)).build()
+
+
+def context_for(target: Any, **options: Any) -> ChannelContext:
+    channel = EchoChannel()
+    assert AgentFrameworkHost(target, channels=[channel], **options).app is not None
+    assert channel.context is not None
+    return channel.context
+
+
+def turn(text: str, key: str) -> ChannelRequest:
+    return ChannelRequest(
+        channel="echo", operation="message.create", input=text, session=ChannelSession(key)
+    )
+
+
+async def test_each_conversation_has_its_own_workflow_state() -> None:
+    context = context_for(build())
+    await context.run(turn("a", "alice"))
+    assert (await context.run(turn("b", "alice"))).text == "b #2"
+    assert (await context.run(turn("c", "bob"))).text == "c #1"
+
+
+async def test_a_factory_target_works_too() -> None:
+    context = context_for(lambda: build())
+    await context.run(turn("a", "alice"))
+    assert (await context.run(turn("b", "alice"))).text == "b #2"
+
+
+async def test_different_conversations_run_in_parallel() -> None:
+    gate = asyncio.Event()
+    Counter.waiting = 0
+    context = context_for(lambda: build(gate))
+    runs = [asyncio.create_task(context.run(turn("x", key))) for key in ("a", "b")]
+    for _ in range(1000):
+        if waiting() == 2:
+            break
+        await asyncio.sleep(0)
+    assert waiting() == 2
+    gate.set()
+    assert [result.text for result in await asyncio.gather(*runs)] == ["x #1", "x #1"]
+
+
+async def test_workflow_outputs_stream_as_updates() -> None:
+    context = context_for(build())
+    stream = await context.run_stream(turn("streamed", "k"))
+    assert [update.text async for update in stream] == ["streamed #1"]
+    assert (await stream.get_final_response()).text == "streamed #1"
+
+
+async def test_checkpoints_are_per_conversation_and_pruned(tmp_path: Path) -> None:
+    context = context_for(build(), checkpoint_location=tmp_path)
+    for text in ("1", "2", "3", "4"):
+        await context.run(turn(text, "alice"))
+    await context.run(turn("1", "bob"))
+    sizes = sorted(len(list(directory.iterdir())) for directory in tmp_path.iterdir())  # noqa: ASYNC240
+    assert len(sizes) == 2
+    assert all(0 < size <= 2 for size in sizes)
+
+
+async def test_an_evicted_conversation_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    context = context_for(build(), checkpoint_location=tmp_path, max_live_sessions=1)
+    await context.run(turn("a", "alice"))
+    await context.run(turn("b", "bob"))
+    assert (await context.run(turn("c", "alice"))).text == "c #2"
+
+
+async def test_a_new_host_on_the_same_state_dir_resumes_conversations(tmp_path: Path) -> None:
+    await context_for(build(), state_dir=tmp_path).run(turn("a", "alice"))
+    again = context_for(build(), state_dir=tmp_path)
+    assert (await again.run(turn("b", "alice"))).text == "b #2"
+    assert (tmp_path / "checkpoints").is_dir()
