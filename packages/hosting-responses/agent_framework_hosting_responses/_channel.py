@@ -149,7 +149,8 @@ class ResponsesChannel:
             return minted.conversation
         if keys.chat_key or keys.user_key:
             return f"responses:{keys.chat_key or keys.user_key}"
-        return f"responses:conv_{secrets.token_hex(16)}"
+        # A different prefix from header keys: no header value can name a minted one.
+        return f"responses+{secrets.token_hex(16)}"
 
     def _channel_request(
         self, parsed: ResponsesRequest, keys: IsolationKeys, conversation: str
