@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -10,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent_framework import Message
+from agent_framework import AgentResponseUpdate, Message
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
     ChannelContext,
@@ -81,6 +83,8 @@ class ResponsesChannel:
         stream_update_hook: ChannelStreamUpdateHook | None = None,
         response_id_factory: Callable[[], str] | None = None,
         max_stored_responses: int = 10_000,
+        max_body_bytes: int = 8 * 1024 * 1024,
+        keepalive_seconds: float = 15.0,
     ) -> None:
         self.path = path
         self.run_hook = run_hook
@@ -88,14 +92,23 @@ class ResponsesChannel:
         self.stream_update_hook = stream_update_hook
         self._new_response_id = response_id_factory or (lambda: f"resp_{secrets.token_hex(24)}")
         self._max_minted = max_stored_responses
+        self._max_body_bytes = max_body_bytes
+        self._keepalive_seconds = keepalive_seconds
         self._minted: OrderedDict[str, _Minted] = OrderedDict()
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """Mount ``POST /`` under the channel's path."""
 
         async def create_response(request: Request) -> Response:
+            raw = await _read_body(request, self._max_body_bytes)
+            if raw is None:
+                return error_response(
+                    413,
+                    f"The request body is larger than {self._max_body_bytes} bytes.",
+                    code="request_too_large",
+                )
             try:
-                body = json.loads(await request.body())
+                body = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 return error_response(
                     400, "The request body is not valid JSON.", code="invalid_json"
@@ -196,8 +209,10 @@ class ResponsesChannel:
         try:
             stream = await context.run_stream(run, protocol_request=parsed.body)
             try:
-                async for update in stream:
-                    if delta := update.text:
+                async for update in _with_keepalive(stream, self._keepalive_seconds):
+                    if update is None:
+                        yield KEEPALIVE
+                    elif delta := update.text:
                         yield sse.event(
                             "response.output_text.delta", {**at, "delta": delta, "logprobs": []}
                         )
@@ -208,6 +223,7 @@ class ResponsesChannel:
             logger.exception("Responses stream %s failed", draft.id)
             yield sse.event("error", _error_event_fields())
             yield sse.event("response.failed", {"response": failed_response(draft)})
+            yield DONE
             return
         self._remember(draft, minted)
         completed = completed_response(draft, final.result)
@@ -217,18 +233,70 @@ class ResponsesChannel:
         yield sse.event("response.content_part.done", {**at, "part": output_text(text)})
         yield sse.event("response.output_item.done", {"output_index": 0, "item": item})
         yield sse.event("response.completed", {"response": completed})
+        yield DONE
+
+
+KEEPALIVE = b": keep-alive\n\n"
+"""An SSE comment: clients ignore it, proxies see traffic."""
+DONE = b"data: [DONE]\n\n"
+"""The stream terminator OpenAI clients stop at."""
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or ``None`` as soon as it grows past ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _with_keepalive(
+    updates: AsyncIterator[AgentResponseUpdate], interval: float
+) -> AsyncIterator[AgentResponseUpdate | None]:
+    """Yield the updates, and ``None`` whenever ``interval`` passes without one.
+
+    One task consumes the whole run, so the run's context (session lock, context
+    variables) stays in a single task; closing this generator cancels it.
+    """
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for update in updates:
+                queue.put_nowait((True, update))
+        except Exception as exc:
+            queue.put_nowait((False, exc))
+        else:
+            queue.put_nowait((False, None))
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                is_update, value = await asyncio.wait_for(queue.get(), interval)
+            except TimeoutError:
+                yield None
+                continue
+            if is_update:
+                yield value
+            elif value is None:
+                return
+            else:
+                raise value
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _error_event_fields() -> dict[str, Any]:
     """The ``error`` event's fields: nested and flat, so every client shape reads it."""
-    return {
-        "code": "server_error",
-        "message": AGENT_FAILED,
-        "param": None,
-        "error": {
-            "type": "server_error",
-            "code": "server_error",
-            "message": AGENT_FAILED,
-            "param": None,
-        },
-    }
+    error = {"type": "server_error", "code": "server_error", "message": AGENT_FAILED, "param": None}
+    return {"code": "server_error", "message": AGENT_FAILED, "param": None, "error": error}

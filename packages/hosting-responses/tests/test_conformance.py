@@ -47,7 +47,7 @@ class TestResponsesConformance(ChannelConformanceTests):
         events = [
             json.loads(line[len("data: ") :])
             for line in raw.splitlines()
-            if line.startswith("data: ")
+            if line.startswith("data: {")
         ]
         deltas = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
         final = events[-1] if events else {}

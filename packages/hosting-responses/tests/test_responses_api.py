@@ -49,10 +49,11 @@ def sdk(server: LoopbackServer, base_path: str = "", **headers: str) -> OpenAI:
 
 
 def sse_events(text: str) -> list[dict[str, Any]]:
+    """The JSON events of a stream, checking its framing and its ``[DONE]`` terminator."""
+    blocks = [block for block in text.split("\n\n") if block and not block.startswith(":")]
+    assert blocks[-1] == "data: [DONE]"
     events: list[dict[str, Any]] = []
-    for block in text.split("\n\n"):
-        if not block.strip():
-            continue
+    for block in blocks[:-1]:
         lines = block.split("\n")
         assert lines[0].startswith("event: "), block
         assert lines[1].startswith("data: "), block
