@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import secrets
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,16 +38,11 @@ from ._render import (
     output_text_message,
     response_object,
 )
+from ._store import ResponseRecord, ResponseStore, input_items, page_of
 
 __all__ = ["ResponsesChannel"]
 
 logger = logging.getLogger("agent_framework.hosting")
-
-
-@dataclass(frozen=True, slots=True)
-class _Minted:
-    conversation: str
-    partition: str | None
 
 
 class ResponsesChannel:
@@ -68,7 +62,6 @@ class ResponsesChannel:
         response_hook: Invoked by the host on each final result (redaction).
         stream_update_hook: Invoked by the host on each streamed update.
         response_id_factory: Makes response ids (default ``resp_<random hex>``).
-        max_stored_responses: How many response ids stay continuable.
 
     """
 
@@ -82,7 +75,6 @@ class ResponsesChannel:
         response_hook: ChannelResponseHook | None = None,
         stream_update_hook: ChannelStreamUpdateHook | None = None,
         response_id_factory: Callable[[], str] | None = None,
-        max_stored_responses: int = 10_000,
         max_body_bytes: int = 8 * 1024 * 1024,
         keepalive_seconds: float = 15.0,
     ) -> None:
@@ -91,13 +83,13 @@ class ResponsesChannel:
         self.response_hook = response_hook
         self.stream_update_hook = stream_update_hook
         self._new_response_id = response_id_factory or (lambda: f"resp_{secrets.token_hex(24)}")
-        self._max_minted = max_stored_responses
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
-        self._minted: OrderedDict[str, _Minted] = OrderedDict()
+        self._store: ResponseStore | None = None
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
-        """Mount ``POST /`` under the channel's path."""
+        """Mount ``POST /`` and the stored-response routes under the channel's path."""
+        store = self._store = ResponseStore(context.state_store)
 
         async def create_response(request: Request) -> Response:
             raw = await _read_body(request, self._max_body_bytes)
@@ -130,10 +122,10 @@ class ResponsesChannel:
                 metadata=parsed.metadata,
                 options=parsed.options,
             )
-            minted = _Minted(conversation, keys.user_key)
+            owner = _Owner(conversation, keys.user_key, input_items(parsed.body["input"]))
             if parsed.stream:
                 return StreamingResponse(
-                    self._stream(context, run, parsed, draft, minted),
+                    self._stream(context, run, parsed, draft, owner),
                     media_type="text/event-stream",
                     headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
                 )
@@ -142,24 +134,56 @@ class ResponsesChannel:
             except Exception:
                 logger.exception("Responses run %s failed", draft.id)
                 return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
-            self._remember(draft, minted)
-            return JSONResponse(completed_response(draft, result.result))
+            completed = completed_response(draft, result.result)
+            self._remember(draft, owner, completed)
+            return JSONResponse(completed)
 
-        return ChannelContribution(routes=[Route("/", create_response, methods=["POST"])])
+        async def get_response(request: Request) -> Response:
+            record = _stored(store, context, request)
+            if record is None:
+                return _not_found(request)
+            return JSONResponse(record.response)
+
+        async def delete_response(request: Request) -> Response:
+            response_id = request.path_params["response_id"]
+            partition = context.isolation_keys(request.headers).user_key
+            if not store.delete(response_id, partition):
+                return _not_found(request)
+            return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+
+        async def list_input_items(request: Request) -> Response:
+            record = _stored(store, context, request)
+            if record is None:
+                return _not_found(request)
+            try:
+                page = page_of(record.input_items, request.query_params)
+            except ResponsesError as error:
+                return error.response()
+            return JSONResponse(page)
+
+        return ChannelContribution(
+            routes=[
+                Route("/", create_response, methods=["POST"]),
+                Route("/{response_id}", get_response, methods=["GET"]),
+                Route("/{response_id}", delete_response, methods=["DELETE"]),
+                Route("/{response_id}/input_items", list_input_items, methods=["GET"]),
+            ]
+        )
 
     def _conversation(self, parsed: ResponsesRequest, keys: IsolationKeys) -> str:
         """The isolation key of the conversation this request continues or starts."""
         if parsed.previous_response_id is not None:
-            minted = self._minted.get(parsed.previous_response_id)
+            assert self._store is not None
             # A foreign partition's id is indistinguishable from a missing one.
-            if minted is None or minted.partition != keys.user_key:
+            previous = self._store.get(parsed.previous_response_id, keys.user_key)
+            if previous is None:
                 raise ResponsesError(
                     f"Previous response with id '{parsed.previous_response_id}' not found.",
                     param="previous_response_id",
                     code="previous_response_not_found",
                     status=404,
                 )
-            return minted.conversation
+            return previous.conversation
         if keys.chat_key or keys.user_key:
             return f"responses:{keys.chat_key or keys.user_key}"
         # A different prefix from header keys: no header value can name a minted one.
@@ -183,12 +207,10 @@ class ResponsesChannel:
             identity=parse_responses_identity(keys, parsed.body),
         )
 
-    def _remember(self, draft: ResponseDraft, minted: _Minted) -> None:
-        if not draft.store:
-            return
-        self._minted[draft.id] = minted
-        while len(self._minted) > self._max_minted:
-            self._minted.popitem(last=False)
+    def _remember(self, draft: ResponseDraft, owner: _Owner, response: dict[str, Any]) -> None:
+        if draft.store and self._store is not None:
+            record = ResponseRecord(owner.conversation, owner.partition, response, owner.inputs)
+            self._store.save(record)
 
     async def _stream(
         self,
@@ -196,7 +218,7 @@ class ResponsesChannel:
         run: ChannelRequest,
         parsed: ResponsesRequest,
         draft: ResponseDraft,
-        minted: _Minted,
+        owner: _Owner,
     ) -> AsyncIterator[bytes]:
         sse = SSEWriter()
         started = response_object(draft, status="in_progress", output=[])
@@ -225,8 +247,8 @@ class ResponsesChannel:
             yield sse.event("response.failed", {"response": failed_response(draft)})
             yield DONE
             return
-        self._remember(draft, minted)
         completed = completed_response(draft, final.result)
+        self._remember(draft, owner, completed)
         item = completed["output"][0]
         text: str = item["content"][0]["text"]
         yield sse.event("response.output_text.done", {**at, "text": text, "logprobs": []})
@@ -234,6 +256,29 @@ class ResponsesChannel:
         yield sse.event("response.output_item.done", {"output_index": 0, "item": item})
         yield sse.event("response.completed", {"response": completed})
         yield DONE
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    """Whose response this is: its conversation, partition and input items."""
+
+    conversation: str
+    partition: str | None
+    inputs: list[dict[str, Any]]
+
+
+def _stored(
+    store: ResponseStore, context: ChannelContext, request: Request
+) -> ResponseRecord | None:
+    partition = context.isolation_keys(request.headers).user_key
+    return store.get(request.path_params["response_id"], partition)
+
+
+def _not_found(request: Request) -> Response:
+    response_id = request.path_params["response_id"]
+    return error_response(
+        404, f"Response with id '{response_id}' not found.", param="response_id", code="not_found"
+    )
 
 
 KEEPALIVE = b": keep-alive\n\n"

@@ -18,6 +18,7 @@ from ._isolation import (
     set_current_isolation_keys,
 )
 from ._sessions import ConversationSlots
+from ._state import StateStore
 from ._targets import TargetRunner
 from ._types import (
     ChannelCommand,
@@ -46,6 +47,7 @@ class RunServices:
     trust_isolation_headers: bool
     commands: Callable[[], tuple[ChannelCommand, ...]]
     reset_session: Callable[[str], None]
+    state_store: StateStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,11 @@ class ChannelContext:
         if not self._services.trust_isolation_headers:
             return IsolationKeys()
         return isolation_keys_from_headers(headers)
+
+    @property
+    def state_store(self) -> StateStore:
+        """The host's state store, for the channel's own objects (namespace the keys)."""
+        return self._services.state_store
 
     def reset_session(self, isolation_key: str) -> None:
         """Start a fresh session for ``isolation_key``."""

@@ -126,6 +126,7 @@ class AgentFrameworkHost:
             trust_isolation_headers=self.trust_isolation_headers,
             commands=lambda: self.commands,
             reset_session=self.reset_session,
+            state_store=self.state_store,
         )
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
         contributions: list[tuple[Channel, ChannelContribution]] = []

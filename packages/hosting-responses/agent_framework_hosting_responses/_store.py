@@ -1,0 +1,141 @@
+"""Stored responses, in the host's state store, partitioned by the caller's user key."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from agent_framework_hosting import StateStore
+
+from ._errors import ResponsesError
+
+__all__ = ["ResponseRecord", "ResponseStore", "input_items", "page_of"]
+
+_PREFIX = "responses:record:"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    """A stored response: its conversation, its owner's partition, and its wire objects."""
+
+    conversation: str
+    partition: str | None
+    response: dict[str, Any]
+    input_items: list[dict[str, Any]]
+
+
+class ResponseStore:
+    """Reads and writes response records; a foreign partition's record reads as missing."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+
+    def save(self, record: ResponseRecord) -> None:
+        """Store ``record`` under its response id."""
+        self._store.set(
+            _PREFIX + record.response["id"],
+            {
+                "conversation": record.conversation,
+                "partition": record.partition,
+                "response": record.response,
+                "input_items": record.input_items,
+            },
+        )
+
+    def get(self, response_id: str, partition: str | None) -> ResponseRecord | None:
+        """The record of ``response_id`` if it exists in ``partition``."""
+        raw = self._store.get(_PREFIX + response_id)
+        if not isinstance(raw, Mapping):
+            return None
+        fields = cast("Mapping[str, Any]", raw)
+        if fields.get("partition") != partition:
+            return None
+        return ResponseRecord(
+            conversation=fields["conversation"],
+            partition=fields["partition"],
+            response=fields["response"],
+            input_items=fields["input_items"],
+        )
+
+    def delete(self, response_id: str, partition: str | None) -> bool:
+        """Delete the record if it exists in ``partition``; whether it did."""
+        if self.get(response_id, partition) is None:
+            return False
+        self._store.delete(_PREFIX + response_id)
+        return True
+
+
+def input_items(body_input: Any) -> list[dict[str, Any]]:
+    """The request's input as listable items, each with an id (the input was validated)."""
+    if isinstance(body_input, str):
+        return [_message_item("user", [{"type": "input_text", "text": body_input}])]
+    items: list[dict[str, Any]] = []
+    for item in cast("list[dict[str, Any]]", body_input):
+        role: str = item["role"]
+        content = item["content"]
+        parts: list[dict[str, Any]] = (
+            [{"type": "input_text", "text": content}] if isinstance(content, str) else content
+        )
+        items.append(_message_item(role, parts))
+    return items
+
+
+def _message_item(role: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    content: list[dict[str, Any]]
+    if role == "assistant":
+        content = [
+            {"type": "output_text", "text": part.get("text", ""), "annotations": []}
+            for part in parts
+        ]
+    else:
+        content = [_input_part(part) for part in parts]
+    return {
+        "type": "message",
+        "id": f"msg_{secrets.token_hex(24)}",
+        "role": role,
+        "status": "completed",
+        "content": content,
+    }
+
+
+def _input_part(part: dict[str, Any]) -> dict[str, Any]:
+    if part["type"] == "input_image":
+        return {
+            "type": "input_image",
+            "image_url": part["image_url"],
+            "detail": part.get("detail") or "auto",
+        }
+    return {"type": "input_text", "text": part.get("text", part.get("refusal", ""))}
+
+
+def page_of(items: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, Any]:
+    """One page of ``items`` per the ``after``/``limit``/``order`` query parameters."""
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ResponsesError(
+            "'order' must be 'asc' or 'desc'.", param="order", code="invalid_value"
+        )
+    limit_text = query.get("limit", "20")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+        raise ResponsesError(
+            "'limit' must be an integer from 1 to 100.", param="limit", code="invalid_value"
+        )
+    ordered = items if order == "asc" else items[::-1]
+    after = query.get("after")
+    if after is not None:
+        ids = [item["id"] for item in ordered]
+        if after not in ids:
+            raise ResponsesError(
+                f"No input item with id '{after}'.", param="after", code="invalid_value"
+            )
+        ordered = ordered[ids.index(after) + 1 :]
+    data = ordered[: int(limit_text)]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(ordered) > len(data),
+    }
