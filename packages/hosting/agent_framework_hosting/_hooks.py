@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, TypeVar, cast
-
-T = TypeVar("T")
+from typing import Any, cast
 
 
 async def call_hook(hook: Any, *args: Any, **kwargs: Any) -> Any:
