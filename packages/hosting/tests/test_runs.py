@@ -12,6 +12,7 @@ from agent_framework import (
     AgentResponse,
     AgentResponseUpdate,
     AgentSession,
+    FileHistoryProvider,
     Message,
     tool,
 )
@@ -253,3 +254,18 @@ def test_untrusted_hosts_read_no_isolation_headers() -> None:
     _, trusted = context_for(Agent(client=OfflineChatClient()), trust_isolation_headers=True)
     assert untrusted.isolation_keys(headers).is_empty
     assert trusted.isolation_keys(headers) == IsolationKeys(user_key="u", chat_key="c")
+
+
+async def test_agents_with_their_own_history_provider_are_rehydrated_through_it(
+    tmp_path: Any,
+) -> None:
+    def history_agent() -> Agent:
+        provider = FileHistoryProvider(tmp_path / "history")
+        return Agent(client=OfflineChatClient(), context_providers=[provider])
+
+    _, context = context_for(history_agent(), max_live_sessions=1, state_dir=tmp_path / "state")
+    await context.run(turn("a1", "a"))
+    await context.run(turn("b1", "b"))
+    assert (await context.run(turn("a2", "a"))).text == "Echo: a2 (turn 2)"
+    _, restarted = context_for(history_agent(), state_dir=tmp_path / "state")
+    assert (await restarted.run(turn("a3", "a"))).text == "Echo: a3 (turn 3)"
