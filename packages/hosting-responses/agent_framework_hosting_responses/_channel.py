@@ -121,6 +121,8 @@ class ResponsesChannel:
                 store=parsed.store,
                 metadata=parsed.metadata,
                 options=parsed.options,
+                tools=parsed.tools,
+                tool_choice=parsed.tool_choice,
             )
             owner = _Owner(conversation, keys.user_key, input_items(parsed.body["input"]))
             if parsed.stream:
@@ -247,15 +249,35 @@ class ResponsesChannel:
             yield sse.event("response.failed", {"response": failed_response(draft)})
             yield DONE
             return
-        completed = completed_response(draft, final.result)
+        completed = completed_response(draft, final.result, always_message=True)
         self._remember(draft, owner, completed)
-        item = completed["output"][0]
+        item, *calls = completed["output"]
         text: str = item["content"][0]["text"]
         yield sse.event("response.output_text.done", {**at, "text": text, "logprobs": []})
         yield sse.event("response.content_part.done", {**at, "part": output_text(text)})
         yield sse.event("response.output_item.done", {"output_index": 0, "item": item})
+        for index, call in enumerate(calls, start=1):
+            for kind, fields in _function_call_events(call, index):
+                yield sse.event(kind, fields)
         yield sse.event("response.completed", {"response": completed})
         yield DONE
+
+
+def _function_call_events(
+    call: dict[str, Any], output_index: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The events that stream one ``function_call`` item, arguments in one delta."""
+    at = {"item_id": call["id"], "output_index": output_index}
+    started = {**call, "arguments": "", "status": "in_progress"}
+    return [
+        ("response.output_item.added", {"output_index": output_index, "item": started}),
+        ("response.function_call_arguments.delta", {**at, "delta": call["arguments"]}),
+        (
+            "response.function_call_arguments.done",
+            {**at, "name": call["name"], "arguments": call["arguments"]},
+        ),
+        ("response.output_item.done", {"output_index": output_index, "item": call}),
+    ]
 
 
 @dataclass(frozen=True, slots=True)

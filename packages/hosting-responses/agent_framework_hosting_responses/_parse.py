@@ -10,6 +10,7 @@ from agent_framework import Content, Message
 from agent_framework_hosting import ChannelIdentity, IsolationKeys
 
 from ._errors import ResponsesError
+from ._tools import parse_tool_choice, parse_tools
 
 __all__ = [
     "ResponsesRequest",
@@ -29,8 +30,6 @@ def _is_default(value: Any, *defaults: Any) -> bool:
 # Fields a later version implements. Until then a non-default value is a 400, never a
 # silently different behaviour.
 _UNSUPPORTED: dict[str, Callable[[Any], bool]] = {
-    "tools": lambda v: _is_default(v, []),
-    "tool_choice": lambda v: _is_default(v, "auto", "none"),
     "max_tool_calls": lambda v: v is None,
     "background": lambda v: _is_default(v, False),
     "conversation": lambda v: v is None,
@@ -56,6 +55,8 @@ _ACCEPTED = frozenset(
         "store",
         "user",
         "parallel_tool_calls",
+        "tools",
+        "tool_choice",
         "service_tier",
         "safety_identifier",
         "prompt_cache_key",
@@ -78,6 +79,8 @@ class ResponsesRequest:
     previous_response_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict[str, str])
     options: dict[str, Any] = field(default_factory=dict[str, Any])
+    tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    tool_choice: Any = "auto"
 
 
 def parse_responses_request(body: Any) -> ResponsesRequest:
@@ -111,7 +114,22 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
         if max_output_tokens < 1:
             raise ResponsesError("'max_output_tokens' must be positive.", param="max_output_tokens")
         options["max_tokens"] = max_output_tokens
+    tools: list[dict[str, Any]] = []
+    tool_choice: Any = "auto"
+    if fields.get("tools"):
+        declared, tools = parse_tools(fields["tools"])
+        mode, tool_choice = parse_tool_choice(
+            fields.get("tool_choice"), {tool["name"] for tool in tools}
+        )
+        options["tools"] = declared
+        options["tool_choice"] = mode
+    elif fields.get("tool_choice") not in (None, "auto", "none"):
+        raise ResponsesError(
+            "'tool_choice' needs 'tools' to choose from.", param="tool_choice", code="invalid_value"
+        )
     return ResponsesRequest(
+        tools=tools,
+        tool_choice=tool_choice,
         body=fields,
         model=_optional(fields, "model", str, "a string") or "agent",
         messages=messages_from_responses_input(fields["input"]),
@@ -173,6 +191,10 @@ def _message(item: Any, where: str) -> Message:
         raise ResponsesError(f"{where} must be an object.", param=where, code="invalid_type")
     fields = cast("dict[str, Any]", item)
     kind = fields.get("type", "message")
+    if kind == "function_call_output":
+        return _function_call_output(fields, where)
+    if kind == "function_call":
+        return _function_call(fields, where)
     if kind != "message":
         raise ResponsesError(
             f"{where} has unsupported item type {kind!r}.",
@@ -198,6 +220,32 @@ def _message(item: Any, where: str) -> Message:
     parts = cast("list[Any]", content)
     contents = [_part(part, f"{where}.content[{index}]") for index, part in enumerate(parts)]
     return Message(_framework_role(role), contents)
+
+
+def _string_field(fields: Mapping[str, Any], name: str, where: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str):
+        raise ResponsesError(
+            f"{where}.{name} must be a string.", param=f"{where}.{name}", code="invalid_type"
+        )
+    return value
+
+
+def _function_call(fields: Mapping[str, Any], where: str) -> Message:
+    call = Content.from_function_call(
+        call_id=_string_field(fields, "call_id", where),
+        name=_string_field(fields, "name", where),
+        arguments=_string_field(fields, "arguments", where),
+    )
+    return Message("assistant", [call])
+
+
+def _function_call_output(fields: Mapping[str, Any], where: str) -> Message:
+    result = Content.from_function_result(
+        call_id=_string_field(fields, "call_id", where),
+        result=_string_field(fields, "output", where),
+    )
+    return Message("tool", [result])
 
 
 def _framework_role(role: str) -> str:

@@ -33,6 +33,8 @@ class ResponseDraft:
     store: bool
     metadata: Mapping[str, str]
     options: Mapping[str, Any]
+    tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    tool_choice: Any = "auto"
     created_at: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -97,8 +99,8 @@ def response_object(
         "instructions": draft.instructions,
         "output": output,
         "error": dict(error) if error is not None else None,
-        "tools": [],
-        "tool_choice": "auto",
+        "tools": draft.tools,
+        "tool_choice": draft.tool_choice,
         "truncation": "disabled",
         "parallel_tool_calls": True,
         "text": {"format": {"type": "text"}},
@@ -120,10 +122,40 @@ def response_object(
     }
 
 
-def completed_response(draft: ResponseDraft, result: AgentResponse) -> dict[str, Any]:
-    """The finished response: one assistant message holding the final text."""
-    message = output_text_message(draft, result.text, status="completed")
-    return response_object(draft, status="completed", output=[message], result=result)
+def function_call_items(result: AgentResponse) -> list[dict[str, Any]]:
+    """A ``function_call`` item per call the agent left for the caller to run."""
+    calls: dict[str, dict[str, Any]] = {}
+    for message in result.messages:
+        for content in message.contents:
+            if content.type != "function_call" or not content.call_id:
+                continue
+            arguments = content.arguments
+            text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+            known = calls.get(content.call_id)
+            # The framework may repeat a call without its arguments: keep the full one.
+            if known is None or (text not in ("", "{}") and known["arguments"] in ("", "{}")):
+                calls[content.call_id] = {
+                    "type": "function_call",
+                    "id": f"fc_{content.call_id}",
+                    "call_id": content.call_id,
+                    "name": content.name or "",
+                    "arguments": text,
+                    "status": "completed",
+                }
+    return list(calls.values())
+
+
+def completed_response(
+    draft: ResponseDraft, result: AgentResponse, *, always_message: bool = False
+) -> dict[str, Any]:
+    """The finished response: the assistant's text and the calls it left to the caller."""
+    calls = function_call_items(result)
+    text = result.text
+    output: list[dict[str, Any]] = []
+    if text or always_message or not calls:
+        output.append(output_text_message(draft, text, status="completed"))
+    output.extend(calls)
+    return response_object(draft, status="completed", output=output, result=result)
 
 
 def failed_response(draft: ResponseDraft) -> dict[str, Any]:

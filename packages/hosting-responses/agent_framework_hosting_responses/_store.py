@@ -73,6 +73,9 @@ def input_items(body_input: Any) -> list[dict[str, Any]]:
         return [_message_item("user", [{"type": "input_text", "text": body_input}])]
     items: list[dict[str, Any]] = []
     for item in cast("list[dict[str, Any]]", body_input):
+        if item.get("type") in ("function_call", "function_call_output"):
+            items.append({**item, "id": item.get("id") or f"fc_{secrets.token_hex(24)}"})
+            continue
         role: str = item["role"]
         content = item["content"]
         parts: list[dict[str, Any]] = (

@@ -183,10 +183,15 @@ def test_v1_prefix_is_configurable() -> None:
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"input": "x", "tools": [{"type": "function", "name": "f"}]}, "tools"),
+        ({"input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
         ({"input": "x", "background": True}, "background"),
         ({"input": "x", "conversation": "conv_1"}, "conversation"),
         ({"input": "x", "tool_choice": "required"}, "tool_choice"),
+        ({"input": "x", "tools": [{"type": "function"}]}, "tools[0].name"),
+        (
+            {"input": [{"type": "function_call_output", "call_id": 1, "output": "x"}]},
+            "input[0].call_id",
+        ),
         ({"input": "x", "mystery": 1}, "mystery"),
         ({"input": 5}, "input"),
         ({"input": ""}, "input"),
