@@ -74,7 +74,8 @@ def input_items(body_input: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for item in cast("list[dict[str, Any]]", body_input):
         if item.get("type") in ("function_call", "function_call_output"):
-            items.append({**item, "id": item.get("id") or f"fc_{secrets.token_hex(24)}"})
+            item_id = item.get("id") or f"fc_{secrets.token_hex(24)}"
+            items.append({**item, "id": item_id, "status": "completed"})
             continue
         role: str = item["role"]
         content = item["content"]

@@ -93,3 +93,15 @@ def test_a_streamed_call_arrives_as_its_own_output_item(
     with client.responses.stream(model="m", input="use get_weather", tools=[WEATHER]) as stream:
         final = stream.get_final_response()
     assert [item.type for item in final.output] == ["message", "function_call"]
+
+
+def test_function_call_output_is_listed_among_the_input_items(client: OpenAI) -> None:
+    first = client.responses.create(model="m", input="use get_weather", tools=[WEATHER])
+    call = next(item for item in first.output if isinstance(item, ResponseFunctionToolCall))
+    answer: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
+    second = client.responses.create(
+        model="m", input=answer, previous_response_id=first.id, tools=[WEATHER]
+    )
+    items = client.responses.input_items.list(second.id).data
+    assert [item.type for item in items] == ["function_call_output"]
+    assert items[0].id
