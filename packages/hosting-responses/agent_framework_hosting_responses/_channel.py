@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent_framework import AgentResponseUpdate, Message
+from agent_framework import AgentResponseUpdate, Content, Message
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
     ChannelContext,
@@ -230,13 +230,16 @@ class ResponsesChannel:
         empty_item = output_text_message(draft, None, status="in_progress")
         yield sse.event("response.output_item.added", {"output_index": 0, "item": empty_item})
         yield sse.event("response.content_part.added", {**at, "part": output_text("")})
+        calls_seen: list[Content] = []
         try:
             stream = await context.run_stream(run, protocol_request=parsed.body)
             try:
                 async for update in _with_keepalive(stream, self._keepalive_seconds):
                     if update is None:
                         yield KEEPALIVE
-                    elif delta := update.text:
+                        continue
+                    calls_seen.extend(c for c in update.contents if c.type == "function_call")
+                    if delta := update.text:
                         yield sse.event(
                             "response.output_text.delta", {**at, "delta": delta, "logprobs": []}
                         )
@@ -249,7 +252,7 @@ class ResponsesChannel:
             yield sse.event("response.failed", {"response": failed_response(draft)})
             yield DONE
             return
-        completed = completed_response(draft, final.result, always_message=True)
+        completed = completed_response(draft, final.result, streamed_calls=calls_seen)
         self._remember(draft, owner, completed)
         item, *calls = completed["output"]
         text: str = item["content"][0]["text"]

@@ -123,6 +123,9 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
         )
         options["tools"] = declared
         options["tool_choice"] = mode
+        parallel = _optional(fields, "parallel_tool_calls", bool, "a boolean")
+        if parallel is not None:
+            options["allow_multiple_tool_calls"] = parallel
     elif fields.get("tool_choice") not in (None, "auto", "none"):
         raise ResponsesError(
             "'tool_choice' needs 'tools' to choose from.", param="tool_choice", code="invalid_value"

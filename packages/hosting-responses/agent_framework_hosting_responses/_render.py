@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agent_framework import AgentResponse
+from agent_framework import AgentResponse, Content
 
 from ._errors import AGENT_FAILED
 
@@ -102,7 +102,7 @@ def response_object(
         "tools": draft.tools,
         "tool_choice": draft.tool_choice,
         "truncation": "disabled",
-        "parallel_tool_calls": True,
+        "parallel_tool_calls": draft.options.get("allow_multiple_tool_calls", True),
         "text": {"format": {"type": "text"}},
         "top_p": float(draft.options.get("top_p", 1.0)),
         "presence_penalty": 0.0,
@@ -122,34 +122,45 @@ def response_object(
     }
 
 
-def function_call_items(result: AgentResponse) -> list[dict[str, Any]]:
+def function_call_items(contents: Iterable[Content]) -> list[dict[str, Any]]:
     """A ``function_call`` item per call the agent left for the caller to run."""
     calls: dict[str, dict[str, Any]] = {}
-    for message in result.messages:
-        for content in message.contents:
-            if content.type != "function_call" or not content.call_id:
-                continue
-            arguments = content.arguments
-            text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
-            known = calls.get(content.call_id)
-            # The framework may repeat a call without its arguments: keep the full one.
-            if known is None or (text not in ("", "{}") and known["arguments"] in ("", "{}")):
-                calls[content.call_id] = {
-                    "type": "function_call",
-                    "id": f"fc_{content.call_id}",
-                    "call_id": content.call_id,
-                    "name": content.name or "",
-                    "arguments": text,
-                    "status": "completed",
-                }
+    for content in contents:
+        if content.type != "function_call" or not content.call_id:
+            continue
+        arguments = content.arguments
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+        known = calls.get(content.call_id)
+        # The framework may repeat a call without its arguments: keep the full one.
+        if known is None or (text not in ("", "{}") and known["arguments"] in ("", "{}")):
+            calls[content.call_id] = {
+                "type": "function_call",
+                "id": f"fc_{content.call_id}",
+                "call_id": content.call_id,
+                "name": content.name or "",
+                "arguments": text,
+                "status": "completed",
+            }
     return list(calls.values())
 
 
 def completed_response(
-    draft: ResponseDraft, result: AgentResponse, *, always_message: bool = False
+    draft: ResponseDraft,
+    result: AgentResponse,
+    *,
+    streamed_calls: list[Content] | None = None,
 ) -> dict[str, Any]:
-    """The finished response: the assistant's text and the calls it left to the caller."""
-    calls = function_call_items(result)
+    """The finished response: the assistant's text and the calls it left to the caller.
+
+    A streamed response always holds its message item (it was announced first), and its
+    calls are the ones the stream carried: some framework versions repeat a call's
+    arguments in the final result.
+    """
+    if streamed_calls is None:
+        calls = function_call_items(c for m in result.messages for c in m.contents)
+    else:
+        calls = function_call_items(streamed_calls)
+    always_message = streamed_calls is not None
     text = result.text
     output: list[dict[str, Any]] = []
     if text or always_message or not calls:

@@ -105,3 +105,19 @@ def test_function_call_output_is_listed_among_the_input_items(client: OpenAI) ->
     items = client.responses.input_items.list(second.id).data
     assert [item.type for item in items] == ["function_call_output"]
     assert items[0].id
+
+
+def test_parallel_tool_calls_false_gets_one_call_at_a_time(client: OpenAI) -> None:
+    clock: Any = {"type": "function", "name": "get_time", "parameters": {"type": "object"}}
+    both = client.responses.create(
+        model="m", input="get_weather and get_time", tools=[WEATHER, clock]
+    )
+    one = client.responses.create(
+        model="m",
+        input="get_weather and get_time",
+        tools=[WEATHER, clock],
+        parallel_tool_calls=False,
+    )
+    assert [item.type for item in both.output] == ["function_call", "function_call"]
+    assert [item.type for item in one.output] == ["function_call"]
+    assert one.parallel_tool_calls is False

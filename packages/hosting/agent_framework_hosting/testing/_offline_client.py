@@ -51,7 +51,8 @@ class OfflineChatClient(
       whole-word match): a function call per named tool, in the order the tools are given,
       with call ids ``call_<turn>_<index>``. The arguments are ``{}``, or
       ``{<param>: <the user's text>}`` for a tool whose schema has exactly one required
-      parameter, a string. A ``tool_choice`` of ``"none"`` disables this.
+      parameter, a string. A ``tool_choice`` of ``"none"`` disables this, and
+      ``allow_multiple_tool_calls=False`` limits it to the first named tool.
     * Otherwise: ``Echo: <last user message text> (turn N)``. A user message without text
       is described by the kinds of its contents, e.g. ``Echo: [image] (turn 1)``.
 
@@ -239,7 +240,8 @@ def _reply(messages: Sequence[Message], options: Mapping[str, Any]) -> list[Cont
             for index, (name, arguments) in enumerate(_named_tools(options, text))
         ]
         if calls:
-            return calls
+            # Without parallel calls the model asks for one tool at a time.
+            return calls if options.get("allow_multiple_tool_calls") is not False else calls[:1]
     user = next((message for message in reversed(messages) if message.role == "user"), None)
     return [Content.from_text(f"Echo: {_describe(user)} (turn {turn})")]
 
