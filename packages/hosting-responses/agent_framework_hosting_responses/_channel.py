@@ -30,10 +30,14 @@ from starlette.routing import Route
 from ._errors import AGENT_FAILED, ResponsesError, error_response
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
+    DONE,
+    KEEPALIVE,
     ResponseDraft,
     SSEWriter,
     completed_response,
+    error_event_fields,
     failed_response,
+    function_call_events,
     output_text,
     output_text_message,
     response_object,
@@ -248,7 +252,7 @@ class ResponsesChannel:
                 await stream.aclose()
         except Exception:
             logger.exception("Responses stream %s failed", draft.id)
-            yield sse.event("error", _error_event_fields())
+            yield sse.event("error", error_event_fields())
             yield sse.event("response.failed", {"response": failed_response(draft)})
             yield DONE
             return
@@ -260,27 +264,10 @@ class ResponsesChannel:
         yield sse.event("response.content_part.done", {**at, "part": output_text(text)})
         yield sse.event("response.output_item.done", {"output_index": 0, "item": item})
         for index, call in enumerate(calls, start=1):
-            for kind, fields in _function_call_events(call, index):
+            for kind, fields in function_call_events(call, index):
                 yield sse.event(kind, fields)
         yield sse.event("response.completed", {"response": completed})
         yield DONE
-
-
-def _function_call_events(
-    call: dict[str, Any], output_index: int
-) -> list[tuple[str, dict[str, Any]]]:
-    """The events that stream one ``function_call`` item, arguments in one delta."""
-    at = {"item_id": call["id"], "output_index": output_index}
-    started = {**call, "arguments": "", "status": "in_progress"}
-    return [
-        ("response.output_item.added", {"output_index": output_index, "item": started}),
-        ("response.function_call_arguments.delta", {**at, "delta": call["arguments"]}),
-        (
-            "response.function_call_arguments.done",
-            {**at, "name": call["name"], "arguments": call["arguments"]},
-        ),
-        ("response.output_item.done", {"output_index": output_index, "item": call}),
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,12 +291,6 @@ def _not_found(request: Request) -> Response:
     return error_response(
         404, f"Response with id '{response_id}' not found.", param="response_id", code="not_found"
     )
-
-
-KEEPALIVE = b": keep-alive\n\n"
-"""An SSE comment: clients ignore it, proxies see traffic."""
-DONE = b"data: [DONE]\n\n"
-"""The stream terminator OpenAI clients stop at."""
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -364,9 +345,3 @@ async def _with_keepalive(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def _error_event_fields() -> dict[str, Any]:
-    """The ``error`` event's fields: nested and flat, so every client shape reads it."""
-    error = {"type": "server_error", "code": "server_error", "message": AGENT_FAILED, "param": None}
-    return {"code": "server_error", "message": AGENT_FAILED, "param": None, "error": error}

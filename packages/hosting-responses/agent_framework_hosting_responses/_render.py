@@ -16,7 +16,19 @@ from agent_framework import AgentResponse, Content
 
 from ._errors import AGENT_FAILED
 
-__all__ = ["ResponseDraft", "SSEWriter", "output_text_message", "response_object", "usage_object"]
+__all__ = [
+    "DONE",
+    "KEEPALIVE",
+    "ResponseDraft",
+    "SSEWriter",
+    "completed_response",
+    "error_event_fields",
+    "failed_response",
+    "function_call_events",
+    "output_text_message",
+    "response_object",
+    "usage_object",
+]
 
 Status = Literal["in_progress", "completed", "failed"]
 
@@ -189,3 +201,32 @@ class SSEWriter:
         self._next += 1
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         return f"event: {kind}\ndata: {payload}\n\n".encode()
+
+
+def function_call_events(
+    call: dict[str, Any], output_index: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The events that stream one ``function_call`` item, arguments in one delta."""
+    at = {"item_id": call["id"], "output_index": output_index}
+    started = {**call, "arguments": "", "status": "in_progress"}
+    return [
+        ("response.output_item.added", {"output_index": output_index, "item": started}),
+        ("response.function_call_arguments.delta", {**at, "delta": call["arguments"]}),
+        (
+            "response.function_call_arguments.done",
+            {**at, "name": call["name"], "arguments": call["arguments"]},
+        ),
+        ("response.output_item.done", {"output_index": output_index, "item": call}),
+    ]
+
+
+def error_event_fields() -> dict[str, Any]:
+    """The ``error`` event's fields: nested and flat, so every client shape reads it."""
+    error = {"type": "server_error", "code": "server_error", "message": AGENT_FAILED, "param": None}
+    return {"code": "server_error", "message": AGENT_FAILED, "param": None, "error": error}
+
+
+KEEPALIVE = b": keep-alive\n\n"
+"""An SSE comment: clients ignore it, proxies see traffic."""
+DONE = b"data: [DONE]\n\n"
+"""The stream terminator OpenAI clients stop at."""
