@@ -90,6 +90,7 @@ class ResponsesChannel:
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
         self._store: ResponseStore | None = None
+        self._background: dict[str, asyncio.Task[None]] = {}
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """Mount ``POST /`` and the stored-response routes under the channel's path."""
@@ -127,6 +128,7 @@ class ResponsesChannel:
                 options=parsed.options,
                 tools=parsed.tools,
                 tool_choice=parsed.tool_choice,
+                background=parsed.background,
             )
             owner = _Owner(conversation, keys.user_key, input_items(parsed.body["input"]))
             if parsed.stream:
@@ -135,6 +137,8 @@ class ResponsesChannel:
                     media_type="text/event-stream",
                     headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
                 )
+            if parsed.background:
+                return JSONResponse(self._start_background(context, run, parsed, draft, owner))
             try:
                 result = await context.run(run, protocol_request=parsed.body)
             except Exception:
@@ -167,13 +171,36 @@ class ResponsesChannel:
                 return error.response()
             return JSONResponse(page)
 
+        async def cancel_response(request: Request) -> Response:
+            record = _stored(store, context, request)
+            if record is None:
+                return _not_found(request)
+            if not record.response.get("background"):
+                return error_response(
+                    400, "Only background responses can be cancelled.", code="invalid_value"
+                )
+            task = self._background.get(record.response["id"])
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                record = _stored(store, context, request) or record
+            return JSONResponse(record.response)
+
+        async def stop_background_runs() -> None:
+            for task in list(self._background.values()):
+                task.cancel()
+            await asyncio.gather(*self._background.values(), return_exceptions=True)
+
         return ChannelContribution(
+            on_shutdown=[stop_background_runs],
             routes=[
                 Route("/", create_response, methods=["POST"]),
                 Route("/{response_id}", get_response, methods=["GET"]),
                 Route("/{response_id}", delete_response, methods=["DELETE"]),
                 Route("/{response_id}/input_items", list_input_items, methods=["GET"]),
-            ]
+                Route("/{response_id}/cancel", cancel_response, methods=["POST"]),
+            ],
         )
 
     def _conversation(self, parsed: ResponsesRequest, keys: IsolationKeys) -> str:
@@ -212,6 +239,36 @@ class ResponsesChannel:
             stream=parsed.stream,
             identity=parse_responses_identity(keys, parsed.body),
         )
+
+    def _start_background(
+        self,
+        context: ChannelContext,
+        run: ChannelRequest,
+        parsed: ResponsesRequest,
+        draft: ResponseDraft,
+        owner: _Owner,
+    ) -> dict[str, Any]:
+        """Store the response as queued and run it in a task of its own."""
+        queued = response_object(draft, status="queued", output=[])
+        self._remember(draft, owner, queued)
+
+        async def run_in_background() -> None:
+            self._remember(draft, owner, response_object(draft, status="in_progress", output=[]))
+            try:
+                result = await context.run(run, protocol_request=parsed.body)
+            except asyncio.CancelledError:
+                self._remember(draft, owner, response_object(draft, status="cancelled", output=[]))
+                raise
+            except Exception:
+                logger.exception("Background response %s failed", draft.id)
+                self._remember(draft, owner, failed_response(draft))
+            else:
+                self._remember(draft, owner, completed_response(draft, result.result))
+            finally:
+                self._background.pop(draft.id, None)
+
+        self._background[draft.id] = asyncio.create_task(run_in_background())
+        return queued
 
     def _remember(self, draft: ResponseDraft, owner: _Owner, response: dict[str, Any]) -> None:
         if draft.store and self._store is not None:

@@ -31,7 +31,6 @@ def _is_default(value: Any, *defaults: Any) -> bool:
 # silently different behaviour.
 _UNSUPPORTED: dict[str, Callable[[Any], bool]] = {
     "max_tool_calls": lambda v: v is None,
-    "background": lambda v: _is_default(v, False),
     "conversation": lambda v: v is None,
     "prompt": lambda v: v is None,
     "include": lambda v: _is_default(v, []),
@@ -57,6 +56,7 @@ _ACCEPTED = frozenset(
         "parallel_tool_calls",
         "tools",
         "tool_choice",
+        "background",
         "service_tier",
         "safety_identifier",
         "prompt_cache_key",
@@ -81,6 +81,7 @@ class ResponsesRequest:
     options: dict[str, Any] = field(default_factory=dict[str, Any])
     tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     tool_choice: Any = "auto"
+    background: bool = False
 
 
 def parse_responses_request(body: Any) -> ResponsesRequest:
@@ -130,7 +131,21 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
         raise ResponsesError(
             "'tool_choice' needs 'tools' to choose from.", param="tool_choice", code="invalid_value"
         )
+    background = _optional(fields, "background", bool, "a boolean") or False
+    if background and fields.get("stream"):
+        raise ResponsesError(
+            "'background' with 'stream' is not supported by this server yet.",
+            param="background",
+            code="unsupported_parameter",
+        )
+    if background and fields.get("store") is False:
+        raise ResponsesError(
+            "A background response must be stored: drop 'store': false.",
+            param="store",
+            code="invalid_value",
+        )
     return ResponsesRequest(
+        background=background,
         tools=tools,
         tool_choice=tool_choice,
         body=fields,

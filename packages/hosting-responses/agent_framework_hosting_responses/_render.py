@@ -30,7 +30,7 @@ __all__ = [
     "usage_object",
 ]
 
-Status = Literal["in_progress", "completed", "failed"]
+Status = Literal["queued", "in_progress", "completed", "failed", "cancelled"]
 
 
 @dataclass(slots=True)
@@ -47,6 +47,7 @@ class ResponseDraft:
     options: Mapping[str, Any]
     tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     tool_choice: Any = "auto"
+    background: bool = False
     created_at: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -126,7 +127,7 @@ def response_object(
         "max_output_tokens": draft.options.get("max_tokens"),
         "max_tool_calls": None,
         "store": draft.store,
-        "background": False,
+        "background": draft.background,
         "service_tier": "default",
         "metadata": dict(draft.metadata),
         "safety_identifier": None,
