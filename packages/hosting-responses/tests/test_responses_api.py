@@ -184,7 +184,7 @@ def test_v1_prefix_is_configurable() -> None:
     ("body", "param"),
     [
         ({"input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
-        ({"input": "x", "background": True}, "background"),
+        ({"input": "x", "background": True, "stream": True}, "background"),
         ({"input": "x", "conversation": "conv_1"}, "conversation"),
         ({"input": "x", "tool_choice": "required"}, "tool_choice"),
         ({"input": "x", "tools": [{"type": "function"}]}, "tools[0].name"),
@@ -225,7 +225,7 @@ def test_bad_input_is_a_400_in_the_openai_error_shape(
 
 def test_sdk_raises_bad_request_for_unsupported_fields(server: LoopbackServer) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(server).responses.create(model="m", input="x", background=True)
+        sdk(server).responses.create(model="m", input="x", max_tool_calls=3)
     assert caught.value.code == "unsupported_parameter"
 
 
