@@ -183,9 +183,10 @@ async def _readiness(_request: Request) -> PlainTextResponse:
 
 def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
     """Mount ``routes`` under ``path``; a route at ``/`` also answers the bare path."""
-    if not path:
+    stripped = path.strip("/")
+    if not stripped:
         return list(routes)
-    prefix = path.rstrip("/")
+    prefix = "/" + stripped
     bare = [
         Route(prefix, route.endpoint, methods=route.methods, name=route.name)
         for route in routes
