@@ -8,10 +8,9 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from agent_framework import AgentResponseUpdate, Content, Message
+from agent_framework import AgentResponseUpdate, Content
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
     ChannelContext,
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ._conversations import Conversations, Turn
 from ._errors import AGENT_FAILED, ResponsesError, error_response
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
@@ -56,9 +56,10 @@ class ResponsesChannel:
     works; use ``path="/v1/responses"`` for a ``/v1`` base URL) answers with a Response
     object, or with server-sent events when ``stream`` is true.
 
-    Continuity: ``previous_response_id`` continues the conversation of any response this
-    channel minted, over chains of any length. Without it, trusted isolation headers name
-    the conversation; otherwise each request starts a new one.
+    Continuity: ``previous_response_id`` continues from any response this channel stored,
+    over chains of any length; naming an older response of a conversation branches from
+    that point. Without it, trusted isolation headers name the conversation; otherwise
+    each request starts a new one. ``instructions`` apply to their own turn only.
 
     Args:
         path: Where the endpoint is mounted.
@@ -66,6 +67,8 @@ class ResponsesChannel:
         response_hook: Invoked by the host on each final result (redaction).
         stream_update_hook: Invoked by the host on each streamed update.
         response_id_factory: Makes response ids (default ``resp_<random hex>``).
+        max_body_bytes: Larger request bodies are answered 413.
+        keepalive_seconds: A silent stream gets an SSE comment after this long.
 
     """
 
@@ -89,12 +92,13 @@ class ResponsesChannel:
         self._new_response_id = response_id_factory or (lambda: f"resp_{secrets.token_hex(24)}")
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
-        self._store: ResponseStore | None = None
+        self._conversations: Conversations | None = None
         self._background: dict[str, asyncio.Task[None]] = {}
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """Mount ``POST /`` and the stored-response routes under the channel's path."""
-        store = self._store = ResponseStore(context.state_store)
+        store = ResponseStore(context.state_store)
+        conversations = self._conversations = Conversations(store)
 
         async def create_response(request: Request) -> Response:
             raw = await _read_body(request, self._max_body_bytes)
@@ -113,12 +117,18 @@ class ResponsesChannel:
             try:
                 parsed = parse_responses_request(body)
                 keys = context.isolation_keys(request.headers)
-                conversation = self._conversation(parsed, keys)
+                turn = conversations.begin(
+                    self._new_response_id(),
+                    previous_response_id=parsed.previous_response_id,
+                    keys=keys,
+                    store=parsed.store,
+                    inputs=input_items(parsed.body["input"]) if parsed.store else [],
+                )
             except ResponsesError as error:
                 return error.response()
-            run = self._channel_request(parsed, keys, conversation)
+            run = self._channel_request(parsed, keys, turn)
             draft = ResponseDraft(
-                id=self._new_response_id(),
+                id=turn.response_id,
                 model=parsed.model,
                 message_id=f"msg_{secrets.token_hex(24)}",
                 instructions=parsed.instructions,
@@ -130,22 +140,24 @@ class ResponsesChannel:
                 tool_choice=parsed.tool_choice,
                 background=parsed.background,
             )
-            owner = _Owner(conversation, keys.user_key, input_items(parsed.body["input"]))
             if parsed.stream:
                 return StreamingResponse(
-                    self._stream(context, run, parsed, draft, owner),
+                    self._stream(context, run, parsed, draft, turn),
                     media_type="text/event-stream",
                     headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
                 )
             if parsed.background:
-                return JSONResponse(self._start_background(context, run, parsed, draft, owner))
+                return JSONResponse(self._start_background(context, run, parsed, draft, turn))
             try:
                 result = await context.run(run, protocol_request=parsed.body)
-            except Exception:
+            except BaseException as error:
+                conversations.abandon(turn)
+                if not isinstance(error, Exception):
+                    raise
                 logger.exception("Responses run %s failed", draft.id)
                 return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
             completed = completed_response(draft, result.result)
-            self._remember(draft, owner, completed)
+            self._remember(draft, turn, completed)
             return JSONResponse(completed)
 
         async def get_response(request: Request) -> Response:
@@ -203,37 +215,19 @@ class ResponsesChannel:
             ],
         )
 
-    def _conversation(self, parsed: ResponsesRequest, keys: IsolationKeys) -> str:
-        """The isolation key of the conversation this request continues or starts."""
-        if parsed.previous_response_id is not None:
-            assert self._store is not None
-            # A foreign partition's id is indistinguishable from a missing one.
-            previous = self._store.get(parsed.previous_response_id, keys.user_key)
-            if previous is None:
-                raise ResponsesError(
-                    f"Previous response with id '{parsed.previous_response_id}' not found.",
-                    param="previous_response_id",
-                    code="previous_response_not_found",
-                    status=404,
-                )
-            return previous.conversation
-        if keys.chat_key or keys.user_key:
-            return f"responses:{keys.chat_key or keys.user_key}"
-        # A different prefix from header keys: no header value can name a minted one.
-        return f"responses+{secrets.token_hex(16)}"
-
     def _channel_request(
-        self, parsed: ResponsesRequest, keys: IsolationKeys, conversation: str
+        self, parsed: ResponsesRequest, keys: IsolationKeys, turn: Turn
     ) -> ChannelRequest:
-        messages = parsed.messages
+        options = parsed.options
         if parsed.instructions:
-            messages = [Message("system", [parsed.instructions]), *messages]
+            # An option, not a message: the session's history must not keep it.
+            options = {**options, "instructions": parsed.instructions}
         return ChannelRequest(
             channel=self.name,
             operation="message.create",
-            input=messages,
-            session=ChannelSession(isolation_key=conversation),
-            options=parsed.options or None,
+            input=[*turn.replay, *parsed.messages],
+            session=ChannelSession(isolation_key=turn.conversation),
+            options=options or None,
             metadata=parsed.metadata,
             attributes={} if keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: keys},
             stream=parsed.stream,
@@ -246,34 +240,39 @@ class ResponsesChannel:
         run: ChannelRequest,
         parsed: ResponsesRequest,
         draft: ResponseDraft,
-        owner: _Owner,
+        turn: Turn,
     ) -> dict[str, Any]:
         """Store the response as queued and run it in a task of its own."""
         queued = response_object(draft, status="queued", output=[])
-        self._remember(draft, owner, queued)
+        self._remember(draft, turn, queued)
 
         async def run_in_background() -> None:
-            self._remember(draft, owner, response_object(draft, status="in_progress", output=[]))
+            self._remember(draft, turn, response_object(draft, status="in_progress", output=[]))
             try:
                 result = await context.run(run, protocol_request=parsed.body)
             except asyncio.CancelledError:
-                self._remember(draft, owner, response_object(draft, status="cancelled", output=[]))
+                self._abandon(turn)
+                self._remember(draft, turn, response_object(draft, status="cancelled", output=[]))
                 raise
             except Exception:
                 logger.exception("Background response %s failed", draft.id)
-                self._remember(draft, owner, failed_response(draft))
+                self._abandon(turn)
+                self._remember(draft, turn, failed_response(draft))
             else:
-                self._remember(draft, owner, completed_response(draft, result.result))
+                self._remember(draft, turn, completed_response(draft, result.result))
             finally:
                 self._background.pop(draft.id, None)
 
         self._background[draft.id] = asyncio.create_task(run_in_background())
         return queued
 
-    def _remember(self, draft: ResponseDraft, owner: _Owner, response: dict[str, Any]) -> None:
-        if draft.store and self._store is not None:
-            record = ResponseRecord(owner.conversation, owner.partition, response, owner.inputs)
-            self._store.save(record)
+    def _remember(self, draft: ResponseDraft, turn: Turn, response: dict[str, Any]) -> None:
+        if draft.store and self._conversations is not None:
+            self._conversations.save(turn, response)
+
+    def _abandon(self, turn: Turn) -> None:
+        if self._conversations is not None:
+            self._conversations.abandon(turn)
 
     async def _stream(
         self,
@@ -281,18 +280,18 @@ class ResponsesChannel:
         run: ChannelRequest,
         parsed: ResponsesRequest,
         draft: ResponseDraft,
-        owner: _Owner,
+        turn: Turn,
     ) -> AsyncIterator[bytes]:
         sse = SSEWriter()
-        started = response_object(draft, status="in_progress", output=[])
-        yield sse.event("response.created", {"response": started})
-        yield sse.event("response.in_progress", {"response": started})
         at = {"item_id": draft.message_id, "output_index": 0, "content_index": 0}
-        empty_item = output_text_message(draft, None, status="in_progress")
-        yield sse.event("response.output_item.added", {"output_index": 0, "item": empty_item})
-        yield sse.event("response.content_part.added", {**at, "part": output_text("")})
         calls_seen: list[Content] = []
         try:
+            started = response_object(draft, status="in_progress", output=[])
+            yield sse.event("response.created", {"response": started})
+            yield sse.event("response.in_progress", {"response": started})
+            empty_item = output_text_message(draft, None, status="in_progress")
+            yield sse.event("response.output_item.added", {"output_index": 0, "item": empty_item})
+            yield sse.event("response.content_part.added", {**at, "part": output_text("")})
             stream = await context.run_stream(run, protocol_request=parsed.body)
             try:
                 async for update in _with_keepalive(stream, self._keepalive_seconds):
@@ -307,14 +306,18 @@ class ResponsesChannel:
                 final = await stream.get_final_response()
             finally:
                 await stream.aclose()
-        except Exception:
+        except BaseException as error:
+            # Failed, or the client went away: the turn produced nothing.
+            self._abandon(turn)
+            if not isinstance(error, Exception):
+                raise
             logger.exception("Responses stream %s failed", draft.id)
             yield sse.event("error", error_event_fields())
             yield sse.event("response.failed", {"response": failed_response(draft)})
             yield DONE
             return
         completed = completed_response(draft, final.result, streamed_calls=calls_seen)
-        self._remember(draft, owner, completed)
+        self._remember(draft, turn, completed)
         item, *calls = completed["output"]
         text: str = item["content"][0]["text"]
         yield sse.event("response.output_text.done", {**at, "text": text, "logprobs": []})
@@ -325,15 +328,6 @@ class ResponsesChannel:
                 yield sse.event(kind, fields)
         yield sse.event("response.completed", {"response": completed})
         yield DONE
-
-
-@dataclass(frozen=True, slots=True)
-class _Owner:
-    """Whose response this is: its conversation, partition and input items."""
-
-    conversation: str
-    partition: str | None
-    inputs: list[dict[str, Any]]
 
 
 def _stored(

@@ -1,4 +1,8 @@
-"""Stored responses, in the host's state store, partitioned by the caller's user key."""
+"""Stored responses and conversation heads, in the host's state store.
+
+Records are partitioned by the caller's user key; a foreign partition's record reads as
+missing.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,33 @@ from agent_framework_hosting import StateStore
 
 from ._errors import ResponsesError
 
-__all__ = ["ResponseRecord", "ResponseStore", "input_items", "page_of"]
+__all__ = ["ConversationHead", "ResponseRecord", "ResponseStore", "input_items", "page_of"]
 
 _PREFIX = "responses:record:"
+_HEAD_PREFIX = "responses:head:"
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseRecord:
-    """A stored response: its conversation, its owner's partition, and its wire objects."""
+    """A stored response: its conversation, its owner's partition, and its wire objects.
+
+    ``parent`` is the stored response it follows in its conversation (``None`` for the
+    first): the chain a branch replays.
+    """
 
     conversation: str
     partition: str | None
     response: dict[str, Any]
     input_items: list[dict[str, Any]]
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationHead:
+    """A conversation's latest response, and its latest stored one (the next one's parent)."""
+
+    latest: str
+    stored: str | None
 
 
 class ResponseStore:
@@ -41,6 +59,7 @@ class ResponseStore:
                 "partition": record.partition,
                 "response": record.response,
                 "input_items": record.input_items,
+                "parent": record.parent,
             },
         )
 
@@ -57,6 +76,7 @@ class ResponseStore:
             partition=fields["partition"],
             response=fields["response"],
             input_items=fields["input_items"],
+            parent=fields.get("parent"),
         )
 
     def delete(self, response_id: str, partition: str | None) -> bool:
@@ -65,6 +85,23 @@ class ResponseStore:
             return False
         self._store.delete(_PREFIX + response_id)
         return True
+
+    def head(self, conversation: str) -> ConversationHead | None:
+        """The head of ``conversation``, or ``None`` when unknown (new, or evicted)."""
+        raw = self._store.get(_HEAD_PREFIX + conversation)
+        if not isinstance(raw, Mapping):
+            return None
+        fields = cast("Mapping[str, Any]", raw)
+        return ConversationHead(latest=fields["latest"], stored=fields.get("stored"))
+
+    def set_head(self, conversation: str, head: ConversationHead | None) -> None:
+        """Move the head of ``conversation``; ``None`` forgets it."""
+        if head is None:
+            self._store.delete(_HEAD_PREFIX + conversation)
+        else:
+            self._store.set(
+                _HEAD_PREFIX + conversation, {"latest": head.latest, "stored": head.stored}
+            )
 
 
 def input_items(body_input: Any) -> list[dict[str, Any]]:

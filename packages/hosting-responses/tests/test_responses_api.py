@@ -110,6 +110,22 @@ def test_sdk_stream_helper_accumulates_one_message(server: LoopbackServer) -> No
     assert [item.type for item in final.output] == ["message"]
 
 
+def test_sdk_create_with_stream_true_yields_typed_events_in_order(server: LoopbackServer) -> None:
+    events = list(sdk(server).responses.create(model="m", input="x y z w", stream=True))
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    assert [event.type for event in events[:4]] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert "".join(deltas) == "Echo: x y z w (turn 1)"
+    last = events[-1]
+    assert last.type == "response.completed"
+    assert last.response.output_text == "Echo: x y z w (turn 1)"
+
+
 def test_previous_response_id_keeps_one_session_over_a_long_chain(
     server: LoopbackServer,
 ) -> None:
@@ -221,6 +237,21 @@ def test_bad_input_is_a_400_in_the_openai_error_shape(
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param
     assert error["message"]
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"", b"\xff\xfe", b"[1, 2]", b'"text"', b"null"])
+def test_malformed_or_non_object_bodies_are_a_400_in_the_openai_error_shape(
+    server: LoopbackServer, content: bytes
+) -> None:
+    response = httpx.post(
+        f"{server.base_url}/responses",
+        content=content,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert set(error) == {"message", "type", "param", "code"}
 
 
 def test_sdk_raises_bad_request_for_unsupported_fields(server: LoopbackServer) -> None:

@@ -164,15 +164,24 @@ class ChannelContext:
         """Yield hooked updates, then the hooked final result as the last item."""
         messages = _stamped_messages(request)
         hook = self._hooks.stream_update_hook
-        with _isolation_scope(request):
-            async with self._lease(request) as slot:
+        async with self._lease(request) as slot:
+            # The keys are set around each step of the run, never across a ``yield``: the
+            # consumer must not see them, and may iterate (or close) from another task.
+            with _isolation_scope(request):
                 stream = self._services.runner.stream(messages, slot, request.options)
-                async for update in stream:
-                    shown = update if hook is None else await call_hook(hook, update)
-                    if shown is not None:
-                        yield shown
+                updates = aiter(stream)
+            while True:
+                with _isolation_scope(request):
+                    try:
+                        update = await anext(updates)
+                    except StopAsyncIteration:
+                        break
+                shown = update if hook is None else await call_hook(hook, update)
+                if shown is not None:
+                    yield shown
+            with _isolation_scope(request):
                 response = await stream.get_final_response()
-                result = HostedRunResult(response, session=slot if request.isolation_key else None)
+            result = HostedRunResult(response, session=slot if request.isolation_key else None)
         yield await self._finish(result, request)
 
 

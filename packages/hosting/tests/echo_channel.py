@@ -20,7 +20,14 @@ from starlette.routing import Route
 
 
 class EchoChannel:
-    """``POST /`` ``{"text", "key"?, "stream"?}`` → ``{"text"}`` or NDJSON deltas."""
+    """A JSON channel.
+
+    ``POST /`` ``{"text", "key"?, "stream"?}`` answers ``{"text"}``, or when streaming
+    newline-delimited ``{"delta"}`` lines then ``{"final"}``; bad input is a 400
+    ``{"error"}``, a failed run a 500 ``{"error": "agent failed"}`` (an ``{"error"}`` line
+    when streaming). ``POST /command`` ``{"name", "key"?}`` runs the named command from
+    ``context.commands`` and answers ``{"replies": [...]}``.
+    """
 
     def __init__(
         self,
@@ -71,7 +78,13 @@ class EchoChannel:
             return JSONResponse({"text": result.text})
 
         async def command(request: Request) -> Response:
-            body = await request.json()
+            try:
+                body = json.loads(await request.body())
+                name, key = body["name"], body.get("key")
+                if not isinstance(name, str) or not (key is None or isinstance(key, str)):
+                    raise TypeError("name")
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse({"error": "bad request"}, status_code=400)
             replies: list[str] = []
 
             async def reply(text: str) -> None:
@@ -80,11 +93,11 @@ class EchoChannel:
             run = ChannelRequest(
                 channel=self.name,
                 operation="command.invoke",
-                input=body["name"],
-                session=ChannelSession(isolation_key=body.get("key")),
+                input=name,
+                session=ChannelSession(isolation_key=key),
             )
             for candidate in context.commands:
-                if candidate.name == body["name"]:
+                if candidate.name == name:
                     await candidate.handle(ChannelCommandContext(run, reply))
                     return JSONResponse({"replies": replies})
             return JSONResponse({"error": "unknown command"}, status_code=404)

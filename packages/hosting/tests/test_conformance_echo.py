@@ -47,4 +47,6 @@ class TestEchoChannelConformance(ChannelConformanceTests):
             await running.client.post("/echo", content=b"{oops"),
             await running.client.post("/echo", json={"text": ""}),
             await running.client.post("/echo", json={"nothing": 1}),
+            await running.client.post("/echo", json=["not", "an", "object"]),
+            await running.client.post("/echo/command", content=b"not json"),
         ]

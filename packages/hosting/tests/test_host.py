@@ -15,7 +15,10 @@ from agent_framework_hosting import (
     ChannelCommand,
     ChannelCommandContext,
     ChannelContribution,
+    HostStatePaths,
+    MemoryStateStore,
 )
+from agent_framework_hosting._paths import resolve_state_paths  # pyright: ignore[reportPrivateUsage]
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from echo_channel import EchoChannel
 
@@ -61,6 +64,28 @@ def test_empty_path_mounts_at_the_root() -> None:
     with LoopbackServer(host.app) as server:
         response = httpx.post(f"{server.base_url}/", json={"text": "root"})
     assert response.json()["text"] == "Echo: root (turn 1)"
+
+
+def test_a_channel_at_slash_mounts_at_the_root() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel(path="/")])
+    with LoopbackServer(host.app) as server:
+        response = httpx.post(f"{server.base_url}/", json={"text": "root"})
+    assert response.json()["text"] == "Echo: root (turn 1)"
+
+
+@pytest.mark.parametrize("path", ["echo", "/echo/"])
+def test_a_path_without_its_leading_or_with_a_trailing_slash_still_mounts(path: str) -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel(path=path)])
+    with LoopbackServer(host.app) as server:
+        response = httpx.post(f"{server.base_url}/echo", json={"text": "hi"})
+    assert response.json()["text"] == "Echo: hi (turn 1)"
+
+
+def test_readiness_is_registered_before_channel_routes() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel(path="")])
+    with LoopbackServer(host.app) as server:
+        response = httpx.get(f"{server.base_url}/readiness")
+    assert response.text == "ok"
 
 
 def test_startup_runs_in_channel_order_and_shutdown_in_reverse() -> None:
@@ -166,11 +191,36 @@ def test_state_dir_derives_a_sessions_directory(tmp_path: Path) -> None:
     assert (tmp_path / "sessions").is_dir()
 
 
-def test_state_paths_reject_unknown_components_and_non_paths(tmp_path: Path) -> None:
+def test_state_paths_reject_an_unknown_component(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="Unknown state_dir"):
         AgentFrameworkHost(agent(), channels=[], state_dir={"sesions": str(tmp_path)})
+
+
+def test_state_paths_reject_a_non_path_value() -> None:
     with pytest.raises(TypeError, match="must be a path"):
         AgentFrameworkHost(agent(), channels=[], state_dir={"sessions": 42})
+
+
+def test_state_paths_mapping_places_each_component(tmp_path: Path) -> None:
+    paths = HostStatePaths(sessions=tmp_path / "s", checkpoints=str(tmp_path / "c"))
+    assert resolve_state_paths(paths, workflow=True) == {
+        "sessions": tmp_path / "s",
+        "checkpoints": tmp_path / "c",
+    }
+
+
+def test_a_plain_state_dir_derives_checkpoints_only_for_workflows(tmp_path: Path) -> None:
+    assert resolve_state_paths(tmp_path, workflow=False) == {"sessions": tmp_path / "sessions"}
+    assert resolve_state_paths(str(tmp_path), workflow=True) == {
+        "sessions": tmp_path / "sessions",
+        "checkpoints": tmp_path / "checkpoints",
+    }
+
+
+def test_no_state_dir_keeps_everything_in_memory() -> None:
+    assert resolve_state_paths(None, workflow=True) == {}
+    host = AgentFrameworkHost(agent(), channels=[])
+    assert isinstance(host.state_store, MemoryStateStore)
 
 
 def test_isolation_headers_are_trusted_only_on_the_platform_or_when_asked(
@@ -191,3 +241,33 @@ def test_contribution_defaults_are_empty() -> None:
     contribution = ChannelContribution()
     assert contribution.routes == contribution.commands == ()
     assert contribution.on_startup == contribution.on_shutdown == ()
+
+
+def test_an_unknown_command_is_not_found() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel()])
+    with LoopbackServer(host.app) as server:
+        response = httpx.post(f"{server.base_url}/echo/command", json={"name": "nope"})
+    assert response.status_code == 404
+
+
+def test_a_channel_can_override_a_builtin_command() -> None:
+    async def custom_reset(ctx: ChannelCommandContext) -> None:
+        await ctx.reply("custom")
+
+    channel = EchoChannel(commands=[ChannelCommand("reset", "Custom", custom_reset)])
+    host = AgentFrameworkHost(agent(), channels=[channel])
+    with LoopbackServer(host.app) as server:
+        reply = httpx.post(f"{server.base_url}/echo/command", json={"name": "reset", "key": "k"})
+    assert [command.name for command in host.commands] == ["new", "reset"]
+    assert reply.json() == {"replies": ["custom"]}
+
+
+def test_another_channels_context_lists_contributed_commands() -> None:
+    async def ping(ctx: ChannelCommandContext) -> None:
+        await ctx.reply("pong")
+
+    offering = EchoChannel(name="a", path="/a", commands=[ChannelCommand("ping", "Ping", ping)])
+    other = EchoChannel(name="b", path="/b")
+    assert AgentFrameworkHost(agent(), channels=[offering, other]).app is not None
+    assert other.context is not None
+    assert "ping" in [command.name for command in other.context.commands]

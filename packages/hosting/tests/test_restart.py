@@ -1,4 +1,8 @@
-"""Durable state survives a real process kill (SIGKILL) and restart."""
+"""Durable state survives a real process kill (SIGKILL) and restart.
+
+Each server is a separate Python process (``serve_echo.py``) serving the echo channel with
+``state_dir``; it is killed without any chance to shut down or flush.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +19,25 @@ import httpx
 SERVER = Path(__file__).resolve().parent / "serve_echo.py"
 
 
-@contextmanager
-def echo_server(state_dir: Path) -> Generator[str]:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def echo_server(state_dir: Path) -> Generator[str]:
+    """Run the echo host in a child process; SIGKILL it on exit."""
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(SERVER), str(port), str(state_dir)])
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
             try:
-                httpx.get(f"{url}/readiness", timeout=1)
-                break
+                if httpx.get(f"{url}/readiness", timeout=1).text == "ok":
+                    break
             except httpx.TransportError:
                 time.sleep(0.05)
         yield url
@@ -36,17 +47,35 @@ def echo_server(state_dir: Path) -> Generator[str]:
 
 
 def say(url: str, text: str, key: str) -> str:
-    return httpx.post(f"{url}/echo", json={"text": text, "key": key}).json()["text"]
+    response = httpx.post(f"{url}/echo", json={"text": text, "key": key})
+    response.raise_for_status()
+    return response.json()["text"]
 
 
-def test_sessions_and_reset_aliases_survive_kill_and_restart(tmp_path: Path) -> None:
+def test_a_conversation_continues_after_kill_and_restart(tmp_path: Path) -> None:
     with echo_server(tmp_path) as url:
-        say(url, "one", "kept")
-        assert say(url, "two", "kept") == "Echo: two (turn 2)"
-        say(url, "old", "reset")
-        say(url, "older", "reset")
-        httpx.post(f"{url}/echo/command", json={"name": "reset", "key": "reset"})
-        assert say(url, "fresh", "reset") == "Echo: fresh (turn 1)"
+        say(url, "one", "k")
+        assert say(url, "two", "k") == "Echo: two (turn 2)"
     with echo_server(tmp_path) as url:
-        assert say(url, "three", "kept") == "Echo: three (turn 3)"
-        assert say(url, "after", "reset") == "Echo: after (turn 2)"
+        assert say(url, "three", "k") == "Echo: three (turn 3)"
+
+
+def test_a_reset_before_the_kill_holds_after_restart(tmp_path: Path) -> None:
+    with echo_server(tmp_path) as url:
+        say(url, "one", "k")
+        say(url, "two", "k")
+        reset = httpx.post(f"{url}/echo/command", json={"name": "reset", "key": "k"})
+        assert reset.json() == {"replies": ["Started a new conversation."]}
+    with echo_server(tmp_path) as url:
+        assert say(url, "fresh", "k") == "Echo: fresh (turn 1)"
+
+
+def test_a_turn_after_the_reset_continues_the_new_conversation_after_restart(
+    tmp_path: Path,
+) -> None:
+    with echo_server(tmp_path) as url:
+        say(url, "old", "k")
+        httpx.post(f"{url}/echo/command", json={"name": "reset", "key": "k"})
+        assert say(url, "new", "k") == "Echo: new (turn 1)"
+    with echo_server(tmp_path) as url:
+        assert say(url, "newer", "k") == "Echo: newer (turn 2)"

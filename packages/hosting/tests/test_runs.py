@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 from agent_framework import (
     Agent,
     AgentResponse,
     AgentResponseUpdate,
     AgentSession,
+    ChatContext,
+    Content,
     FileHistoryProvider,
     Message,
     tool,
@@ -29,7 +34,7 @@ from agent_framework_hosting import (
     reset_current_isolation_keys,
     set_current_isolation_keys,
 )
-from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from echo_channel import EchoChannel
 
 
@@ -141,12 +146,32 @@ async def test_one_key_runs_one_turn_at_a_time() -> None:
     assert target.peak == 1
 
 
+class ModelGate:
+    """Chat middleware that holds every model call until released."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(
+        self, context: ChatContext, call_next: Callable[[], Awaitable[None]]
+    ) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await call_next()
+
+
 async def test_reset_during_a_run_does_not_resurrect_the_old_session() -> None:
-    host, context = context_for(Agent(client=OfflineChatClient(delay=0.01)))
+    gate = ModelGate()
+    host, context = context_for(Agent(client=OfflineChatClient(middleware=[gate])))
+    gate.release.set()
     await context.run(turn("one", "k"))
+    gate.release.clear()
+    gate.entered.clear()
     running = asyncio.create_task(context.run(turn("two", "k")))
-    await asyncio.sleep(0.001)
+    await gate.entered.wait()
     host.reset_session("k")
+    gate.release.set()
     assert (await running).text == "Echo: two (turn 2)"
     assert (await context.run(turn("three", "k"))).text == "Echo: three (turn 1)"
 
@@ -269,3 +294,125 @@ async def test_agents_with_their_own_history_provider_are_rehydrated_through_it(
     assert (await context.run(turn("a2", "a"))).text == "Echo: a2 (turn 2)"
     _, restarted = context_for(history_agent(), state_dir=tmp_path / "state")
     assert (await restarted.run(turn("a3", "a"))).text == "Echo: a3 (turn 3)"
+
+
+async def test_an_async_stream_hook_rewrites_each_update() -> None:
+    async def shout(update: AgentResponseUpdate) -> AgentResponseUpdate:
+        return AgentResponseUpdate(contents=[Content.from_text(update.text.upper())])
+
+    _, context = context_for(
+        Agent(client=OfflineChatClient()), channel_options={"stream_update_hook": shout}
+    )
+    stream = await context.run_stream(turn("quiet please", "k"))
+    shown = [update.text async for update in stream]
+    assert "".join(shown) == "ECHO: QUIET PLEASE (TURN 1)"
+    assert (await stream.get_final_response()).text == "Echo: quiet please (turn 1)"
+
+
+async def test_a_response_hook_returning_the_wrong_type_fails_clearly() -> None:
+    def wrong(result: HostedRunResult, **_: Any) -> str:
+        return result.text
+
+    _, context = context_for(
+        Agent(client=OfflineChatClient()), channel_options={"response_hook": wrong}
+    )
+    with pytest.raises(TypeError, match="response_hook of channel 'echo' must return"):
+        await context.run(turn("x"))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_run_hook_returning_the_wrong_type_is_the_channels_error(stream: bool) -> None:
+    def wrong(request: ChannelRequest, **_: Any) -> str:
+        return "not a request"
+
+    channel = EchoChannel(run_hook=wrong)
+    host = AgentFrameworkHost(Agent(client=OfflineChatClient()), channels=[channel])
+    with LoopbackServer(host.app) as server:
+        response = httpx.post(f"{server.base_url}/echo", json={"text": "x", "stream": stream})
+    if stream:
+        assert response.text.splitlines() == ['{"error": "agent failed"}']
+    else:
+        assert response.status_code == 500
+        assert response.json() == {"error": "agent failed"}
+
+
+def test_hosted_result_replace_keeps_what_is_not_replaced() -> None:
+    response = AgentResponse(messages=[Message("assistant", ["kept"])])
+    result = HostedRunResult(response, session=AgentSession())
+    replaced = result.replace(result=AgentResponse(messages=[Message("assistant", ["new"])]))
+    assert replaced.session is result.session
+    assert replaced.text == "new"
+    assert result.text == "kept"
+
+
+async def test_without_an_identity_only_the_channel_is_stamped() -> None:
+    client = OfflineChatClient()
+    _, context = context_for(Agent(client=client))
+    await context.run(turn("anonymous"))
+    assert client.last_messages[-1].additional_properties["hosting"] == {"channel": "echo"}
+
+
+async def test_only_the_last_input_message_is_stamped() -> None:
+    client = OfflineChatClient()
+    _, context = context_for(Agent(client=client))
+    messages = [Message("user", ["earlier"]), Message("user", ["latest"])]
+    await context.run(dataclasses.replace(turn("unused"), input=messages))
+    earlier, latest = client.last_messages[-2:]
+    assert "hosting" not in (earlier.additional_properties or {})
+    assert latest.additional_properties["hosting"]["channel"] == "echo"
+
+
+async def test_tools_see_no_isolation_keys_when_the_channel_passed_none() -> None:
+    seen: list[IsolationKeys] = []
+
+    @tool
+    def whoami() -> str:
+        """Report the caller's keys."""
+        seen.append(get_current_isolation_keys())
+        return "noted"
+
+    _, context = context_for(Agent(client=OfflineChatClient(), tools=[whoami]))
+    await context.run(turn("call whoami"))
+    assert seen == [IsolationKeys()]
+
+
+async def test_a_streamed_runs_tools_see_its_keys_but_its_consumer_does_not() -> None:
+    seen: list[IsolationKeys] = []
+
+    @tool
+    def whoami() -> str:
+        """Report the caller's keys."""
+        seen.append(get_current_isolation_keys())
+        return "noted"
+
+    _, context = context_for(Agent(client=OfflineChatClient(), tools=[whoami]))
+    keys = IsolationKeys(user_key="u", chat_key="c")
+    stream = await context.run_stream(
+        turn("call whoami", "k", attributes={ISOLATION_KEYS_ATTRIBUTE: keys})
+    )
+    consumer_saw = [get_current_isolation_keys() async for _update in stream]
+    await stream.get_final_response()
+    assert seen == [keys]
+    assert consumer_saw
+    assert all(observed.is_empty for observed in consumer_saw)
+
+
+async def test_an_abandoned_stream_releases_its_session_cleanly() -> None:
+    errors: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, error: errors.append(error))
+    _, context = context_for(Agent(client=OfflineChatClient(chunks=8)))
+    keys = IsolationKeys(user_key="u")
+
+    async def read_one_update() -> None:
+        stream = await context.run_stream(
+            turn("a b c d e f g h", "k", attributes={ISOLATION_KEYS_ATTRIBUTE: keys})
+        )
+        async for _update in stream:
+            break
+
+    await read_one_update()
+    gc.collect()
+    result = await context.run(turn("next", "k"))
+    assert result.text.startswith("Echo: next")
+    assert errors == []

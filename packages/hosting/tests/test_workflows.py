@@ -16,10 +16,22 @@ from agent_framework_hosting import (
 from echo_channel import EchoChannel
 
 
+class Gate:
+    """Holds each turn open until released, counting the turns waiting at it."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.release = asyncio.Event()
+
+    async def wait(self) -> None:
+        self.waiting += 1
+        await self.release.wait()
+
+
 class Counter(Executor):
     """Counts the turns it has seen; an optional gate holds each turn open."""
 
-    def __init__(self, gate: asyncio.Event | None = None) -> None:
+    def __init__(self, gate: Gate | None = None) -> None:
         super().__init__(id="counter")
         self.count = 0
         self.gate = gate
@@ -28,7 +40,6 @@ class Counter(Executor):
     async def count_turn(self, text: str, ctx: WorkflowContext[str, str]) -> None:
         self.count += 1
         if self.gate is not None:
-            Counter.waiting += 1
             await self.gate.wait()
         await ctx.yield_output(f"{text} #{self.count}")
 
@@ -38,14 +49,8 @@ class Counter(Executor):
     async def on_checkpoint_restore(self, state: dict[str, Any]) -> None:
         self.count = state["count"]
 
-    waiting = 0
 
-
-def waiting() -> int:
-    return Counter.waiting
-
-
-def build(gate: asyncio.Event | None = None) -> Workflow:
+def build(gate: Gate | None = None) -> Workflow:
     return WorkflowBuilder(name="counter", start_executor=Counter(gate)).build()
 
 
@@ -76,17 +81,33 @@ async def test_a_factory_target_works_too() -> None:
 
 
 async def test_different_conversations_run_in_parallel() -> None:
-    gate = asyncio.Event()
-    Counter.waiting = 0
+    gate = Gate()
     context = context_for(lambda: build(gate))
     runs = [asyncio.create_task(context.run(turn("x", key))) for key in ("a", "b")]
     for _ in range(1000):
-        if waiting() == 2:
+        if gate.waiting == 2:
             break
         await asyncio.sleep(0)
-    assert waiting() == 2
-    gate.set()
+    assert gate.waiting == 2
+    gate.release.set()
     assert [result.text for result in await asyncio.gather(*runs)] == ["x #1", "x #1"]
+
+
+async def test_turns_of_one_conversation_are_serialized() -> None:
+    gate = Gate()
+    context = context_for(lambda: build(gate))
+    first = asyncio.create_task(context.run(turn("first", "k")))
+    for _ in range(1000):
+        if gate.waiting == 1:
+            break
+        await asyncio.sleep(0)
+    second = asyncio.create_task(context.run(turn("second", "k")))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert gate.waiting == 1
+    gate.release.set()
+    results = await asyncio.gather(first, second)
+    assert [result.text for result in results] == ["first #1", "second #2"]
 
 
 async def test_workflow_outputs_stream_as_updates() -> None:
@@ -118,3 +139,19 @@ async def test_a_new_host_on_the_same_state_dir_resumes_conversations(tmp_path: 
     again = context_for(build(), state_dir=tmp_path)
     assert (await again.run(turn("b", "alice"))).text == "b #2"
     assert (tmp_path / "checkpoints").is_dir()
+
+
+async def test_a_run_without_a_key_gets_a_fresh_workflow() -> None:
+    context = context_for(build())
+    unkeyed = ChannelRequest(channel="echo", operation="message.create", input="x")
+    await context.run(unkeyed)
+    assert (await context.run(unkeyed)).text == "x #1"
+
+
+async def test_the_shared_workflow_itself_is_never_run() -> None:
+    workflow = build()
+    context = context_for(workflow)
+    await context.run(turn("a", "alice"))
+    executor = workflow.get_start_executor()
+    assert isinstance(executor, Counter)
+    assert executor.count == 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -109,15 +109,17 @@ class ChannelConformanceTests:
         return {}
 
     @pytest.fixture
-    def running(self, hooks: ChannelHooks, client_options: dict[str, Any]) -> Iterator[RunningHost]:
-        """A host with the channel on a loopback port."""
+    async def running(
+        self, hooks: ChannelHooks, client_options: dict[str, Any]
+    ) -> AsyncIterator[RunningHost]:
+        """A host with the channel on a loopback port, and a client for it."""
         host = AgentFrameworkHost(
             self.build_agent(**client_options),
             channels=[self.build_channel(hooks)],
             trust_isolation_headers=self.trust_isolation_headers,
         )
-        with LoopbackServer(host.app) as server:
-            yield RunningHost(host, server, httpx.AsyncClient(base_url=server.base_url))
+        async with _Serving(host) as running:
+            yield running
 
     async def test_readiness_answers_ok(self, running: RunningHost) -> None:
         response = await running.client.get("/readiness")
@@ -184,7 +186,7 @@ class ChannelConformanceTests:
             return update
 
         hooks = ChannelHooks(run_hook, response_hook, stream_update_hook)
-        with self._serve(hooks) as running:
+        async with self._serve(hooks) as running:
             reply = await self.send_turn(running, "hooked", conversation="alpha", stream=stream)
         assert not reply.is_error, reply.raw
         kinds = [kind for kind, _ in recorded]
@@ -201,7 +203,7 @@ class ChannelConformanceTests:
         def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
             return dataclasses.replace(request, input="rewritten")
 
-        with self._serve(ChannelHooks(run_hook=run_hook)) as running:
+        async with self._serve(ChannelHooks(run_hook=run_hook)) as running:
             reply = await self.send_turn(running, "original", conversation="alpha")
         assert "Echo: rewritten" in reply.text
 
@@ -209,7 +211,7 @@ class ChannelConformanceTests:
     async def test_response_hook_redacts_the_final_reply(self, stream: bool) -> None:
         if stream and not self.supports_streaming:
             pytest.skip("channel does not stream")
-        with self._serve(ChannelHooks(response_hook=_redact)) as running:
+        async with self._serve(ChannelHooks(response_hook=_redact)) as running:
             reply = await self.send_turn(running, "my secret", conversation="alpha", stream=stream)
         assert "secret" not in reply.text
         assert "[redacted]" in reply.text
@@ -221,7 +223,7 @@ class ChannelConformanceTests:
         def drop_all(update: AgentResponseUpdate) -> None:
             return None
 
-        with self._serve(ChannelHooks(stream_update_hook=drop_all)) as running:
+        async with self._serve(ChannelHooks(stream_update_hook=drop_all)) as running:
             reply = await self.send_turn(running, "filtered", conversation="alpha", stream=True)
         assert reply.deltas == []
         assert "Echo: filtered" in reply.text
@@ -235,7 +237,7 @@ class ChannelConformanceTests:
                 contents=[Content.from_text(text=update.text.upper())], role="assistant"
             )
 
-        with self._serve(ChannelHooks(stream_update_hook=shout)) as running:
+        async with self._serve(ChannelHooks(stream_update_hook=shout)) as running:
             reply = await self.send_turn(running, "quiet", conversation="alpha", stream=True)
         assert reply.deltas
         assert "".join(reply.deltas) == "".join(reply.deltas).upper()
@@ -271,20 +273,24 @@ class ChannelConformanceTests:
 
 
 class _Serving:
-    """``with`` block serving a host (for tests that build their own hooks)."""
+    """``async with`` block serving a host; the client is closed before the server stops."""
 
     def __init__(self, host: AgentFrameworkHost) -> None:
         self._server = LoopbackServer(host.app)
         self._host = host
+        self._client: httpx.AsyncClient | None = None
 
-    def __enter__(self) -> RunningHost:
+    async def __aenter__(self) -> RunningHost:
         self._server.start()
-        return RunningHost(
-            self._host, self._server, httpx.AsyncClient(base_url=self._server.base_url)
-        )
+        self._client = httpx.AsyncClient(base_url=self._server.base_url)
+        return RunningHost(self._host, self._server, self._client)
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.stop()
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            if self._client is not None:
+                await self._client.aclose()
+        finally:
+            self._server.stop()
 
 
 def _redact(result: HostedRunResult, **_: Any) -> HostedRunResult:
