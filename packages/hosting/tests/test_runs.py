@@ -16,6 +16,7 @@ from agent_framework import (
     AgentResponseUpdate,
     AgentSession,
     ChatContext,
+    ChatMiddleware,
     Content,
     FileHistoryProvider,
     Message,
@@ -146,14 +147,14 @@ async def test_one_key_runs_one_turn_at_a_time() -> None:
     assert target.peak == 1
 
 
-class ModelGate:
+class ModelGate(ChatMiddleware):
     """Chat middleware that holds every model call until released."""
 
     def __init__(self) -> None:
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def __call__(
+    async def process(
         self, context: ChatContext, call_next: Callable[[], Awaitable[None]]
     ) -> None:
         self.entered.set()
@@ -281,6 +282,7 @@ def test_untrusted_hosts_read_no_isolation_headers() -> None:
     assert trusted.isolation_keys(headers) == IsolationKeys(user_key="u", chat_key="c")
 
 
+@pytest.mark.filterwarnings("ignore::agent_framework._feature_stage.ExperimentalWarning")
 async def test_agents_with_their_own_history_provider_are_rehydrated_through_it(
     tmp_path: Any,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -106,6 +107,8 @@ async def _wait_until_accepting(port: int, server: asyncio.Future[None]) -> None
     done, _pending = await asyncio.wait({probe, server}, return_when=asyncio.FIRST_COMPLETED)
     if server in done:
         probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError, OSError):
+            await probe  # let the probe close its connection
         server.result()
         raise RuntimeError("The server stopped during startup")
     probe.result()
@@ -113,8 +116,11 @@ async def _wait_until_accepting(port: int, server: asyncio.Future[None]) -> None
 
 async def _http_probe(port: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /readiness HTTP/1.1\r\nhost: probe\r\nconnection: close\r\n\r\n")
-    await writer.drain()
-    await reader.read()
-    writer.close()
-    await writer.wait_closed()
+    try:
+        writer.write(b"GET /readiness HTTP/1.1\r\nhost: probe\r\nconnection: close\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
