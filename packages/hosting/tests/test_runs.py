@@ -154,9 +154,7 @@ class ModelGate(ChatMiddleware):
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def process(
-        self, context: ChatContext, call_next: Callable[[], Awaitable[None]]
-    ) -> None:
+    async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
         self.entered.set()
         await self.release.wait()
         await call_next()
