@@ -184,7 +184,7 @@ async def _readiness(_request: Request) -> PlainTextResponse:
 def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
     """Mount ``routes`` under ``path``; a route at ``/`` also answers the bare path."""
     stripped = path.strip("/")
-    if not stripped:
+    if not stripped or not routes:
         return list(routes)
     prefix = "/" + stripped
     bare = [

@@ -1,0 +1,191 @@
+"""A small Bot API client: retries within limits, and the bot token kept out of every message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+
+__all__ = ["BotApi", "TelegramApiError"]
+
+logger = logging.getLogger("agent_framework.hosting.telegram")
+
+
+class TelegramApiError(Exception):
+    """The Bot API answered ``ok: false`` (or could not be reached).
+
+    The message never contains the bot token: it names the method and quotes the Bot API's
+    ``description``.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        description: str,
+        *,
+        error_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"Telegram {method} failed: {description}")
+        self.method = method
+        self.description = description
+        self.error_code = error_code
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Rate limits, server errors and transport failures are worth another try."""
+        return self.error_code is None or self.error_code == 429 or self.error_code >= 500
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """A file uploaded with a call (multipart/form-data)."""
+
+    field: str
+    filename: str
+    data: bytes
+    media_type: str
+
+
+class BotApi:
+    """Calls ``{api_base}/bot<token>/<method>``.
+
+    Rate limits (``429`` with ``parameters.retry_after``) are waited out; server errors and
+    transport failures are retried with backoff; other errors raise at once. At most
+    ``max_attempts`` attempts are made per call.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_base: str,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        self._base = f"{api_base.rstrip('/')}/bot{token}/"
+        self._file_base = f"{api_base.rstrip('/')}/file/bot{token}/"
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._max_retry_after = max_retry_after
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def call(
+        self,
+        method: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        files: tuple[InputFile, ...] = (),
+        read_timeout: float | None = None,
+        retry: bool = True,
+    ) -> Any:
+        """Call ``method`` and return its ``result``; raise `TelegramApiError` on failure."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._call_once(method, payload, files, read_timeout)
+            except TelegramApiError as error:
+                if not retry or not error.retryable or attempt >= self._max_attempts:
+                    raise
+                wait = (
+                    error.retry_after
+                    if error.retry_after is not None
+                    else self._backoff * 2 ** (attempt - 1)
+                )
+                if wait > self._max_retry_after:
+                    raise
+                logger.warning("%s; retrying in %.1fs", error, wait)
+                await asyncio.sleep(wait)
+
+    async def download(self, file_path: str, *, max_bytes: int) -> bytes:
+        """Download a file that ``getFile`` returned, refusing more than ``max_bytes``."""
+        try:
+            async with self._http.stream("GET", self._file_base + file_path) as response:
+                if response.status_code != 200:
+                    raise TelegramApiError(
+                        "file download",
+                        f"HTTP {response.status_code}",
+                        error_code=response.status_code,
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TelegramApiError("file download", f"larger than {max_bytes} bytes")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.HTTPError as error:
+            raise TelegramApiError("file download", type(error).__name__) from None
+
+    async def _call_once(
+        self,
+        method: str,
+        payload: Mapping[str, Any] | None,
+        files: tuple[InputFile, ...],
+        read_timeout: float | None,
+    ) -> Any:
+        url = self._base + method
+        request_timeout = (
+            httpx.Timeout(read_timeout) if read_timeout is not None else httpx.USE_CLIENT_DEFAULT
+        )
+        try:
+            if files:
+                response = await self._http.post(
+                    url,
+                    data={key: _form_value(value) for key, value in (payload or {}).items()},
+                    files={f.field: (f.filename, f.data, f.media_type) for f in files},
+                    timeout=request_timeout,
+                )
+            else:
+                response = await self._http.post(
+                    url, json=dict(payload or {}), timeout=request_timeout
+                )
+        except httpx.HTTPError as error:
+            # httpx's message would carry the URL, and with it the token.
+            raise TelegramApiError(method, f"transport error ({type(error).__name__})") from None
+        try:
+            body: object = response.json()
+        except ValueError:
+            raise TelegramApiError(
+                method,
+                f"HTTP {response.status_code} without a JSON body",
+                error_code=response.status_code,
+            ) from None
+        if not isinstance(body, dict):
+            raise TelegramApiError(method, "unexpected answer", error_code=response.status_code)
+        answer = cast("dict[str, Any]", body)
+        if answer.get("ok") is True:
+            return answer.get("result")
+        parameters: object = answer.get("parameters")
+        retry_after: object = (
+            cast("dict[str, Any]", parameters).get("retry_after")
+            if isinstance(parameters, dict)
+            else None
+        )
+        code: object = answer.get("error_code")
+        raise TelegramApiError(
+            method,
+            str(answer.get("description") or f"HTTP {response.status_code}"),
+            error_code=code if isinstance(code, int) else response.status_code,
+            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+        )
+
+
+def _form_value(value: Any) -> str:
+    """Multipart fields are strings; structured values go as JSON, like the Bot API expects."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)

@@ -1,0 +1,196 @@
+"""Sending a run's result to a chat: text in safe pieces, a live message while streaming, photos."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
+
+from agent_framework import AgentResponse, Content
+
+from ._api import BotApi, InputFile, TelegramApiError
+from ._text import MESSAGE_LIMIT, ParseMode, render, split_text, utf16_length
+
+__all__ = ["ChatReplier"]
+
+logger = logging.getLogger("agent_framework.hosting.telegram")
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+class ChatReplier:
+    """Everything the channel sends to one chat for one update."""
+
+    def __init__(
+        self,
+        api: BotApi,
+        chat_id: int,
+        *,
+        parse_mode: ParseMode | None,
+        reply_to: int | None = None,
+        edit_min_interval: float = 0.4,
+    ) -> None:
+        self._api = api
+        self._chat_id = chat_id
+        self._parse_mode: ParseMode | None = parse_mode
+        self._reply_to = reply_to
+        self._edit_min_interval = edit_min_interval
+        self._live_id: int | None = None
+        self._live_text = ""
+        self._last_edit = 0.0
+
+    async def send_text(self, text: str) -> None:
+        """Send ``text`` (a command's answer, an apology) as one or more messages."""
+        for piece in split_text(text):
+            await self._send(piece)
+
+    async def show_progress(self, text: str) -> None:
+        """Show the reply so far in one live message, edited at most once per interval.
+
+        The live message is plain text: a half-streamed reply is not valid Markdown yet.
+        """
+        now = time.monotonic()
+        if self._live_id is not None and now - self._last_edit < self._edit_min_interval:
+            return
+        shown = _preview(text)
+        if not shown.strip() or shown == self._live_text:
+            return
+        self._last_edit = now
+        try:
+            if self._live_id is None:
+                sent = await self._api.call("sendMessage", self._payload(shown, None))
+                self._live_id = _message_id(sent)
+            else:
+                await self._edit(shown, None)
+            self._live_text = shown
+        except TelegramApiError as error:
+            # Progress is best effort; the final reply is what must arrive.
+            logger.warning("Streaming preview to chat %s: %s", self._chat_id, error)
+
+    async def finish(self, response: AgentResponse) -> None:
+        """Deliver the final reply: the text (replacing the live message) and any images."""
+        pieces = split_text(response.text) if response.text.strip() else []
+        if self._live_id is not None and not pieces:
+            pieces = ["…"]
+        for index, piece in enumerate(pieces):
+            if index == 0 and self._live_id is not None:
+                await self._send(piece, edit=True)
+            else:
+                await self._send(piece)
+        for image in _images(response):
+            await self._send_photo(image)
+
+    def _payload(self, text: str, parse_mode: ParseMode | None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"chat_id": self._chat_id, "text": text}
+        if parse_mode is not None:
+            payload["parse_mode"] = parse_mode
+        if self._reply_to is not None:
+            payload["reply_parameters"] = {
+                "message_id": self._reply_to,
+                "allow_sending_without_reply": True,
+            }
+        return payload
+
+    async def _send(self, text: str, *, edit: bool = False) -> None:
+        """Send (or edit into the live message) one piece, formatted when a mode is set.
+
+        If Telegram rejects the formatted text, the piece goes again as plain text.
+        """
+        if self._parse_mode is not None:
+            formatted = render(text, self._parse_mode)
+            if utf16_length(formatted) <= MESSAGE_LIMIT:
+                try:
+                    await self._deliver(formatted, self._parse_mode, edit=edit)
+                    return
+                except TelegramApiError as error:
+                    if error.error_code != 400:
+                        raise
+                    logger.warning("Chat %s rejected formatted text (%s)", self._chat_id, error)
+        await self._deliver(text, None, edit=edit)
+
+    async def _deliver(self, text: str, parse_mode: ParseMode | None, *, edit: bool) -> None:
+        if edit:
+            await self._edit(text, parse_mode)
+        else:
+            await self._api.call("sendMessage", self._payload(text, parse_mode))
+
+    async def _edit(self, text: str, parse_mode: ParseMode | None) -> None:
+        payload = self._payload(text, parse_mode)
+        payload.pop("reply_parameters", None)
+        payload["message_id"] = self._live_id
+        try:
+            await self._api.call("editMessageText", payload)
+        except TelegramApiError as error:
+            if "message is not modified" not in error.description:
+                raise
+
+    async def _send_photo(self, image: Content) -> None:
+        payload: dict[str, Any] = {"chat_id": self._chat_id}
+        uri = image.uri or ""
+        if uri.startswith("data:"):
+            data = _data_bytes(uri)
+            if data is None:
+                logger.warning(
+                    "Chat %s: skipped an image with an unreadable data URI", self._chat_id
+                )
+                return
+            media_type = image.media_type or "image/png"
+            name = f"image.{_EXTENSIONS.get(media_type, 'png')}"
+            files = (InputFile("photo", name, data, media_type),)
+            await self._api.call("sendPhoto", payload, files=files)
+        else:
+            payload["photo"] = uri
+            await self._api.call("sendPhoto", payload)
+
+
+def _preview(text: str) -> str:
+    """The live message's text: the reply so far, cut to one message with an ellipsis."""
+    if utf16_length(text) <= MESSAGE_LIMIT:
+        return text
+    return split_text(text, MESSAGE_LIMIT - 1)[0] + "…"
+
+
+def _message_id(sent: object) -> int | None:
+    if isinstance(sent, Mapping):
+        value: object = cast("Mapping[str, object]", sent).get("message_id")
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _images(response: AgentResponse) -> Iterator[Content]:
+    """Images in the reply: data or URI contents with an image type, and generated images."""
+    for message in response.messages:
+        for content in message.contents:
+            yield from _image_contents(content)
+
+
+def _image_contents(content: Content) -> Iterator[Content]:
+    if content.type in ("data", "uri") and (content.media_type or "").startswith("image/"):
+        uri = content.uri or ""
+        if uri.startswith(("data:", "https://", "http://")):
+            yield content
+    elif content.type == "image_generation_tool_result":
+        for output in _as_contents(content.outputs):
+            yield from _image_contents(output)
+
+
+def _as_contents(value: object) -> list[Content]:
+    if isinstance(value, Content):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [item for item in value if isinstance(item, Content)]  # pyright: ignore[reportUnknownVariableType]
+    return []
+
+
+def _data_bytes(uri: str) -> bytes | None:
+    header, _, encoded = uri.partition(",")
+    if not header.endswith(";base64"):
+        return None
+    with contextlib.suppress(binascii.Error, ValueError):
+        return base64.b64decode(encoded, validate=True)
+    return None
