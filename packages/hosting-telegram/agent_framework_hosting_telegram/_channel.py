@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from agent_framework import Content, Message
+from agent_framework import AgentResponse, Content, Message
 from agent_framework_hosting import (
     ChannelCommand,
     ChannelCommandContext,
@@ -329,6 +329,8 @@ class _UpdateHandler:
             return
         try:
             await self._handle_message(cast("dict[str, Any]", message))
+        except TelegramApiError as error:
+            logger.error("Telegram update %s could not be answered: %s", update["update_id"], error)
         except Exception:
             logger.exception("Telegram update %s could not be answered", update["update_id"])
 
@@ -365,15 +367,17 @@ class _UpdateHandler:
             await replier.send_text("I can read text and images; please send one of those.")
             return
         request.input = [Message("user", contents)]
-        typing = self._typing(chat_id)
+        typing = await self._typing(chat_id)
         try:
-            await self._run(request, replier)
+            response = await self._run(request, replier)
         except Exception:
             logger.exception("The agent failed on a Telegram message in chat %s", chat_id)
             await replier.send_text(settings.apology)
+            return
         finally:
             if typing is not None:
                 typing.cancel()
+        await replier.finish(response)
 
     def _isolation_key(self, chat_id: int, sender: Mapping[str, Any], is_group: bool) -> str:
         key = telegram_isolation_key(chat_id)
@@ -383,11 +387,10 @@ class _UpdateHandler:
             return f"{key}:{user_id}"
         return key
 
-    async def _run(self, request: ChannelRequest, replier: ChatReplier) -> None:
+    async def _run(self, request: ChannelRequest, replier: ChatReplier) -> AgentResponse:
+        """Run the target; a streamed run shows its progress in the chat as it goes."""
         if not request.stream:
-            result = await self._context.run(request)
-            await replier.finish(result.result)
-            return
+            return (await self._context.run(request)).result
         async with await self._context.run_stream(request) as stream:
             so_far: list[str] = []
             async for update in stream:
@@ -395,7 +398,7 @@ class _UpdateHandler:
                     so_far.append(update.text)
                     await replier.show_progress("".join(so_far))
             final: HostedRunResult = await stream.get_final_response()
-        await replier.finish(final.result)
+        return final.result
 
     async def _run_command(self, text: str, request: ChannelRequest, replier: ChatReplier) -> None:
         word = text.split(maxsplit=1)[0][1:]
@@ -441,19 +444,24 @@ class _UpdateHandler:
             logger.warning("A received image could not be downloaded: %s", error)
             return None
 
-    def _typing(self, chat_id: int) -> asyncio.Task[None] | None:
+    async def _typing(self, chat_id: int) -> asyncio.Task[None] | None:
+        """Show "typing…" now, and keep renewing it until the returned task is cancelled."""
         if not self._settings.send_typing_action:
             return None
 
-        async def keep_typing() -> None:
-            # Telegram shows the action for about five seconds; renew it until cancelled.
-            while True:
-                with contextlib.suppress(TelegramApiError):
-                    await self._api.call(
-                        "sendChatAction", {"chat_id": chat_id, "action": "typing"}, retry=False
-                    )
-                await asyncio.sleep(4.0)
+        async def show() -> None:
+            with contextlib.suppress(TelegramApiError):
+                await self._api.call(
+                    "sendChatAction", {"chat_id": chat_id, "action": "typing"}, retry=False
+                )
 
+        async def keep_typing() -> None:
+            # Telegram shows the action for about five seconds.
+            while True:
+                await asyncio.sleep(4.0)
+                await show()
+
+        await show()
         return asyncio.create_task(keep_typing(), name=f"telegram-typing-{chat_id}")
 
 

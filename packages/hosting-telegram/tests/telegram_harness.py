@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,9 +26,9 @@ def chat_of(conversation: str) -> int:
     return 10_000 + zlib.crc32(conversation.encode()) % 1_000_000
 
 
-async def eventually(predicate: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+async def eventually(predicate: Callable[[], bool], what: str, within: float = 15.0) -> None:
     """Wait until ``predicate()`` holds; fail naming ``what`` if it never does."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -114,7 +114,7 @@ def telegram_channel(
 
 
 @asynccontextmanager
-async def fake_bot_api(**options: Any) -> AsyncIterator[tuple[FakeBotApi, LoopbackServer]]:
+async def fake_bot_api(**options: Any) -> AsyncGenerator[tuple[FakeBotApi, LoopbackServer]]:
     """The fake Bot API on a loopback port."""
     fake = FakeBotApi(TOKEN, **options)
     with LoopbackServer(fake.app) as server:
@@ -128,7 +128,7 @@ async def running_bot(
     *,
     agent: Agent | None = None,
     state_dir: str | None = None,
-) -> AsyncIterator[Bot]:
+) -> AsyncGenerator[Bot]:
     """A host serving ``channel`` on a loopback port."""
     host = AgentFrameworkHost(
         agent or Agent(client=OfflineChatClient(), name="telegram-test"),
@@ -141,3 +141,20 @@ async def running_bot(
             yield Bot(fake, host, server, client)
     finally:
         server.stop()
+
+
+@asynccontextmanager
+async def bot_on_fake(
+    *, agent: Agent | None = None, state_dir: str | None = None, **channel_options: Any
+) -> AsyncGenerator[Bot]:
+    """The fake Bot API and a host serving a channel built with ``channel_options``."""
+    async with (
+        fake_bot_api() as (fake, server),
+        running_bot(
+            fake,
+            telegram_channel(server.base_url, **channel_options),
+            agent=agent,
+            state_dir=state_dir,
+        ) as bot,
+    ):
+        yield bot
