@@ -11,6 +11,7 @@ from openai import OpenAI
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
 
 import redaction_hooks  # pyright: ignore[reportMissingImports]
+import telegram_bot  # pyright: ignore[reportMissingImports]
 import workflow_host  # pyright: ignore[reportMissingImports]
 
 
@@ -48,3 +49,16 @@ def test_redaction_sample_hides_card_numbers_streamed_and_not() -> None:
             final = stream.get_final_response()
         assert "4111111111111111" not in final.output_text
         assert "4111111111111111" not in deltas
+
+
+async def test_telegram_sample_chats_offline_against_the_fake_bot_api() -> None:
+    transcript = await telegram_bot.chat_with_fake(telegram_bot.SCRIPT)
+    bot_lines = [text for who, text in transcript if who == "bot"]
+    assert bot_lines == [
+        "Hello! Send me a message to start. Commands: /new, /reset.",
+        "Echo: Hello! (turn 1)",
+        "Echo: Do you remember me? (turn 2)",
+        "Echo: What is in this picture? (turn 3)",
+        "Started a new conversation.",
+        "Echo: Hello again (turn 1)",
+    ]

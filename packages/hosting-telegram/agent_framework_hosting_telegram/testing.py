@@ -17,6 +17,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -29,7 +30,7 @@ from starlette.routing import Route
 
 from ._text import MESSAGE_LIMIT, utf16_length
 
-__all__ = ["BotCall", "FakeBotApi", "SentMessage"]
+__all__ = ["BotCall", "FakeBotApi", "SentMessage", "wait_until"]
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,24 @@ class FakeBotApi:
             "file_size": len(data),
             "file_path": path,
         }
+
+
+async def wait_until(condition: Callable[[], bool], what: str, *, within: float = 30.0) -> None:
+    """Wait until ``condition()`` holds, checking every 10 ms; raise `TimeoutError` naming ``what``.
+
+    For example, that a polling bot fetched an update and answered it::
+
+        await wait_until(
+            lambda: fake.confirmed_offset > update["update_id"] and not channel.pending_updates,
+            "the bot's answer",
+        )
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 class _BadRequest(Exception):

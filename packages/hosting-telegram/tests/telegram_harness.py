@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
@@ -14,7 +13,7 @@ from agent_framework import Agent
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_telegram import TelegramChannel
-from agent_framework_hosting_telegram.testing import FakeBotApi, SentMessage
+from agent_framework_hosting_telegram.testing import FakeBotApi, SentMessage, wait_until
 
 TOKEN = "424242:secret-token-abcdef"
 SECRET = "webhook-secret"
@@ -26,13 +25,12 @@ def chat_of(conversation: str) -> int:
     return 10_000 + zlib.crc32(conversation.encode()) % 1_000_000
 
 
-async def eventually(predicate: Callable[[], bool], what: str, within: float = 15.0) -> None:
+async def eventually(predicate: Callable[[], bool], what: str) -> None:
     """Wait until ``predicate()`` holds; fail naming ``what`` if it never does."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+    try:
+        await wait_until(predicate, what, within=15.0)
+    except TimeoutError as error:
+        raise AssertionError(str(error)) from None
 
 
 @dataclass
