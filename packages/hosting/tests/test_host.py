@@ -81,6 +81,21 @@ def test_a_path_without_its_leading_or_with_a_trailing_slash_still_mounts(path: 
     assert response.json()["text"] == "Echo: hi (turn 1)"
 
 
+class _RoutelessChannel:
+    name = "routeless"
+    path = "/routeless"
+
+    def contribute(self, context: Any) -> ChannelContribution:
+        return ChannelContribution()
+
+
+def test_a_channel_without_routes_mounts_nothing_at_its_path() -> None:
+    host = AgentFrameworkHost(agent(), channels=[_RoutelessChannel()])
+    with LoopbackServer(host.app) as server:
+        response = httpx.post(f"{server.base_url}/routeless", follow_redirects=False)
+    assert response.status_code == 404
+
+
 def test_readiness_is_registered_before_channel_routes() -> None:
     host = AgentFrameworkHost(agent(), channels=[EchoChannel(path="")])
     with LoopbackServer(host.app) as server:
