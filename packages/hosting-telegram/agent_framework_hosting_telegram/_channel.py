@@ -40,6 +40,8 @@ __all__ = ["TelegramChannel", "telegram_isolation_key"]
 logger = logging.getLogger("agent_framework.hosting.telegram")
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+_SEEN_UPDATES = 1024
+"""How many of the latest update ids are remembered to ignore redeliveries."""
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _PARSE_MODES: dict[str, ParseMode] = {
     "MarkdownV2": "MarkdownV2",
@@ -313,17 +315,28 @@ class _UpdateHandler:
         self._api = api
         self.username = ""
         """The bot's username (from ``getMe``), to tell ``/cmd@thisbot`` from other bots'."""
-        # Processed update ids live in the host's state store, so a redelivered update is
+        # The latest update ids live in the host's state store, so a redelivered update is
         # ignored across restarts (with state_dir) and by every replica sharing the store.
-        self._seen_prefix = f"telegram:update:{settings.bot_id}:"
+        self._seen_key = f"telegram:seen-updates:{settings.bot_id}"
+
+    def _first_time(self, update_id: int) -> bool:
+        """Record ``update_id``; ``False`` if it was already among the latest ids seen."""
+        store = self._context.state_store
+        stored: object = store.get(self._seen_key)
+        seen = (
+            [i for i in cast("list[object]", stored) if isinstance(i, int)]
+            if isinstance(stored, list)
+            else []
+        )
+        if update_id in seen:
+            return False
+        store.set(self._seen_key, [*seen[-(_SEEN_UPDATES - 1) :], update_id])
+        return True
 
     async def handle(self, update: dict[str, Any]) -> None:
-        seen_key = f"{self._seen_prefix}{update['update_id']}"
-        store = self._context.state_store
-        if store.get(seen_key) is not None:
+        if not self._first_time(update["update_id"]):
             logger.info("Ignoring duplicate Telegram update %s", update["update_id"])
             return
-        store.set(seen_key, b"1")
         message: object = update.get("message")
         if not isinstance(message, dict):
             return
