@@ -383,3 +383,19 @@ async def test_sessions_and_seen_updates_survive_a_restart(tmp_path: Path) -> No
             turn = await bot.say(12, "still there?")
     assert fake.texts(12) == ["Echo: remember me (turn 1)", "Echo: still there? (turn 2)"]
     assert "(turn 2)" in turn.text
+
+
+async def test_a_streamed_reply_longer_than_a_message_ends_split() -> None:
+    agent = Agent(client=OfflineChatClient(chunks=20), name="long-streamer")
+    words = " ".join(f"word{i}" for i in range(1200))
+    async with bot_on_fake(agent=agent, stream=True, stream_edit_min_interval=0) as bot:
+        turn = await bot.say(8, words)
+    pieces = [m.text or "" for m in turn.messages]
+    assert len(pieces) > 1
+    assert all(len(piece) <= 4096 for piece in pieces)
+    assert " ".join(pieces) == f"Echo: {words} (turn 1)"
+    # The live message showed the reply as it grew, cut to one message with an ellipsis.
+    assert len(turn.previews) > 1
+    assert all(len(preview) <= 4096 for preview in turn.previews)
+    assert any(preview.endswith("…") for preview in turn.previews)
+    assert turn.messages[0].edits >= 1
