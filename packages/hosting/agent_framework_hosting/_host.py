@@ -76,7 +76,7 @@ class AgentFrameworkHost:
         self.debug = debug
         if debug:
             logger.setLevel(logging.DEBUG)
-        _check_channels(self.channels)
+        self._channel_paths = _check_channels(self.channels)
         is_workflow = not isinstance(target, SupportsAgentRun)
         paths = resolve_state_paths(state_dir, workflow=is_workflow)
         if checkpoint_location is not None:
@@ -130,11 +130,15 @@ class AgentFrameworkHost:
         )
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
         contributions: list[tuple[Channel, ChannelContribution]] = []
+        claimed = dict(self._channel_paths)
         for channel in self.channels:
             contribution = channel.contribute(ChannelContext(services, channel))
             contributions.append((channel, contribution))
             self._contributed_commands.extend(contribution.commands)
             routes.extend(_mount(channel.path, contribution.routes))
+            for path, mounted in contribution.mounts.items():
+                _claim_path(claimed, path, f"{channel.name!r} (mount {path!r})")
+                routes.extend(_mount(path, mounted))
         return Starlette(routes=routes, lifespan=self._lifespan(contributions))
 
     def serve(
@@ -195,7 +199,8 @@ def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
     return [*bare, Mount(prefix, routes=list(routes))]
 
 
-def _check_channels(channels: Sequence[Channel]) -> None:
+def _check_channels(channels: Sequence[Channel]) -> dict[str, str]:
+    """Check names and paths; return each channel's normalized path → its quoted name."""
     names: dict[str, Channel] = {}
     paths: dict[str, str] = {}
     for channel in channels:
@@ -208,14 +213,20 @@ def _check_channels(channels: Sequence[Channel]) -> None:
                 f"Two channels are named {channel.name!r}; channel names must be unique"
             )
         names[channel.name] = channel
-        path = "/" + channel.path.strip("/") if channel.path.strip("/") else ""
-        for other_path, other_name in paths.items():
-            if _paths_collide(path, other_path):
-                raise ValueError(
-                    f"Channels {other_name!r} and {channel.name!r} are both mounted at "
-                    f"{path!r}; give one of them another path"
-                )
-        paths[path] = channel.name
+        _claim_path(paths, channel.path, repr(channel.name))
+    return paths
+
+
+def _claim_path(claimed: dict[str, str], path: str, owner: str) -> None:
+    """Record ``owner`` at ``path``, unless that would shadow (or be shadowed by) a claim."""
+    normalized = "/" + path.strip("/") if path.strip("/") else ""
+    for other_path, other in claimed.items():
+        if _paths_collide(normalized, other_path):
+            raise ValueError(
+                f"Channels {other} and {owner} are both mounted at {normalized!r}; "
+                "give one of them another path"
+            )
+    claimed[normalized] = owner
 
 
 def _paths_collide(first: str, second: str) -> bool:

@@ -141,12 +141,22 @@ class ChannelCommand:
 
 @dataclass(frozen=True, slots=True)
 class ChannelContribution:
-    """What a channel hands the host: routes, commands and lifecycle callbacks."""
+    """What a channel hands the host: routes, commands and lifecycle callbacks.
+
+    ``routes`` are mounted under the channel's path. ``mounts`` maps further absolute
+    paths of the app to routes mounted there, for endpoints that live beside the
+    channel's path (the Responses channel serves ``/conversations`` next to
+    ``/responses``). The host checks each of them against every channel path and every
+    other mount, like channel paths, and mounts a route at ``/`` at the bare path too.
+    """
 
     routes: Sequence[BaseRoute] = ()
     commands: Sequence[ChannelCommand] = ()
     on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+    mounts: Mapping[str, Sequence[BaseRoute]] = field(
+        default_factory=dict[str, Sequence[BaseRoute]]
+    )
 
 
 ChannelRunHook: TypeAlias = Callable[..., "ChannelRequest | Awaitable[ChannelRequest]"]

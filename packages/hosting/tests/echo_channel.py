@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from agent_framework_hosting import (
@@ -16,7 +16,7 @@ from agent_framework_hosting import (
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 
 class EchoChannel:
@@ -26,7 +26,8 @@ class EchoChannel:
     newline-delimited ``{"delta"}`` lines then ``{"final"}``; bad input is a 400
     ``{"error"}``, a failed run a 500 ``{"error": "agent failed"}`` (an ``{"error"}`` line
     when streaming). ``POST /command`` ``{"name", "key"?}`` runs the named command from
-    ``context.commands`` and answers ``{"replies": [...]}``.
+    ``context.commands`` and answers ``{"replies": [...]}``. ``mounts`` are handed to the
+    host as they are (routes at absolute paths).
     """
 
     def __init__(
@@ -40,6 +41,7 @@ class EchoChannel:
         commands: Sequence[ChannelCommand] = (),
         on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+        mounts: Mapping[str, Sequence[BaseRoute]] | None = None,
     ) -> None:
         self.name = name
         self.path = path
@@ -49,6 +51,7 @@ class EchoChannel:
         self._commands = commands
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
+        self._mounts = mounts or {}
         self.context: ChannelContext | None = None
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
@@ -110,6 +113,7 @@ class EchoChannel:
             commands=self._commands,
             on_startup=self._on_startup,
             on_shutdown=self._on_shutdown,
+            mounts=self._mounts,
         )
 
 

@@ -21,6 +21,9 @@ from agent_framework_hosting import (
 from agent_framework_hosting._paths import resolve_state_paths  # pyright: ignore[reportPrivateUsage]
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from echo_channel import EchoChannel
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 
 def agent() -> Agent:
@@ -256,6 +259,7 @@ def test_contribution_defaults_are_empty() -> None:
     contribution = ChannelContribution()
     assert contribution.routes == contribution.commands == ()
     assert contribution.on_startup == contribution.on_shutdown == ()
+    assert contribution.mounts == {}
 
 
 def test_an_unknown_command_is_not_found() -> None:
@@ -286,3 +290,41 @@ def test_another_channels_context_lists_contributed_commands() -> None:
     assert AgentFrameworkHost(agent(), channels=[offering, other]).app is not None
     assert other.context is not None
     assert "ping" in [command.name for command in other.context.commands]
+
+
+async def _sibling(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(f"sibling {request.path_params.get('item', '')}".strip())
+
+
+SIBLING_ROUTES = [
+    Route("/", _sibling, methods=["GET"]),
+    Route("/{item}", _sibling, methods=["GET"]),
+]
+
+
+def test_a_mount_serves_its_routes_at_an_absolute_path_beside_the_channel() -> None:
+    channel = EchoChannel(path="/v1/echo", mounts={"/v1/siblings": SIBLING_ROUTES})
+    host = AgentFrameworkHost(agent(), channels=[channel])
+    with LoopbackServer(host.app) as server:
+        bare = httpx.get(f"{server.base_url}/v1/siblings")
+        nested = httpx.get(f"{server.base_url}/v1/siblings/x")
+        turn = httpx.post(f"{server.base_url}/v1/echo", json={"text": "hi"})
+    assert (bare.text, nested.text) == ("sibling", "sibling x")
+    assert turn.json()["text"] == "Echo: hi (turn 1)"
+
+
+@pytest.mark.parametrize("mount", ["/b", "/b/inner", "b/", "/a"])
+def test_a_mount_colliding_with_a_channel_path_is_rejected(mount: str) -> None:
+    one = EchoChannel(name="one", path="/a", mounts={mount: SIBLING_ROUTES})
+    two = EchoChannel(name="two", path="/b")
+    host = AgentFrameworkHost(agent(), channels=[one, two])
+    with pytest.raises(ValueError, match="'one' \\(mount"):
+        _ = host.app
+
+
+def test_two_channels_mounting_the_same_path_are_rejected() -> None:
+    one = EchoChannel(name="one", path="/a", mounts={"/shared": SIBLING_ROUTES})
+    two = EchoChannel(name="two", path="/b", mounts={"/shared/": SIBLING_ROUTES})
+    host = AgentFrameworkHost(agent(), channels=[one, two])
+    with pytest.raises(ValueError, match="'one' \\(mount '/shared'\\) and 'two'"):
+        _ = host.app
