@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -26,7 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ._body import read_json_body
+from ._conversation_store import ConversationStore
 from ._conversations import Conversations, Turn
+from ._conversations_api import conversation_routes, sibling_path
 from ._errors import AGENT_FAILED, ResponsesError, error_response
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
@@ -59,10 +61,15 @@ class ResponsesChannel:
     Continuity: ``previous_response_id`` continues from any response this channel stored,
     over chains of any length; naming an older response of a conversation branches from
     that point. Without it, trusted isolation headers name the conversation; otherwise
-    each request starts a new one. ``instructions`` apply to their own turn only.
+    each request starts a new one. ``conversation`` continues a conversation of the
+    Conversations API, served at ``conversations_path``. ``instructions`` apply to their
+    own turn only.
 
     Args:
         path: Where the endpoint is mounted.
+        conversations_path: Where the Conversations API is mounted (default: beside
+            ``path``, ``/responses`` → ``/conversations``, ``/v1/responses`` →
+            ``/v1/conversations``).
         run_hook: Invoked by the host before each run; may rewrite the request.
         response_hook: Invoked by the host on each final result (redaction).
         stream_update_hook: Invoked by the host on each streamed update.
@@ -78,6 +85,7 @@ class ResponsesChannel:
         self,
         *,
         path: str = "/responses",
+        conversations_path: str | None = None,
         run_hook: ChannelRunHook | None = None,
         response_hook: ChannelResponseHook | None = None,
         stream_update_hook: ChannelStreamUpdateHook | None = None,
@@ -86,6 +94,9 @@ class ResponsesChannel:
         keepalive_seconds: float = 15.0,
     ) -> None:
         self.path = path
+        if conversations_path is None:
+            conversations_path = sibling_path(path, "conversations")
+        self.conversations_path = conversations_path
         self.run_hook = run_hook
         self.response_hook = response_hook
         self.stream_update_hook = stream_update_hook
@@ -96,33 +107,24 @@ class ResponsesChannel:
         self._background: dict[str, asyncio.Task[None]] = {}
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
-        """Mount ``POST /`` and the stored-response routes under the channel's path."""
+        """Mount the Responses routes under the channel's path, and the Conversations API."""
         store = ResponseStore(context.state_store)
-        conversations = self._conversations = Conversations(store)
+        objects = ConversationStore(context.state_store)
+        conversations = self._conversations = Conversations(store, objects)
 
         async def create_response(request: Request) -> Response:
-            raw = await _read_body(request, self._max_body_bytes)
-            if raw is None:
-                return error_response(
-                    413,
-                    f"The request body is larger than {self._max_body_bytes} bytes.",
-                    code="request_too_large",
-                )
             try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                return error_response(
-                    400, "The request body is not valid JSON.", code="invalid_json"
-                )
-            try:
+                body = await read_json_body(request, self._max_body_bytes)
                 parsed = parse_responses_request(body)
                 keys = context.isolation_keys(request.headers)
+                kept = parsed.store or parsed.conversation is not None
                 turn = conversations.begin(
                     self._new_response_id(),
                     previous_response_id=parsed.previous_response_id,
                     keys=keys,
                     store=parsed.store,
-                    inputs=input_items(parsed.body["input"]) if parsed.store else [],
+                    inputs=input_items(parsed.body["input"]) if kept else [],
+                    conversation=parsed.conversation,
                 )
             except ResponsesError as error:
                 return error.response()
@@ -139,6 +141,7 @@ class ResponsesChannel:
                 tools=parsed.tools,
                 tool_choice=parsed.tool_choice,
                 background=parsed.background,
+                conversation=parsed.conversation,
             )
             if parsed.stream:
                 return StreamingResponse(
@@ -157,7 +160,7 @@ class ResponsesChannel:
                 logger.exception("Responses run %s failed", draft.id)
                 return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
             completed = completed_response(draft, result.result)
-            self._remember(draft, turn, completed)
+            self._remember(turn, completed)
             return JSONResponse(completed)
 
         async def get_response(request: Request) -> Response:
@@ -206,6 +209,9 @@ class ResponsesChannel:
 
         return ChannelContribution(
             on_shutdown=[stop_background_runs],
+            mounts={
+                self.conversations_path: conversation_routes(objects, context, self._max_body_bytes)
+            },
             routes=[
                 Route("/", create_response, methods=["POST"]),
                 Route("/{response_id}", get_response, methods=["GET"]),
@@ -244,30 +250,30 @@ class ResponsesChannel:
     ) -> dict[str, Any]:
         """Store the response as queued and run it in a task of its own."""
         queued = response_object(draft, status="queued", output=[])
-        self._remember(draft, turn, queued)
+        self._remember(turn, queued)
 
         async def run_in_background() -> None:
-            self._remember(draft, turn, response_object(draft, status="in_progress", output=[]))
+            self._remember(turn, response_object(draft, status="in_progress", output=[]))
             try:
                 result = await context.run(run, protocol_request=parsed.body)
             except asyncio.CancelledError:
                 self._abandon(turn)
-                self._remember(draft, turn, response_object(draft, status="cancelled", output=[]))
+                self._remember(turn, response_object(draft, status="cancelled", output=[]))
                 raise
             except Exception:
                 logger.exception("Background response %s failed", draft.id)
                 self._abandon(turn)
-                self._remember(draft, turn, failed_response(draft))
+                self._remember(turn, failed_response(draft))
             else:
-                self._remember(draft, turn, completed_response(draft, result.result))
+                self._remember(turn, completed_response(draft, result.result))
             finally:
                 self._background.pop(draft.id, None)
 
         self._background[draft.id] = asyncio.create_task(run_in_background())
         return queued
 
-    def _remember(self, draft: ResponseDraft, turn: Turn, response: dict[str, Any]) -> None:
-        if draft.store and self._conversations is not None:
+    def _remember(self, turn: Turn, response: dict[str, Any]) -> None:
+        if self._conversations is not None:
             self._conversations.save(turn, response)
 
     def _abandon(self, turn: Turn) -> None:
@@ -317,7 +323,7 @@ class ResponsesChannel:
             yield DONE
             return
         completed = completed_response(draft, final.result, streamed_calls=calls_seen)
-        self._remember(draft, turn, completed)
+        self._remember(turn, completed)
         item, *calls = completed["output"]
         text: str = item["content"][0]["text"]
         yield sse.event("response.output_text.done", {**at, "text": text, "logprobs": []})
@@ -342,21 +348,6 @@ def _not_found(request: Request) -> Response:
     return error_response(
         404, f"Response with id '{response_id}' not found.", param="response_id", code="not_found"
     )
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or ``None`` as soon as it grows past ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _with_keepalive(

@@ -7,22 +7,46 @@ up to that response, so the turn continues from that point and the original
 conversation is left as it was. A turn claims the head before it runs, so two requests
 continuing the same response at once do not share a session; a turn that produces
 nothing gives the head back.
+
+A conversation object (``conversation`` on the request) is a mutable head of its own:
+each turn continues the conversation's session, first handing it the items added through
+the Conversations API since its last turn (or, after an item it saw was deleted, a fresh
+session the whole conversation), and a completed turn appends its input and output
+items. ``previous_response_id`` naming a response made in a conversation branches from
+it, outside the conversation.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_framework import Message
 from agent_framework_hosting import IsolationKeys
 
+from ._conversation_store import ConversationStore, conversation_not_found, new_session_key
 from ._errors import ResponsesError
 from ._parse import messages_from_responses_input
 from ._store import ConversationHead, ResponseRecord, ResponseStore
 
-__all__ = ["Conversations", "Turn"]
+__all__ = ["ConversationClaim", "Conversations", "Turn"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationClaim:
+    """What a turn in a conversation object took over, and what it gives back on failure.
+
+    Attributes:
+        conversation_id: The conversation the turn runs in.
+        replayed: The items the turn hands its session before its input.
+        displaced: When the turn started a fresh session, the conversation's session and
+            synced items before it.
+
+    """
+
+    conversation_id: str
+    replayed: list[str]
+    displaced: tuple[str, list[str]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +61,7 @@ class Turn:
         replay: The transcript a branch hands to its new session, before the new input.
         inputs: The request's input items, as stored with the response.
         displaced: The conversation's head before this turn claimed it.
+        claimed: For a turn in a conversation object, what it claimed of it.
 
     """
 
@@ -47,13 +72,15 @@ class Turn:
     replay: list[Message]
     inputs: list[dict[str, Any]]
     displaced: ConversationHead | None
+    claimed: ConversationClaim | None = None
 
 
 class Conversations:
     """Places responses in conversations, over the channel's response store."""
 
-    def __init__(self, records: ResponseStore) -> None:
+    def __init__(self, records: ResponseStore, objects: ConversationStore) -> None:
         self._records = records
+        self._objects = objects
 
     def begin(
         self,
@@ -63,15 +90,20 @@ class Conversations:
         keys: IsolationKeys,
         store: bool,
         inputs: list[dict[str, Any]],
+        conversation: str | None = None,
     ) -> Turn:
         """Place a new response and claim its conversation's head.
 
         Raises:
             ResponsesError: ``previous_response_id`` is not a stored response in the
-                caller's partition (404 ``previous_response_not_found``).
+                caller's partition (404 ``previous_response_not_found``); ``conversation``
+                is not a conversation in the caller's partition (404), or already holds
+                an input item's id (400).
 
         """
         partition = keys.user_key
+        if conversation is not None:
+            return self._begin_in(conversation, response_id, partition, inputs)
         replay: list[Message] = []
         head: ConversationHead | None = None
         minted = False
@@ -89,14 +121,14 @@ class Conversations:
             head = self._records.head(conversation)
             if head is None or head.latest != previous_response_id:
                 # The conversation moved on past it (or its head was evicted): branch.
-                conversation, head, minted = _new_conversation(), None, True
+                conversation, head, minted = new_session_key(), None, True
                 replay = self._transcript(previous)
         elif keys.chat_key or keys.user_key:
             conversation = f"responses:{keys.chat_key or keys.user_key}"
             head = self._records.head(conversation)
             parent = head.stored if head is not None else None
         else:
-            conversation, parent, minted = _new_conversation(), None, True
+            conversation, parent, minted = new_session_key(), None, True
         # A new conversation whose response is not stored can never be continued.
         if store or not minted:
             claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
@@ -104,17 +136,90 @@ class Conversations:
         return Turn(response_id, conversation, partition, parent, replay, inputs, head)
 
     def save(self, turn: Turn, response: dict[str, Any]) -> None:
-        """Store ``response`` (in any status) as the record of ``turn``."""
-        record = ResponseRecord(
-            turn.conversation, turn.partition, response, turn.inputs, turn.parent
-        )
-        self._records.save(record)
+        """Record ``response`` (in any status) of ``turn``.
+
+        A stored response is kept as the turn's record; a completed turn in a
+        conversation object appends its items to the conversation, stored or not.
+        """
+        if response["store"]:
+            record = ResponseRecord(
+                turn.conversation, turn.partition, response, turn.inputs, turn.parent
+            )
+            self._records.save(record)
+        if turn.claimed is not None and response["status"] == "completed":
+            self._append(turn, turn.claimed, response)
 
     def abandon(self, turn: Turn) -> None:
         """Give the head back to the response ``turn`` followed: the turn produced nothing."""
+        if turn.claimed is not None:
+            self._release(turn, turn.claimed)
+            return
         head = self._records.head(turn.conversation)
         if head is not None and head.latest == turn.response_id:
             self._records.set_head(turn.conversation, turn.displaced)
+
+    def _begin_in(
+        self,
+        conversation_id: str,
+        response_id: str,
+        partition: str | None,
+        inputs: list[dict[str, Any]],
+    ) -> Turn:
+        """Claim a conversation object's session for a turn that continues it."""
+        record = self._objects.get(conversation_id, partition)
+        if record is None:
+            raise conversation_not_found(conversation_id, param="conversation")
+        ids = {item["id"] for item in record.items}
+        for index, item in enumerate(inputs):
+            if item["id"] in ids:
+                raise ResponsesError(
+                    f"input[{index}] has the id '{item['id']}' of an item already in the "
+                    "conversation: send only new items.",
+                    param=f"input[{index}].id",
+                    code="invalid_value",
+                )
+        seen = set(record.synced)
+        if seen <= ids:
+            pending = [item for item in record.items if item["id"] not in seen]
+            claimed = ConversationClaim(record.id, [item["id"] for item in pending], None)
+            synced = [*record.synced, *claimed.replayed]
+            session = record.session
+        else:
+            # The session saw an item that was deleted since: start over without it.
+            pending = record.items
+            displaced = (record.session, record.synced)
+            claimed = ConversationClaim(record.id, [item["id"] for item in pending], displaced)
+            synced, session = list(claimed.replayed), new_session_key()
+        self._objects.save(replace(record, session=session, synced=synced))
+        replay = messages_from_responses_input(_replayable(pending)) if pending else []
+        return Turn(
+            response_id, session, partition, record.latest_response, replay, inputs, None, claimed
+        )
+
+    def _append(self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]) -> None:
+        """Append a completed turn's input and output items to its conversation."""
+        record = self._objects.get(claimed.conversation_id, turn.partition)
+        if record is None:  # deleted while the turn ran
+            return
+        added = [*turn.inputs, *_replayable(response["output"])]
+        record.items.extend(added)
+        if record.session == turn.conversation:
+            record.synced.extend(item["id"] for item in added)
+        if response["store"]:
+            record.latest_response = response["id"]
+        self._objects.save(record)
+
+    def _release(self, turn: Turn, claimed: ConversationClaim) -> None:
+        """Undo what ``turn`` claimed: its session never saw the items it was to replay."""
+        record = self._objects.get(claimed.conversation_id, turn.partition)
+        if record is None or record.session != turn.conversation:
+            return  # deleted, or a later turn started another session since
+        if claimed.displaced is not None:
+            record.session, record.synced = claimed.displaced
+        else:
+            unseen = set(claimed.replayed)
+            record.synced = [item_id for item_id in record.synced if item_id not in unseen]
+        self._objects.save(record)
 
     def _transcript(self, last: ResponseRecord) -> list[Message]:
         """The inputs and outputs of ``last`` and the stored responses before it, oldest first.
@@ -140,8 +245,3 @@ class Conversations:
 def _replayable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Output items worth replaying: a message without content carries nothing."""
     return [item for item in output if item.get("type") != "message" or item.get("content")]
-
-
-def _new_conversation() -> str:
-    # A different prefix from header keys: no header value can name a minted one.
-    return f"responses+{secrets.token_hex(16)}"

@@ -14,7 +14,9 @@ from ._tools import parse_tool_choice, parse_tools
 
 __all__ = [
     "ResponsesRequest",
+    "messages_from_items",
     "messages_from_responses_input",
+    "metadata_of",
     "parse_responses_identity",
     "parse_responses_request",
 ]
@@ -31,7 +33,6 @@ def _is_default(value: Any, *defaults: Any) -> bool:
 # silently different behaviour.
 _UNSUPPORTED: dict[str, Callable[[Any], bool]] = {
     "max_tool_calls": lambda v: v is None,
-    "conversation": lambda v: v is None,
     "prompt": lambda v: v is None,
     "include": lambda v: _is_default(v, []),
     "reasoning": lambda v: v is None,
@@ -47,6 +48,7 @@ _ACCEPTED = frozenset(
         "stream",
         "stream_options",
         "previous_response_id",
+        "conversation",
         "metadata",
         "temperature",
         "top_p",
@@ -77,6 +79,7 @@ class ResponsesRequest:
     stream: bool = False
     store: bool = True
     previous_response_id: str | None = None
+    conversation: str | None = None
     metadata: dict[str, str] = field(default_factory=dict[str, str])
     options: dict[str, Any] = field(default_factory=dict[str, Any])
     tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
@@ -155,7 +158,8 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
         stream=_optional(fields, "stream", bool, "a boolean") or False,
         store=_optional(fields, "store", bool, "a boolean") is not False,
         previous_response_id=_optional(fields, "previous_response_id", str, "a string"),
-        metadata=_metadata(fields.get("metadata")),
+        conversation=_conversation(fields),
+        metadata=metadata_of(fields.get("metadata")),
         options=options,
     )
 
@@ -170,7 +174,31 @@ def _optional(fields: Mapping[str, Any], name: str, kind: Any, described: str) -
     return value
 
 
-def _metadata(value: Any) -> dict[str, str]:
+def _conversation(fields: Mapping[str, Any]) -> str | None:
+    """The conversation id: ``"conv_..."`` or ``{"id": "conv_..."}``."""
+    value = fields.get("conversation")
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = cast("dict[str, Any]", value).get("id")
+    if not isinstance(value, str) or not value:
+        raise ResponsesError(
+            "'conversation' must be a conversation id or an object with its 'id'.",
+            param="conversation",
+            code="invalid_type",
+        )
+    if fields.get("previous_response_id") is not None:
+        raise ResponsesError(
+            "'conversation' and 'previous_response_id' cannot be used together: "
+            "a conversation continues from its own latest state.",
+            param="previous_response_id",
+            code="invalid_value",
+        )
+    return value
+
+
+def metadata_of(value: Any) -> dict[str, str]:
+    """Validated ``metadata``: up to 16 string pairs (``None`` is empty)."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -200,8 +228,12 @@ def messages_from_responses_input(value: Any) -> list[Message]:
             param="input",
             code="invalid_type",
         )
-    items = cast("list[Any]", value)
-    return [_message(item, f"input[{index}]") for index, item in enumerate(items)]
+    return messages_from_items(cast("list[Any]", value), "input")
+
+
+def messages_from_items(items: list[Any], field: str) -> list[Message]:
+    """Validate the items of the list named ``field`` and turn them into messages."""
+    return [_message(item, f"{field}[{index}]") for index, item in enumerate(items)]
 
 
 def _message(item: Any, where: str) -> Message:

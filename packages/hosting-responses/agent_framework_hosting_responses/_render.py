@@ -48,6 +48,7 @@ class ResponseDraft:
     tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     tool_choice: Any = "auto"
     background: bool = False
+    conversation: str | None = None
     created_at: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -99,7 +100,12 @@ def response_object(
     result: AgentResponse | None = None,
     error: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The ``response`` object, with every field the Responses schema requires."""
+    """The ``response`` object, with every field the Responses schema requires.
+
+    A response made in a conversation carries ``conversation: {"id"}`` after
+    ``previous_response_id``.
+    """
+    conversation = {"conversation": {"id": draft.conversation}} if draft.conversation else {}
     return {
         "id": draft.id,
         "object": "response",
@@ -109,6 +115,7 @@ def response_object(
         "incomplete_details": None,
         "model": draft.model,
         "previous_response_id": draft.previous_response_id,
+        **conversation,
         "instructions": draft.instructions,
         "output": output,
         "error": dict(error) if error is not None else None,

@@ -168,9 +168,7 @@ def page_of(items: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, 
     if after is not None:
         ids = [item["id"] for item in ordered]
         if after not in ids:
-            raise ResponsesError(
-                f"No input item with id '{after}'.", param="after", code="invalid_value"
-            )
+            raise ResponsesError(f"No item with id '{after}'.", param="after", code="invalid_value")
         ordered = ordered[ids.index(after) + 1 :]
     data = ordered[: int(limit_text)]
     return {

@@ -201,7 +201,7 @@ def test_v1_prefix_is_configurable() -> None:
     [
         ({"input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
         ({"input": "x", "background": True, "stream": True}, "background"),
-        ({"input": "x", "conversation": "conv_1"}, "conversation"),
+        ({"input": "x", "conversation": {"id": 5}}, "conversation"),
         ({"input": "x", "tool_choice": "required"}, "tool_choice"),
         ({"input": "x", "tools": [{"type": "function"}]}, "tools[0].name"),
         (
