@@ -47,3 +47,41 @@ def validate_response(instance: Any) -> None:
 def validate_event(event: dict[str, Any]) -> None:
     """A streaming event, by its ``type``."""
     validate(event, _event_schemas()[event["type"]])
+
+
+def validate_item(item: Any) -> None:
+    """An item of a response's output, of its input items, or of a conversation."""
+    validate(item, "ItemField")
+
+
+def validate_body(body: Any) -> None:
+    """Any JSON body the channel answers with, by its shape.
+
+    Conversation objects and deletion receipts have no schema in the spec; the SDK's
+    strict validation checks them.
+    """
+    if body.get("object") == "response" and "deleted" not in body:
+        validate_response(body)
+    elif "error" in body:
+        validate(body["error"], "ErrorPayload")
+    elif body.get("object") == "list":
+        for item in body["data"]:
+            validate_item(item)
+    elif "object" not in body:
+        validate_item(body)
+
+
+def sse_events(text: str) -> list[dict[str, Any]]:
+    """The validated JSON events of a stream, checking its framing and its ``[DONE]`` end."""
+    blocks = [block for block in text.split("\n\n") if block and not block.startswith(":")]
+    assert blocks[-1] == "data: [DONE]"
+    events: list[dict[str, Any]] = []
+    for block in blocks[:-1]:
+        lines = block.split("\n")
+        assert lines[0].startswith("event: "), block
+        assert lines[1].startswith("data: "), block
+        event = json.loads(lines[1][len("data: ") :])
+        assert event["type"] == lines[0][len("event: ") :]
+        validate_event(event)
+        events.append(event)
+    return events

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import OpenAI
 
-from ._schema import validate_event, validate_response
+from ._schema import sse_events, validate_event, validate_response
 
 CHAT_HEADER = "x-agent-chat-isolation-key"
 PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
@@ -46,21 +45,6 @@ def sdk(server: LoopbackServer, base_path: str = "", **headers: str) -> OpenAI:
         _strict_response_validation=True,
         default_headers=headers,
     )
-
-
-def sse_events(text: str) -> list[dict[str, Any]]:
-    """The JSON events of a stream, checking its framing and its ``[DONE]`` terminator."""
-    blocks = [block for block in text.split("\n\n") if block and not block.startswith(":")]
-    assert blocks[-1] == "data: [DONE]"
-    events: list[dict[str, Any]] = []
-    for block in blocks[:-1]:
-        lines = block.split("\n")
-        assert lines[0].startswith("event: "), block
-        assert lines[1].startswith("data: "), block
-        event = json.loads(lines[1][len("data: ") :])
-        assert event["type"] == lines[0][len("event: ") :]
-        events.append(event)
-    return events
 
 
 def test_json_response_matches_the_spec_schema(server: LoopbackServer) -> None:

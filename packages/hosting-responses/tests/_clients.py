@@ -1,0 +1,120 @@
+"""Servers and SDK clients shared by the tests: every JSON body the SDK reads is validated.
+
+The clients run the ``openai`` SDK in strict mode with no retries, over an HTTP client
+whose response hook checks each JSON body against the spec schema before the SDK sees it
+(a body that fails makes the call fail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+from agent_framework import Agent
+from agent_framework_hosting import ISOLATION_HEADER_USER, AgentFrameworkHost
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
+from agent_framework_hosting_responses import ResponsesChannel
+from openai import AsyncOpenAI, OpenAI
+from openai.types.conversations import Message
+
+from ._schema import validate_body
+
+
+def host_for(
+    channel: ResponsesChannel | None = None,
+    *,
+    state_dir: Path | None = None,
+    agent: Agent | None = None,
+    **client: Any,
+) -> AgentFrameworkHost:
+    """A host of an offline agent (``client`` configures it) that trusts isolation headers."""
+    return AgentFrameworkHost(
+        agent or Agent(client=OfflineChatClient(**client)),
+        channels=[channel or ResponsesChannel()],
+        state_dir=state_dir,
+        trust_isolation_headers=True,
+    )
+
+
+def serve(
+    channel: ResponsesChannel | None = None,
+    *,
+    state_dir: Path | None = None,
+    agent: Agent | None = None,
+    **client: Any,
+) -> LoopbackServer:
+    """A loopback server for :func:`host_for` (enter it to start)."""
+    return LoopbackServer(host_for(channel, state_dir=state_dir, agent=agent, **client).app)
+
+
+def _is_json(response: httpx.Response | httpx2.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("application/json")
+
+
+def _validate(response: httpx.Response | httpx2.Response) -> None:
+    if _is_json(response):
+        response.read()
+        validate_body(response.json())
+
+
+async def _validate_async(response: httpx2.Response) -> None:
+    if _is_json(response):
+        await response.aread()
+        validate_body(response.json())
+
+
+def _headers(user: str | None) -> dict[str, str]:
+    return {ISOLATION_HEADER_USER: user} if user else {}
+
+
+def sdk(server: LoopbackServer, *, user: str | None = None, base_path: str = "") -> OpenAI:
+    """A strict sync client; ``user`` is sent as the trusted user isolation key."""
+    return OpenAI(
+        base_url=server.base_url + base_path,
+        api_key="k",
+        max_retries=0,
+        _strict_response_validation=True,
+        default_headers=_headers(user),
+        http_client=httpx2.Client(event_hooks={"response": [_validate]}),
+    )
+
+
+def async_sdk(
+    server: LoopbackServer, *, user: str | None = None, base_path: str = ""
+) -> AsyncOpenAI:
+    """A strict async client; ``user`` is sent as the trusted user isolation key."""
+    return AsyncOpenAI(
+        base_url=server.base_url + base_path,
+        api_key="k",
+        max_retries=0,
+        _strict_response_validation=True,
+        default_headers=_headers(user),
+        http_client=httpx2.AsyncClient(event_hooks={"response": [_validate_async]}),
+    )
+
+
+def post(server: LoopbackServer, path: str, body: Any, *, user: str | None = None) -> Any:
+    """POST raw JSON (for what the SDK would refuse to send); the validated body and status."""
+    response = httpx.post(f"{server.base_url}{path}", json=body, headers=_headers(user))
+    _validate(response)
+    return response.status_code, response.json()
+
+
+def user_item(text: str) -> Any:
+    """A user message item to send."""
+    return {"type": "message", "role": "user", "content": text}
+
+
+def texts(items: Iterable[object]) -> list[str]:
+    """The text of each message item's first part, skipping other items."""
+    return [getattr(item.content[0], "text", "") for item in items if isinstance(item, Message)]
+
+
+def id_of(item: object) -> str:
+    """An item's id (the SDK types some items' ids as optional; this server always sets it)."""
+    value = getattr(item, "id", None)
+    assert isinstance(value, str), item
+    return value
