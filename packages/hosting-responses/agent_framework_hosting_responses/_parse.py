@@ -40,6 +40,15 @@ _UNSUPPORTED: dict[str, Callable[[Any], bool]] = {
     "top_logprobs": lambda v: _is_default(v, 0),
     "text": lambda v: v is None or v == {} or v == {"format": {"type": "text"}},
 }
+# Why a field is refused outright, where a later version cannot simply add it.
+_REFUSED_BECAUSE = {
+    "max_tool_calls": (
+        "the agent runs its tools in its own loop, which a request cannot cap exactly "
+        "(the framework's limit is set per chat client and checked only after each batch "
+        "of parallel calls); cap the agent's client with "
+        "function_invocation_configuration['max_function_calls'] instead"
+    ),
+}
 _ACCEPTED = frozenset(
     {
         "model",
@@ -95,8 +104,11 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
     for name in fields:
         if name in _UNSUPPORTED:
             if not _UNSUPPORTED[name](fields[name]):
+                reason = _REFUSED_BECAUSE.get(name)
                 raise ResponsesError(
-                    f"'{name}' is not supported by this server yet.",
+                    f"'{name}' is not supported by this server: {reason}."
+                    if reason
+                    else f"'{name}' is not supported by this server yet.",
                     param=name,
                     code="unsupported_parameter",
                 )
