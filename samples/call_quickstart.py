@@ -1,4 +1,4 @@
-"""Call the quickstart host with the openai SDK: a plain call, a stream, and a follow-up."""
+"""Call the quickstart host with the openai SDK: a call, follow-ups, a stream, a conversation."""
 
 from __future__ import annotations
 
@@ -32,6 +32,18 @@ def main() -> None:
                 print(event.delta, end="", flush=True)
         final = stream.get_final_response()
     print(f"\n[{final.status}] {len(final.output_text)} characters")
+
+    # A conversation keeps the transcript on the server; the items it holds are context.
+    conversation = client.conversations.create(
+        items=[{"type": "message", "role": "user", "content": "My name is Ada."}],
+        metadata={"sample": "quickstart"},
+    )
+    reply = client.responses.create(
+        model="agent", input="Do you remember me?", conversation=conversation.id
+    )
+    print(f"[conversation] {reply.output_text}")
+    items = client.conversations.items.list(conversation.id, order="asc")
+    print(f"[conversation] {len(items.data)} items: {[item.type for item in items.data]}")
 
 
 if __name__ == "__main__":
