@@ -170,14 +170,16 @@ class Conversations:
         if record is None:
             raise conversation_not_found(conversation_id, param="conversation")
         ids = {item["id"] for item in record.items}
+        known = set(ids)
         for index, item in enumerate(inputs):
-            if item["id"] in ids:
+            if item["id"] in known:
                 raise ResponsesError(
-                    f"input[{index}] has the id '{item['id']}' of an item already in the "
-                    "conversation: send only new items.",
+                    f"input[{index}] has the id '{item['id']}' of another item of the "
+                    "conversation: send only new items, each with its own id.",
                     param=f"input[{index}].id",
                     code="invalid_value",
                 )
+            known.add(item["id"])
         seen = set(record.synced)
         if seen <= ids:
             pending = [item for item in record.items if item["id"] not in seen]

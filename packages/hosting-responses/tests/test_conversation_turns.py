@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import httpx
@@ -81,17 +83,18 @@ def test_an_unknown_conversation_is_a_404() -> None:
     assert (body["error"]["param"], body["error"]["code"]) == ("conversation", "not_found")
 
 
-def test_an_input_item_id_already_in_the_conversation_is_a_400() -> None:
+@pytest.mark.parametrize("repeated", [False, True])
+def test_an_input_item_id_already_in_the_conversation_is_a_400(repeated: bool) -> None:
     call: Any = {"type": "function_call_output", "call_id": "c1", "output": "x", "id": "out_1"}
+    fresh: Any = {**call, "id": "out_2"}
     with serve() as server:
         client = sdk(server)
         conversation = client.conversations.create(items=[call])
-        status, body = post(
-            server, "/responses", {"input": [call], "conversation": conversation.id}
-        )
+        sent = [fresh, fresh] if repeated else [fresh, call]
+        status, body = post(server, "/responses", {"input": sent, "conversation": conversation.id})
         assert len(client.conversations.items.list(conversation.id).data) == 1
     assert status == 400
-    assert body["error"]["param"] == "input[0].id"
+    assert body["error"]["param"] == "input[1].id"
 
 
 def test_a_streamed_turn_carries_the_conversation_and_appends_its_items() -> None:
@@ -193,3 +196,29 @@ async def test_the_async_client_continues_a_conversation_across_partitions_apart
     assert second.output_text == "Echo: two (turn 2)"
     assert second.conversation is not None
     assert texts(items) == ["Echo: two (turn 2)", "two", "Echo: one (turn 1)", "one"]
+
+
+def test_a_cancelled_background_turn_gives_back_what_it_claimed() -> None:
+    entered, release = threading.Event(), asyncio.Event()
+
+    async def hold(request: ChannelRequest, **_: Any) -> ChannelRequest:
+        messages: Any = request.input
+        if messages[-1].text == "hold":
+            entered.set()
+            await release.wait()  # never set: only cancelling ends this turn
+        return request
+
+    with serve(ResponsesChannel(run_hook=hold)) as server:
+        client = sdk(server)
+        conversation = client.conversations.create(items=[user_item("hello")])
+        queued = client.responses.create(
+            model="m", input="hold", conversation=conversation.id, background=True
+        )
+        assert entered.wait(30)
+        cancelled = client.responses.cancel(queued.id)
+        items = client.conversations.items.list(conversation.id).data
+        after = client.responses.create(model="m", input="next", conversation=conversation.id)
+    assert cancelled.status == "cancelled"
+    assert cancelled.conversation is not None
+    assert texts(items) == ["hello"]
+    assert after.output_text == "Echo: next (turn 2)"
