@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import openai
 import pytest
 from agent_framework_hosting_responses import ResponsesChannel
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types.conversations import Message
 
 from ._clients import async_sdk, host_for, id_of, post, sdk, serve, texts, user_item
@@ -277,3 +279,25 @@ def test_the_default_conversations_path_sits_beside_the_responses_path() -> None
     assert ResponsesChannel().conversations_path == "/conversations"
     assert ResponsesChannel(path="/v1/responses").conversations_path == "/v1/conversations"
     assert ResponsesChannel(path="").conversations_path == "/conversations"
+
+
+def test_the_pager_walks_any_conversation_whole_and_in_order() -> None:
+    with serve() as server:
+        client = sdk(server)
+
+        @settings(max_examples=30, deadline=None)
+        @given(
+            count=st.integers(0, 45),
+            limit=st.integers(1, 12),
+            order=st.sampled_from(["asc", "desc"]),
+        )
+        def walk(count: int, limit: int, order: Literal["asc", "desc"]) -> None:
+            words = [f"w{n}" for n in range(count)]
+            conversation = client.conversations.create(items=[user_item(w) for w in words[:20]])
+            for start in range(20, count, 20):
+                batch = [user_item(w) for w in words[start : start + 20]]
+                client.conversations.items.create(conversation.id, items=batch)
+            pager = client.conversations.items.list(conversation.id, limit=limit, order=order)
+            assert texts(list(pager)) == (words if order == "asc" else words[::-1])
+
+        walk()
