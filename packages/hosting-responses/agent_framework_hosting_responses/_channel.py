@@ -22,14 +22,16 @@ from agent_framework_hosting import (
     IsolationKeys,
 )
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._body import read_json_body
+from ._compact import Compactions, compaction_route
 from ._conversation_store import ConversationStore
 from ._conversations import Conversations, Turn
 from ._conversations_api import conversation_routes, sibling_path
 from ._errors import AGENT_FAILED, ResponsesError, error_response
+from ._event_log import EventLogs, EventLogWriter
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
     DONE,
@@ -44,6 +46,7 @@ from ._render import (
     output_text_message,
     response_object,
 )
+from ._replay import replay, sse_response
 from ._store import ResponseRecord, ResponseStore, input_items, page_of
 
 __all__ = ["ResponsesChannel"]
@@ -76,6 +79,8 @@ class ResponsesChannel:
         response_id_factory: Makes response ids (default ``resp_<random hex>``).
         max_body_bytes: Larger request bodies are answered 413.
         keepalive_seconds: A silent stream gets an SSE comment after this long.
+        max_log_events: Events a background stream's log holds before its deltas are
+            merged (one per output part), which bounds the log.
 
     """
 
@@ -92,6 +97,7 @@ class ResponsesChannel:
         response_id_factory: Callable[[], str] | None = None,
         max_body_bytes: int = 8 * 1024 * 1024,
         keepalive_seconds: float = 15.0,
+        max_log_events: int = 4096,
     ) -> None:
         self.path = path
         if conversations_path is None:
@@ -103,6 +109,7 @@ class ResponsesChannel:
         self._new_response_id = response_id_factory or (lambda: f"resp_{secrets.token_hex(24)}")
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
+        self._max_log_events = max_log_events
         self._conversations: Conversations | None = None
         self._background: dict[str, asyncio.Task[None]] = {}
 
@@ -111,12 +118,14 @@ class ResponsesChannel:
         store = ResponseStore(context.state_store)
         objects = ConversationStore(context.state_store)
         conversations = self._conversations = Conversations(store, objects)
+        logs = EventLogs(context.state_store, max_events=self._max_log_events)
+        compactions = Compactions(context.state_store)
 
         async def create_response(request: Request) -> Response:
             try:
                 body = await read_json_body(request, self._max_body_bytes)
-                parsed = parse_responses_request(body)
                 keys = context.isolation_keys(request.headers)
+                parsed = parse_responses_request(compactions.expand(body, keys.user_key))
                 kept = parsed.store or parsed.conversation is not None
                 turn = conversations.begin(
                     self._new_response_id(),
@@ -143,12 +152,15 @@ class ResponsesChannel:
                 background=parsed.background,
                 conversation=parsed.conversation,
             )
-            if parsed.stream:
-                return StreamingResponse(
-                    self._stream(context, run, parsed, draft, turn),
-                    media_type="text/event-stream",
-                    headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            if parsed.stream and parsed.background:
+                log = logs.create(draft.id, keys.user_key)
+                self._start_background(context, run, parsed, draft, turn, log=log)
+                frames = logs.follow(
+                    draft.id, keys.user_key, after=-1, keepalive=self._keepalive_seconds
                 )
+                return sse_response(frames)
+            if parsed.stream:
+                return sse_response(self._stream(context, run, parsed, draft, turn))
             if parsed.background:
                 return JSONResponse(self._start_background(context, run, parsed, draft, turn))
             try:
@@ -167,6 +179,11 @@ class ResponsesChannel:
             record = _stored(store, context, request)
             if record is None:
                 return _not_found(request)
+            if "stream" in request.query_params:
+                partition = context.isolation_keys(request.headers).user_key
+                query = request.query_params
+                keepalive = self._keepalive_seconds
+                return replay(logs, record.response, partition, query, keepalive=keepalive)
             return JSONResponse(record.response)
 
         async def delete_response(request: Request) -> Response:
@@ -174,6 +191,7 @@ class ResponsesChannel:
             partition = context.isolation_keys(request.headers).user_key
             if not store.delete(response_id, partition):
                 return _not_found(request)
+            logs.delete(response_id, partition)
             return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 
         async def list_input_items(request: Request) -> Response:
@@ -214,6 +232,13 @@ class ResponsesChannel:
             },
             routes=[
                 Route("/", create_response, methods=["POST"]),
+                compaction_route(
+                    compactions,
+                    conversations,
+                    context,
+                    max_body_bytes=self._max_body_bytes,
+                    new_id=self._new_response_id,
+                ),
                 Route("/{response_id}", get_response, methods=["GET"]),
                 Route("/{response_id}", delete_response, methods=["DELETE"]),
                 Route("/{response_id}/input_items", list_input_items, methods=["GET"]),
@@ -247,18 +272,31 @@ class ResponsesChannel:
         parsed: ResponsesRequest,
         draft: ResponseDraft,
         turn: Turn,
+        *,
+        log: EventLogWriter | None = None,
     ) -> dict[str, Any]:
-        """Store the response as queued and run it in a task of its own."""
+        """Store the response as queued and run it in a task of its own.
+
+        With ``log``, the run streams, and every event goes to the response's event log.
+        """
         queued = response_object(draft, status="queued", output=[])
         self._remember(turn, queued)
 
         async def run_in_background() -> None:
             self._remember(turn, response_object(draft, status="in_progress", output=[]))
             try:
+                if log is not None:
+                    # The stream stores its own outcome, and logs it, failures included.
+                    async for _ in self._stream(context, run, parsed, draft, turn, log):
+                        pass
+                    return
                 result = await context.run(run, protocol_request=parsed.body)
             except asyncio.CancelledError:
                 self._abandon(turn)
-                self._remember(turn, response_object(draft, status="cancelled", output=[]))
+                cancelled = response_object(draft, status="cancelled", output=[])
+                self._remember(turn, cancelled)
+                if log is not None:
+                    log.event("response.incomplete", {"response": cancelled})
                 raise
             except Exception:
                 logger.exception("Background response %s failed", draft.id)
@@ -287,8 +325,10 @@ class ResponsesChannel:
         parsed: ResponsesRequest,
         draft: ResponseDraft,
         turn: Turn,
+        sse: SSEWriter | None = None,
     ) -> AsyncIterator[bytes]:
-        sse = SSEWriter()
+        if sse is None:
+            sse = SSEWriter()
         at = {"item_id": draft.message_id, "output_index": 0, "content_index": 0}
         calls_seen: list[Content] = []
         try:

@@ -108,15 +108,7 @@ class Conversations:
         head: ConversationHead | None = None
         minted = False
         if previous_response_id is not None:
-            # A foreign partition's id is indistinguishable from a missing one.
-            previous = self._records.get(previous_response_id, partition)
-            if previous is None:
-                raise ResponsesError(
-                    f"Previous response with id '{previous_response_id}' not found.",
-                    param="previous_response_id",
-                    code="previous_response_not_found",
-                    status=404,
-                )
+            previous = self._previous(previous_response_id, partition)
             conversation, parent = previous.conversation, previous_response_id
             head = self._records.head(conversation)
             if head is None or head.latest != previous_response_id:
@@ -223,7 +215,35 @@ class Conversations:
             record.synced = [item_id for item_id in record.synced if item_id not in unseen]
         self._objects.save(record)
 
+    def transcript_items(self, response_id: str, partition: str | None) -> list[dict[str, Any]]:
+        """The items of the conversation up to the stored response ``response_id``.
+
+        Raises:
+            ResponsesError: ``response_id`` is not a stored response in ``partition``
+                (404 ``previous_response_not_found``).
+
+        """
+        return self._items_up_to(self._previous(response_id, partition))
+
+    def _previous(self, response_id: str, partition: str | None) -> ResponseRecord:
+        """The stored response a request continues from (404 when it is not the caller's)."""
+        # A foreign partition's id is indistinguishable from a missing one.
+        previous = self._records.get(response_id, partition)
+        if previous is None:
+            raise ResponsesError(
+                f"Previous response with id '{response_id}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+                status=404,
+            )
+        return previous
+
     def _transcript(self, last: ResponseRecord) -> list[Message]:
+        """The transcript up to ``last``, as messages to hand a new session."""
+        items = self._items_up_to(last)
+        return messages_from_responses_input(items) if items else []
+
+    def _items_up_to(self, last: ResponseRecord) -> list[dict[str, Any]]:
         """The inputs and outputs of ``last`` and the stored responses before it, oldest first.
 
         The transcript starts after a response that is no longer stored (deleted, or
@@ -241,7 +261,7 @@ class Conversations:
         for record in reversed(chain):
             items.extend(record.input_items)
             items.extend(_replayable(record.response["output"]))
-        return messages_from_responses_input(items) if items else []
+        return items
 
 
 def _replayable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from ._tools import parse_tool_choice, parse_tools
 
 __all__ = [
     "ResponsesRequest",
+    "message_from_item",
     "messages_from_items",
     "messages_from_responses_input",
     "metadata_of",
@@ -147,12 +148,6 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
             "'tool_choice' needs 'tools' to choose from.", param="tool_choice", code="invalid_value"
         )
     background = _optional(fields, "background", bool, "a boolean") or False
-    if background and fields.get("stream"):
-        raise ResponsesError(
-            "'background' with 'stream' is not supported by this server yet.",
-            param="background",
-            code="unsupported_parameter",
-        )
     if background and fields.get("store") is False:
         raise ResponsesError(
             "A background response must be stored: drop 'store': false.",
@@ -245,10 +240,11 @@ def messages_from_responses_input(value: Any) -> list[Message]:
 
 def messages_from_items(items: list[Any], field: str) -> list[Message]:
     """Validate the items of the list named ``field`` and turn them into messages."""
-    return [_message(item, f"{field}[{index}]") for index, item in enumerate(items)]
+    return [message_from_item(item, f"{field}[{index}]") for index, item in enumerate(items)]
 
 
-def _message(item: Any, where: str) -> Message:
+def message_from_item(item: Any, where: str) -> Message:
+    """Validate one input item (``where`` names it in errors) and turn it into a message."""
     if not isinstance(item, dict):
         raise ResponsesError(f"{where} must be an object.", param=where, code="invalid_type")
     fields = cast("dict[str, Any]", item)

@@ -1,13 +1,14 @@
-"""Servers and SDK clients shared by the tests: every JSON body the SDK reads is validated.
+"""Servers and SDK clients shared by the tests: every body and event the SDK reads is validated.
 
 The clients run the ``openai`` SDK in strict mode with no retries, over an HTTP client
-whose response hook checks each JSON body against the spec schema before the SDK sees it
-(a body that fails makes the call fail).
+whose response hook checks each JSON body against the spec schema before the SDK sees it,
+and whose transport checks each server-sent event as it arrives (a body or an event that
+fails makes the call fail).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from agent_framework_hosting_responses import ResponsesChannel
 from openai import AsyncOpenAI, OpenAI
 from openai.types.conversations import Message
 
-from ._schema import validate_body
+from ._schema import SSEChecker, validate_body
 
 
 def host_for(
@@ -66,6 +67,60 @@ async def _validate_async(response: httpx2.Response) -> None:
         validate_body(response.json())
 
 
+def _is_stream(response: httpx2.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+class _CheckedStream(httpx2.SyncByteStream):
+    def __init__(self, stream: httpx2.SyncByteStream) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        checker = SSEChecker()
+        for chunk in self._stream:
+            checker.feed(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _AsyncCheckedStream(httpx2.AsyncByteStream):
+    def __init__(self, stream: httpx2.AsyncByteStream) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        checker = SSEChecker()
+        async for chunk in self._stream:
+            checker.feed(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class _CheckingTransport(httpx2.HTTPTransport):
+    """Validates every server-sent event as the SDK reads it."""
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle_request(request)
+        if _is_stream(response):
+            assert isinstance(response.stream, httpx2.SyncByteStream)
+            response.stream = _CheckedStream(response.stream)
+        return response
+
+
+class _AsyncCheckingTransport(httpx2.AsyncHTTPTransport):
+    """Validates every server-sent event as the SDK reads it."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await super().handle_async_request(request)
+        if _is_stream(response):
+            assert isinstance(response.stream, httpx2.AsyncByteStream)
+            response.stream = _AsyncCheckedStream(response.stream)
+        return response
+
+
 def _headers(user: str | None) -> dict[str, str]:
     return {ISOLATION_HEADER_USER: user} if user else {}
 
@@ -78,7 +133,9 @@ def sdk(server: LoopbackServer, *, user: str | None = None, base_path: str = "")
         max_retries=0,
         _strict_response_validation=True,
         default_headers=_headers(user),
-        http_client=httpx2.Client(event_hooks={"response": [_validate]}),
+        http_client=httpx2.Client(
+            transport=_CheckingTransport(), event_hooks={"response": [_validate]}
+        ),
     )
 
 
@@ -92,7 +149,9 @@ def async_sdk(
         max_retries=0,
         _strict_response_validation=True,
         default_headers=_headers(user),
-        http_client=httpx2.AsyncClient(event_hooks={"response": [_validate_async]}),
+        http_client=httpx2.AsyncClient(
+            transport=_AsyncCheckingTransport(), event_hooks={"response": [_validate_async]}
+        ),
     )
 
 

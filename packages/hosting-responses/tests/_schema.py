@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import pytest
@@ -62,6 +62,8 @@ def validate_body(body: Any) -> None:
     """
     if body.get("object") == "response" and "deleted" not in body:
         validate_response(body)
+    elif body.get("object") == "response.compaction":
+        validate(body, "CompactResource")
     elif "error" in body:
         validate(body["error"], "ErrorPayload")
     elif body.get("object") == "list":
@@ -71,17 +73,38 @@ def validate_body(body: Any) -> None:
         validate_item(body)
 
 
+def sse_event(block: str) -> dict[str, Any] | None:
+    """The validated JSON event of one SSE block (``None`` for a comment or ``[DONE]``)."""
+    if block.startswith(":") or block == "data: [DONE]":
+        return None
+    lines = block.split("\n")
+    assert lines[0].startswith("event: "), block
+    assert lines[1].startswith("data: "), block
+    event = json.loads(lines[1][len("data: ") :])
+    assert event["type"] == lines[0][len("event: ") :]
+    validate_event(event)
+    return event
+
+
 def sse_events(text: str) -> list[dict[str, Any]]:
     """The validated JSON events of a stream, checking its framing and its ``[DONE]`` end."""
     blocks = [block for block in text.split("\n\n") if block and not block.startswith(":")]
     assert blocks[-1] == "data: [DONE]"
-    events: list[dict[str, Any]] = []
-    for block in blocks[:-1]:
-        lines = block.split("\n")
-        assert lines[0].startswith("event: "), block
-        assert lines[1].startswith("data: "), block
-        event = json.loads(lines[1][len("data: ") :])
-        assert event["type"] == lines[0][len("event: ") :]
-        validate_event(event)
-        events.append(event)
-    return events
+    events = [sse_event(block) for block in blocks[:-1]]
+    assert None not in events
+    return cast("list[dict[str, Any]]", events)
+
+
+class SSEChecker:
+    """Validates the events of a stream as its bytes arrive, in chunks of any size."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next bytes; every block they complete is checked."""
+        self._pending += chunk
+        *blocks, self._pending = self._pending.split(b"\n\n")
+        for block in blocks:
+            if block:
+                sse_event(block.decode())

@@ -184,7 +184,6 @@ def test_v1_prefix_is_configurable() -> None:
     ("body", "param"),
     [
         ({"input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
-        ({"input": "x", "background": True, "stream": True}, "background"),
         ({"input": "x", "conversation": {"id": 5}}, "conversation"),
         ({"input": "x", "tool_choice": "required"}, "tool_choice"),
         ({"input": "x", "tools": [{"type": "function"}]}, "tools[0].name"),
