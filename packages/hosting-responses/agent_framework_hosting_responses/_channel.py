@@ -358,8 +358,11 @@ class ResponsesChannel:
             if not isinstance(error, Exception):
                 raise
             logger.exception("Responses stream %s failed", draft.id)
+            failed = failed_response(draft)
+            if draft.background:
+                self._remember(turn, failed)  # polled: it must not stay in progress
             yield sse.event("error", error_event_fields())
-            yield sse.event("response.failed", {"response": failed_response(draft)})
+            yield sse.event("response.failed", {"response": failed})
             yield DONE
             return
         completed = completed_response(draft, final.result, streamed_calls=calls_seen)

@@ -30,8 +30,8 @@ SEGMENT_EVENTS = 64
 
 _PREFIX = "responses:events:"
 _TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
-_MERGEABLE = frozenset({"response.output_text.delta", "response.function_call_arguments.delta"})
-_PART = ("item_id", "output_index", "content_index")
+_MERGED = frozenset({"delta", "logprobs"})
+"""A delta event's fields that grow as deltas merge; the others name its part."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +199,11 @@ class EventLogWriter(SSEWriter):
 
     def event(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         """Append the event to the log and return its frame (empty while a delta is held)."""
-        if kind in _MERGEABLE and self._next >= self._max_events:
+        if kind.endswith(".delta") and self._next >= self._max_events:
             if self._held is not None and _same_part(self._held, kind, fields):
-                self._held[1]["delta"] += fields["delta"]
+                held = self._held[1]
+                for name in _MERGED & fields.keys():
+                    held[name] = held[name] + fields[name]
                 return b""
             flushed = self._flush()
             self._held = (kind, dict(fields))
@@ -232,4 +234,5 @@ class EventLogWriter(SSEWriter):
 
 def _same_part(held: tuple[str, Mapping[str, Any]], kind: str, fields: Mapping[str, Any]) -> bool:
     held_kind, held_fields = held
-    return held_kind == kind and all(held_fields.get(key) == fields.get(key) for key in _PART)
+    names = (held_fields.keys() | fields.keys()) - _MERGED
+    return held_kind == kind and all(held_fields.get(name) == fields.get(name) for name in names)

@@ -1,0 +1,326 @@
+"""Background streams: an event log replayed, resumed and followed, apart from the connection."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from agent_framework import AgentResponseUpdate
+from agent_framework_hosting.testing import LoopbackServer
+from agent_framework_hosting_responses import ResponsesChannel
+from openai import OpenAI
+from openai.types.responses import ResponseStreamEvent
+
+from ._clients import async_sdk, host_for, sdk, serve
+from ._schema import sse_events, validate_body
+
+WORDS = "one two three four five six seven eight"
+REPLY = f"Echo: {WORDS} (turn 1)"
+
+
+class Gate:
+    """A stream update hook that holds the run before its ``at``-th update until opened."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self._seen = 0
+        self._opened = threading.Event()
+
+    async def __call__(self, update: AgentResponseUpdate) -> AgentResponseUpdate:
+        self._seen += 1
+        if self._seen == self.at:
+            await asyncio.to_thread(self._opened.wait)
+        return update
+
+    def open(self) -> None:
+        """Let the held run go on."""
+        self._opened.set()
+
+
+@contextmanager
+def gated(at: int, **channel: Any) -> Iterator[tuple[LoopbackServer, Gate]]:
+    """A server whose streamed runs hold before their ``at``-th update until the gate opens."""
+    gate = Gate(at)
+    with serve(ResponsesChannel(stream_update_hook=gate, **channel), chunks=8) as server:
+        try:
+            yield server, gate
+        finally:
+            gate.open()  # before the server stops: it waits for the held run
+
+
+def start(client: OpenAI, **fields: Any) -> Any:
+    """Create a background stream of :data:`WORDS`."""
+    return client.responses.create(model="m", input=WORDS, background=True, stream=True, **fields)
+
+
+def until_deltas(events: Iterator[ResponseStreamEvent], count: int) -> list[ResponseStreamEvent]:
+    """Read events up to and including the ``count``-th text delta."""
+    read: list[ResponseStreamEvent] = []
+    for event in events:
+        read.append(event)
+        if sum(e.type == "response.output_text.delta" for e in read) == count:
+            return read
+    raise AssertionError(f"the stream ended before {count} deltas")
+
+
+def deltas(events: list[ResponseStreamEvent]) -> str:
+    return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+
+
+def numbers(events: list[ResponseStreamEvent]) -> list[int]:
+    return [event.sequence_number for event in events]
+
+
+def test_a_background_stream_replays_from_its_first_event() -> None:
+    with serve(chunks=4) as server:
+        client = sdk(server)
+        live = list(start(client))
+        response_id = live[0].response.id
+        with client.responses.stream(response_id=response_id) as stream:
+            replayed = list(stream)
+            final = stream.get_final_response()
+        stored = client.responses.retrieve(response_id)
+        raw = httpx.get(f"{server.base_url}/responses/{response_id}", params={"stream": "true"})
+    assert [e.type for e in replayed] == [e.type for e in live]
+    assert numbers(replayed) == numbers(live) == list(range(len(live)))
+    assert live[-1].type == "response.completed"
+    assert deltas(replayed) == final.output_text == REPLY
+    assert stored.status == "completed"
+    assert stored.background is True
+    assert [e["sequence_number"] for e in sse_events(raw.text)] == numbers(live)
+
+
+def test_resuming_after_a_sequence_number_sends_only_the_later_events() -> None:
+    with serve(chunks=4) as server:
+        client = sdk(server)
+        live = list(start(client))
+        response_id = live[0].response.id
+        with client.responses.stream(response_id=response_id, starting_after=5) as stream:
+            resumed = list(stream)
+            final = stream.get_final_response()
+        raw = list(client.responses.retrieve(response_id, stream=True, starting_after=5))
+        past_the_end = list(
+            client.responses.retrieve(response_id, stream=True, starting_after=len(live) + 9)
+        )
+    assert numbers(resumed) == numbers(raw) == list(range(6, len(live)))
+    assert final.output_text == REPLY
+    assert past_the_end == []
+
+
+async def test_the_async_client_replays_and_resumes_a_background_stream() -> None:
+    with serve(chunks=4) as server:
+        client = async_sdk(server)
+        created = await client.responses.create(
+            model="m", input=WORDS, background=True, stream=True
+        )
+        live = [event async for event in created]
+        response_id = live[0].response.id
+        async with client.responses.stream(response_id=response_id) as stream:
+            replayed = [event async for event in stream]
+            final = await stream.get_final_response()
+        async with client.responses.stream(response_id=response_id, starting_after=3) as stream:
+            resumed = [event async for event in stream]
+        raw = await client.responses.retrieve(response_id, stream=True, starting_after=3)
+        raw_events = [event async for event in raw]
+    assert numbers(replayed) == numbers(live)
+    assert final.output_text == REPLY
+    assert numbers(resumed) == numbers(raw_events) == numbers(live)[4:]
+
+
+def test_a_dropped_connection_leaves_the_run_going_and_a_reconnect_follows_it() -> None:
+    with gated(at=3) as (server, gate):
+        client = sdk(server)
+        stream = start(client)
+        before = until_deltas(iter(stream), 2)
+        stream.close()
+        response_id = before[0].response.id
+        # The run waits at the gate: it is neither finished nor cancelled by the drop.
+        assert client.responses.retrieve(response_id).status == "in_progress"
+        last = before[-1].sequence_number
+        with client.responses.stream(response_id=response_id, starting_after=last) as resumed:
+            gate.open()
+            after = list(resumed)
+            final = resumed.get_final_response()
+    assert numbers(after)[0] == last + 1
+    assert numbers(before) + numbers(after) == list(range(len(before) + len(after)))
+    assert deltas(before) + deltas(after) == final.output_text == REPLY
+
+
+async def test_an_async_reconnect_follows_the_run_live() -> None:
+    with gated(at=3) as (server, gate):
+        client = async_sdk(server)
+        created = await client.responses.create(
+            model="m", input=WORDS, background=True, stream=True
+        )
+        before: list[ResponseStreamEvent] = []
+        async for event in created:
+            before.append(event)
+            if event.type == "response.output_text.delta":
+                break
+        await created.close()
+        last = before[-1].sequence_number
+        response_id = before[0].response.id
+        async with client.responses.stream(response_id=response_id, starting_after=last) as resumed:
+            gate.open()
+            after = [event async for event in resumed]
+            final = await resumed.get_final_response()
+    assert numbers(before) + numbers(after) == list(range(len(before) + len(after)))
+    assert deltas(before) + deltas(after) == final.output_text == REPLY
+
+
+def test_cancelling_a_background_stream_ends_its_log_with_the_cancelled_response() -> None:
+    with gated(at=2) as (server, _):
+        client = sdk(server)
+        stream = start(client)
+        events = iter(stream)
+        before = until_deltas(events, 1)
+        response_id = before[0].response.id
+        cancelled = sdk(server).responses.cancel(response_id)
+        rest = list(events)
+        replayed = list(client.responses.retrieve(response_id, stream=True))
+        again = client.responses.cancel(response_id)
+    assert cancelled.status == again.status == "cancelled"
+    terminal = rest[-1]
+    assert terminal.type == "response.incomplete"
+    assert terminal.response.status == "cancelled"
+    assert numbers(replayed) == numbers(before) + numbers(rest)
+    assert replayed[-1].type == "response.incomplete"
+
+
+def test_a_failing_background_stream_logs_the_failure_without_internals() -> None:
+    with serve(chunks=4, error=RuntimeError("hunter2"), fail_after_updates=2) as server:
+        client = sdk(server)
+        live: list[ResponseStreamEvent] = []
+        # The SDK raises at the error event, as it does on any stream.
+        with pytest.raises(openai.APIError) as caught:
+            live.extend(start(client))
+        response_id = live[0].response.id
+        raw = httpx.get(f"{server.base_url}/responses/{response_id}", params={"stream": "true"})
+        stored = client.responses.retrieve(response_id)
+    assert "hunter2" not in caught.value.message
+    assert "hunter2" not in raw.text
+    assert [e["type"] for e in sse_events(raw.text)][-2:] == ["error", "response.failed"]
+    assert stored.status == "failed"
+
+
+def test_a_finished_log_survives_a_restart_with_state_dir(tmp_path: Path) -> None:
+    with serve(state_dir=tmp_path, chunks=4) as server:
+        live = list(start(sdk(server, user="alice")))
+    response_id = live[0].response.id
+    with serve(state_dir=tmp_path) as server:
+        client = sdk(server, user="alice")
+        with client.responses.stream(response_id=response_id) as stream:
+            replayed = list(stream)
+            final = stream.get_final_response()
+        resumed = list(client.responses.retrieve(response_id, stream=True, starting_after=4))
+    assert [(e.sequence_number, e.type) for e in replayed] == [
+        (e.sequence_number, e.type) for e in live
+    ]
+    assert final.output_text == REPLY
+    assert numbers(resumed) == numbers(live)[5:]
+
+
+def test_another_partition_cannot_stream_the_response() -> None:
+    with serve(chunks=4) as server:
+        live = list(start(sdk(server, user="alice")))
+        response_id = live[0].response.id
+        for stranger in (sdk(server, user="mallory"), sdk(server)):
+            with pytest.raises(openai.NotFoundError):
+                stranger.responses.retrieve(response_id, stream=True)
+            with (
+                pytest.raises(openai.NotFoundError),
+                stranger.responses.stream(response_id=response_id) as stream,
+            ):
+                list(stream)
+        still = list(sdk(server, user="alice").responses.retrieve(response_id, stream=True))
+    assert numbers(still) == numbers(live)
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_response_without_a_log_cannot_be_streamed(background: bool) -> None:
+    with serve() as server:
+        client = sdk(server)
+        created = client.responses.create(model="m", input="x", background=background)
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.responses.retrieve(created.id, stream=True)
+    body: Any = caught.value.body
+    assert (body["param"], body["code"]) == ("stream", "invalid_value")
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ({"stream": "yes"}, "stream"),
+        ({"stream": "true", "starting_after": "-1"}, "starting_after"),
+        ({"stream": "true", "starting_after": "two"}, "starting_after"),
+    ],
+)
+def test_bad_stream_parameters_are_a_400(query: dict[str, str], param: str) -> None:
+    with serve() as server:
+        live = list(start(sdk(server)))
+        response = httpx.get(f"{server.base_url}/responses/{live[0].response.id}", params=query)
+    assert response.status_code == 400
+    validate_body(response.json())
+    assert response.json()["error"]["param"] == param
+
+
+def test_stream_false_retrieves_the_response_object() -> None:
+    with serve() as server:
+        live = list(start(sdk(server)))
+        url = f"{server.base_url}/responses/{live[0].response.id}"
+        response = httpx.get(url, params={"stream": "false"})
+    assert response.status_code == 200
+    validate_body(response.json())
+    assert response.json()["status"] == "completed"
+
+
+def test_a_follower_gets_keepalive_comments_while_the_run_is_silent() -> None:
+    with gated(at=2, keepalive_seconds=0.01) as (server, gate):
+        live = start(sdk(server))
+        response_id = until_deltas(iter(live), 1)[0].response.id
+        live.close()
+        url = f"{server.base_url}/responses/{response_id}"
+        with httpx.stream("GET", url, params={"stream": "true"}) as response:
+            chunks: list[str] = []
+            for chunk in response.iter_text():
+                chunks.append(chunk)
+                if ": keep-alive" in chunk:
+                    gate.open()
+    events = sse_events("".join(chunks))
+    assert events[-1]["type"] == "response.completed"
+
+
+def test_a_log_past_its_bound_merges_deltas_and_still_adds_up() -> None:
+    words = " ".join(f"w{i}" for i in range(40))
+    channel = ResponsesChannel(max_log_events=6)
+    with serve(channel, chunks=40) as server:
+        client = sdk(server)
+        live = list(client.responses.create(model="m", input=words, background=True, stream=True))
+        with client.responses.stream(response_id=live[0].response.id) as stream:
+            replayed = list(stream)
+            final = stream.get_final_response()
+    text_deltas = [e for e in live if e.type == "response.output_text.delta"]
+    assert len(text_deltas) == 3  # two under the bound, the rest merged into one
+    assert numbers(replayed) == numbers(live) == list(range(len(live)))
+    assert deltas(replayed) == final.output_text == f"Echo: {words} (turn 1)"
+
+
+def test_deleting_a_background_response_deletes_its_log() -> None:
+    host = host_for(chunks=4)
+    with LoopbackServer(host.app) as server:
+        client = sdk(server)
+        events = list(start(client))
+        response_id = events[0].response.id
+        assert host.state_store.get(f"responses:events:{response_id}") is not None
+        client.responses.delete(response_id)
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(response_id, stream=True)
+    assert host.state_store.get(f"responses:events:{response_id}") is None
+    assert host.state_store.get(f"responses:events:{response_id}:0") is None
