@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from agent_framework import AgentResponseUpdate
 from agent_framework_hosting.testing import LoopbackServer
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import OpenAI
-from openai.types.responses import ResponseStreamEvent
 
 from ._clients import async_sdk, host_for, sdk, serve
 from ._schema import sse_events, validate_body
@@ -45,7 +44,7 @@ class Gate:
 
 
 @contextmanager
-def gated(at: int, **channel: Any) -> Iterator[tuple[LoopbackServer, Gate]]:
+def gated(at: int, **channel: Any) -> Generator[tuple[LoopbackServer, Gate]]:
     """A server whose streamed runs hold before their ``at``-th update until the gate opens."""
     gate = Gate(at)
     with serve(ResponsesChannel(stream_update_hook=gate, **channel), chunks=8) as server:
@@ -60,9 +59,13 @@ def start(client: OpenAI, **fields: Any) -> Any:
     return client.responses.create(model="m", input=WORDS, background=True, stream=True, **fields)
 
 
-def until_deltas(events: Iterator[ResponseStreamEvent], count: int) -> list[ResponseStreamEvent]:
+# Events as the SDK types them: raw stream events, or the stream helper's richer ones.
+Event = Any
+
+
+def until_deltas(events: Iterable[Event], count: int) -> list[Event]:
     """Read events up to and including the ``count``-th text delta."""
-    read: list[ResponseStreamEvent] = []
+    read: list[Event] = []
     for event in events:
         read.append(event)
         if sum(e.type == "response.output_text.delta" for e in read) == count:
@@ -70,11 +73,11 @@ def until_deltas(events: Iterator[ResponseStreamEvent], count: int) -> list[Resp
     raise AssertionError(f"the stream ended before {count} deltas")
 
 
-def deltas(events: list[ResponseStreamEvent]) -> str:
+def deltas(events: Sequence[Event]) -> str:
     return "".join(e.delta for e in events if e.type == "response.output_text.delta")
 
 
-def numbers(events: list[ResponseStreamEvent]) -> list[int]:
+def numbers(events: Sequence[Event]) -> list[int]:
     return [event.sequence_number for event in events]
 
 
@@ -120,7 +123,7 @@ async def test_the_async_client_replays_and_resumes_a_background_stream() -> Non
         created = await client.responses.create(
             model="m", input=WORDS, background=True, stream=True
         )
-        live = [event async for event in created]
+        live: list[Event] = [event async for event in created]
         response_id = live[0].response.id
         async with client.responses.stream(response_id=response_id) as stream:
             replayed = [event async for event in stream]
@@ -159,7 +162,7 @@ async def test_an_async_reconnect_follows_the_run_live() -> None:
         created = await client.responses.create(
             model="m", input=WORDS, background=True, stream=True
         )
-        before: list[ResponseStreamEvent] = []
+        before: list[Event] = []
         async for event in created:
             before.append(event)
             if event.type == "response.output_text.delta":
@@ -197,7 +200,7 @@ def test_cancelling_a_background_stream_ends_its_log_with_the_cancelled_response
 def test_a_failing_background_stream_logs_the_failure_without_internals() -> None:
     with serve(chunks=4, error=RuntimeError("hunter2"), fail_after_updates=2) as server:
         client = sdk(server)
-        live: list[ResponseStreamEvent] = []
+        live: list[Event] = []
         # The SDK raises at the error event, as it does on any stream.
         with pytest.raises(openai.APIError) as caught:
             live.extend(start(client))
@@ -302,7 +305,9 @@ def test_a_log_past_its_bound_merges_deltas_and_still_adds_up() -> None:
     channel = ResponsesChannel(max_log_events=6)
     with serve(channel, chunks=40) as server:
         client = sdk(server)
-        live = list(client.responses.create(model="m", input=words, background=True, stream=True))
+        live: list[Event] = list(
+            client.responses.create(model="m", input=words, background=True, stream=True)
+        )
         with client.responses.stream(response_id=live[0].response.id) as stream:
             replayed = list(stream)
             final = stream.get_final_response()
