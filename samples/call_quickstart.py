@@ -1,10 +1,15 @@
-"""Call the quickstart host with the openai SDK: a call, follow-ups, a stream, a conversation."""
+"""Call the quickstart host with the openai SDK.
+
+A call, follow-ups, a stream, a background stream resumed after a drop, a compaction,
+and a conversation.
+"""
 
 from __future__ import annotations
 
 import os
 
 from openai import OpenAI
+from openai.types.responses import ResponseCompactionItem, ResponseInputParam
 
 
 def main() -> None:
@@ -32,6 +37,30 @@ def main() -> None:
                 print(event.delta, end="", flush=True)
         final = stream.get_final_response()
     print(f"\n[{final.status}] {len(final.output_text)} characters")
+
+    # A background stream outlives its connection: drop it, then resume where it stopped.
+    background = client.responses.create(
+        model="agent", input="Carry on without me", background=True, stream=True
+    )
+    first_event = next(iter(background))
+    background.close()
+    assert first_event.type == "response.created"
+    with client.responses.stream(
+        response_id=first_event.response.id, starting_after=first_event.sequence_number
+    ) as resumed:
+        done = resumed.get_final_response()
+    print(f"[background] resumed after event {first_event.sequence_number}: {done.output_text}")
+
+    # Compaction folds the conversation so far into one opaque item to continue from.
+    compacted = client.responses.compact(model="agent", previous_response_id=third.id)
+    carried: ResponseInputParam = [
+        {"type": "compaction", "encrypted_content": item.encrypted_content}
+        for item in compacted.output
+        if isinstance(item, ResponseCompactionItem)
+    ]
+    carried.append({"role": "user", "content": "Where were we?"})
+    after = client.responses.create(model="agent", input=carried)
+    print(f"[compaction] {after.output_text}")
 
     # A conversation keeps the transcript on the server; the items it holds are context.
     conversation = client.conversations.create(

@@ -61,6 +61,8 @@ def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> No
     assert "current_time returned" in done.stdout
     assert "[completed] Echo: Thanks! (turn 3)" in done.stdout
     assert "[stream] Echo: Tell me a short story" in done.stdout
+    assert "[background] resumed after event 0: Echo: Carry on without me (turn 1)" in done.stdout
+    assert "[compaction] Echo: Where were we? (turn 4)" in done.stdout
     assert "[conversation] Echo: Do you remember me? (turn 2)" in done.stdout
     assert "[conversation] 3 items" in done.stdout
 
