@@ -9,7 +9,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agent_framework import AgentResponseUpdate, Content
+from agent_framework import AgentResponseUpdate
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
     ChannelContext,
@@ -36,14 +36,12 @@ from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_
 from ._render import (
     DONE,
     KEEPALIVE,
+    OutputStream,
     ResponseDraft,
     SSEWriter,
     completed_response,
     error_event_fields,
     failed_response,
-    function_call_events,
-    output_text,
-    output_text_message,
     response_object,
 )
 from ._replay import replay, sse_response
@@ -141,7 +139,6 @@ class ResponsesChannel:
             draft = ResponseDraft(
                 id=turn.response_id,
                 model=parsed.model,
-                message_id=f"msg_{secrets.token_hex(24)}",
                 instructions=parsed.instructions,
                 previous_response_id=parsed.previous_response_id,
                 store=parsed.store,
@@ -329,26 +326,19 @@ class ResponsesChannel:
     ) -> AsyncIterator[bytes]:
         if sse is None:
             sse = SSEWriter()
-        at = {"item_id": draft.message_id, "output_index": 0, "content_index": 0}
-        calls_seen: list[Content] = []
+        output = OutputStream(draft)
         try:
             started = response_object(draft, status="in_progress", output=[])
             yield sse.event("response.created", {"response": started})
             yield sse.event("response.in_progress", {"response": started})
-            empty_item = output_text_message(draft, None, status="in_progress")
-            yield sse.event("response.output_item.added", {"output_index": 0, "item": empty_item})
-            yield sse.event("response.content_part.added", {**at, "part": output_text("")})
             stream = await context.run_stream(run, protocol_request=parsed.body)
             try:
                 async for update in _with_keepalive(stream, self._keepalive_seconds):
                     if update is None:
                         yield KEEPALIVE
                         continue
-                    calls_seen.extend(c for c in update.contents if c.type == "function_call")
-                    if delta := update.text:
-                        yield sse.event(
-                            "response.output_text.delta", {**at, "delta": delta, "logprobs": []}
-                        )
+                    for kind, fields in output.update(update):
+                        yield sse.event(kind, fields)
                 final = await stream.get_final_response()
             finally:
                 await stream.aclose()
@@ -365,16 +355,10 @@ class ResponsesChannel:
             yield sse.event("response.failed", {"response": failed})
             yield DONE
             return
-        completed = completed_response(draft, final.result, streamed_calls=calls_seen)
+        closing, completed = output.finish(final.result)
         self._remember(turn, completed)
-        item, *calls = completed["output"]
-        text: str = item["content"][0]["text"]
-        yield sse.event("response.output_text.done", {**at, "text": text, "logprobs": []})
-        yield sse.event("response.content_part.done", {**at, "part": output_text(text)})
-        yield sse.event("response.output_item.done", {"output_index": 0, "item": item})
-        for index, call in enumerate(calls, start=1):
-            for kind, fields in function_call_events(call, index):
-                yield sse.event(kind, fields)
+        for kind, fields in closing:
+            yield sse.event(kind, fields)
         yield sse.event("response.completed", {"response": completed})
         yield DONE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -10,6 +11,7 @@ from agent_framework import Content, Message
 from agent_framework_hosting import ChannelIdentity, IsolationKeys
 
 from ._errors import ResponsesError
+from ._items import IMAGE_FORMATS, refusal_content
 from ._tools import parse_tool_choice, parse_tools
 
 __all__ = [
@@ -253,6 +255,10 @@ def message_from_item(item: Any, where: str) -> Message:
         return _function_call_output(fields, where)
     if kind == "function_call":
         return _function_call(fields, where)
+    if kind == "reasoning":
+        return _reasoning(fields, where)
+    if kind == "image_generation_call":
+        return _image_generation_call(fields, where)
     if kind != "message":
         raise ResponsesError(
             f"{where} has unsupported item type {kind!r}.",
@@ -298,6 +304,69 @@ def _function_call(fields: Mapping[str, Any], where: str) -> Message:
     return Message("assistant", [call])
 
 
+def _reasoning(fields: Mapping[str, Any], where: str) -> Message:
+    """A ``reasoning`` item: its summary, as the agent's reasoning.
+
+    ``encrypted_content`` is accepted and not used: it is opaque to this server.
+    """
+    summary = fields.get("summary")
+    if not isinstance(summary, list):
+        raise ResponsesError(
+            f"{where}.summary must be a list of summary_text parts.",
+            param=f"{where}.summary",
+            code="invalid_type",
+        )
+    texts: list[str] = []
+    for index, part in enumerate(cast("list[Any]", summary)):
+        at = f"{where}.summary[{index}]"
+        if not isinstance(part, dict) or cast("dict[str, Any]", part).get("type") != "summary_text":
+            raise ResponsesError(
+                f"{at} must be a summary_text part.", param=at, code="invalid_value"
+            )
+        texts.append(_string_field(cast("dict[str, Any]", part), "text", at))
+    for name in ("id", "encrypted_content"):
+        if fields.get(name) is not None:
+            _string_field(fields, name, where)
+    if fields.get("content"):
+        raise ResponsesError(
+            f"{where}.content: raw reasoning content is not accepted, only its summary.",
+            param=f"{where}.content",
+            code="unsupported_parameter",
+        )
+    return Message("assistant", [Content.from_text_reasoning(text=text) for text in texts])
+
+
+def _image_generation_call(fields: Mapping[str, Any], where: str) -> Message:
+    """An ``image_generation_call`` item: the image it holds, as the agent's."""
+    _string_field(fields, "id", where)
+    output_format = fields.get("output_format") or "png"
+    if output_format not in IMAGE_FORMATS.values():
+        raise ResponsesError(
+            f"{where}.output_format must be one of {sorted(IMAGE_FORMATS.values())}.",
+            param=f"{where}.output_format",
+            code="invalid_value",
+        )
+    result = fields.get("result")
+    if result is None:
+        return Message("assistant", [])
+    if not isinstance(result, str) or not _is_base64(result):
+        raise ResponsesError(
+            f"{where}.result must be a base64 image or null.",
+            param=f"{where}.result",
+            code="invalid_value",
+        )
+    media_type = f"image/{output_format}"
+    return Message("assistant", [Content.from_uri(f"data:{media_type};base64,{result}")])
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except ValueError:
+        return False
+    return bool(text)
+
+
 def _function_call_output(fields: Mapping[str, Any], where: str) -> Message:
     result = Content.from_function_result(
         call_id=_string_field(fields, "call_id", where),
@@ -323,12 +392,9 @@ def _part(part: Any, where: str) -> Content:
         )
     if kind == "input_image":
         return _image(fields, where)
-    text = fields.get("refusal" if kind == "refusal" else "text")
-    if not isinstance(text, str):
-        raise ResponsesError(
-            f"{where}.text must be a string.", param=f"{where}.text", code="invalid_type"
-        )
-    return Content.from_text(text=text)
+    name = "refusal" if kind == "refusal" else "text"
+    text = _string_field(fields, name, where)
+    return refusal_content(text) if kind == "refusal" else Content.from_text(text=text)
 
 
 def _image(fields: Mapping[str, Any], where: str) -> Content:

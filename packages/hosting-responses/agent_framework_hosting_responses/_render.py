@@ -12,20 +12,33 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agent_framework import AgentResponse, Content
+from agent_framework import AgentResponse, AgentResponseUpdate, Content
 
 from ._errors import AGENT_FAILED
+from ._items import (
+    Event,
+    Item,
+    OutputBuilder,
+    calls_answered,
+    item_events,
+    items_of,
+    matched,
+    message_item,
+    new_item_id,
+    wire,
+)
 
 __all__ = [
     "DONE",
     "KEEPALIVE",
+    "OutputStream",
     "ResponseDraft",
     "SSEWriter",
     "completed_response",
     "error_event_fields",
     "failed_response",
     "function_call_events",
-    "output_text_message",
+    "output_of",
     "response_object",
     "usage_object",
 ]
@@ -39,7 +52,6 @@ class ResponseDraft:
 
     id: str
     model: str
-    message_id: str
     instructions: str | None
     previous_response_id: str | None
     store: bool
@@ -50,25 +62,6 @@ class ResponseDraft:
     background: bool = False
     conversation: str | None = None
     created_at: int = field(default_factory=lambda: int(time.time()))
-
-
-def output_text_message(
-    draft: ResponseDraft, text: str | None, *, status: Literal["in_progress", "completed"]
-) -> dict[str, Any]:
-    """A ``message`` output item; ``text=None`` gives the empty item streaming starts with."""
-    content: list[dict[str, Any]] = [] if text is None else [output_text(text)]
-    return {
-        "type": "message",
-        "id": draft.message_id,
-        "status": status,
-        "role": "assistant",
-        "content": content,
-    }
-
-
-def output_text(text: str) -> dict[str, Any]:
-    """An ``output_text`` content part."""
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
 def usage_object(result: AgentResponse | None) -> dict[str, Any] | None:
@@ -164,29 +157,90 @@ def function_call_items(contents: Iterable[Content]) -> list[dict[str, Any]]:
     return list(calls.values())
 
 
-def completed_response(
-    draft: ResponseDraft,
-    result: AgentResponse,
-    *,
-    streamed_calls: list[Content] | None = None,
-) -> dict[str, Any]:
-    """The finished response: the assistant's text and the calls it left to the caller.
+def output_of(result: AgentResponse) -> list[dict[str, Any]]:
+    """A finished run's output: its items, then the calls it left to the caller.
 
-    A streamed response always holds its message item (it was announced first), and its
-    calls are the ones the stream carried: some framework versions repeat a call's
-    arguments in the final result.
+    A run that produced neither answers with an empty message, so there is always output.
     """
-    if streamed_calls is None:
-        calls = function_call_items(c for m in result.messages for c in m.contents)
-    else:
-        calls = function_call_items(streamed_calls)
-    always_message = streamed_calls is not None
-    text = result.text
-    output: list[dict[str, Any]] = []
-    if text or always_message or not calls:
-        output.append(output_text_message(draft, text, status="completed"))
-    output.extend(calls)
+    contents = [content for message in result.messages for content in message.contents]
+    answered = calls_answered(contents)
+    calls = function_call_items(c for c in contents if c.call_id not in answered)
+    output = [wire(item, status="completed") for item in items_of(result)]
+    if not output and not calls:
+        output.append(message_item(new_item_id("message"), [], status="completed"))
+    return [*output, *calls]
+
+
+def completed_response(
+    draft: ResponseDraft, result: AgentResponse, *, output: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The finished response: ``output``, or the output of ``result``."""
+    output = output_of(result) if output is None else output
     return response_object(draft, status="completed", output=output, result=result)
+
+
+class OutputStream:
+    """The output of a streamed response, event by event.
+
+    Items are announced as the agent's contents arrive and closed one after another, each
+    when the next begins, with the content they streamed. The run's final result (after
+    the response hook) decides the completed response: its items keep the ids of the
+    streamed items they correspond to (the same kind, in the same order), and the item
+    still open at the end closes with the final content when it has the same shape. Items
+    the final result adds, the calls left to the caller, or an empty message when there
+    is no output at all, are streamed whole before ``response.completed``.
+    """
+
+    def __init__(self, draft: ResponseDraft) -> None:
+        self._draft = draft
+        self._builder = OutputBuilder(streaming=True)
+        self._calls: list[Content] = []
+        self._answered: set[str] = set()
+
+    def update(self, update: AgentResponseUpdate) -> list[Event]:
+        """The events of one streamed update."""
+        events: list[Event] = []
+        for content in update.contents:
+            if content.type == "function_call":
+                self._calls.append(content)
+            elif content.type == "function_result" and content.call_id:
+                self._answered.add(content.call_id)
+            if update.role != "tool" or content.type == "function_result":
+                events.extend(self._builder.add(content, source=update.message_id))
+        return events
+
+    def finish(self, result: AgentResponse) -> tuple[list[Event], dict[str, Any]]:
+        """The closing events and the completed response.
+
+        The calls are the ones the stream carried: some framework versions repeat a
+        call's arguments in the final result.
+        """
+        streamed = self._builder.items
+        final = items_of(result)
+        pairs = matched(streamed, final)
+        open_final = next(
+            (item for item, twin in zip(final, pairs, strict=True) if twin is self._builder.open),
+            None,
+        )
+        events = self._builder.close(open_final)
+        next_index = len(streamed)
+        output: list[dict[str, Any]] = []
+        for item, twin in zip(final, pairs, strict=True):
+            if twin is not None:
+                item.id = twin.id
+            else:
+                events.extend(item_events(item, next_index))
+                next_index += 1
+            output.append(wire(item, status="completed"))
+        calls = function_call_items(c for c in self._calls if c.call_id not in self._answered)
+        if not output and not calls:
+            empty = Item("message", new_item_id("message"))
+            events.extend(item_events(empty, next_index))
+            output.append(wire(empty, status="completed"))
+        for index, call in enumerate(calls, start=next_index):
+            events.extend(function_call_events(call, index))
+        output.extend(calls)
+        return events, completed_response(self._draft, result, output=output)
 
 
 def failed_response(draft: ResponseDraft) -> dict[str, Any]:
@@ -211,9 +265,7 @@ class SSEWriter:
         return f"event: {kind}\ndata: {payload}\n\n".encode()
 
 
-def function_call_events(
-    call: dict[str, Any], output_index: int
-) -> list[tuple[str, dict[str, Any]]]:
+def function_call_events(call: dict[str, Any], output_index: int) -> list[Event]:
     """The events that stream one ``function_call`` item, arguments in one delta."""
     at = {"item_id": call["id"], "output_index": output_index}
     started = {**call, "arguments": "", "status": "in_progress"}

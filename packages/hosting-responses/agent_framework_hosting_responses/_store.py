@@ -114,6 +114,12 @@ def input_items(body_input: Any) -> list[dict[str, Any]]:
             item_id = item.get("id") or f"fc_{secrets.token_hex(24)}"
             items.append({**item, "id": item_id, "status": "completed"})
             continue
+        if item.get("type") == "reasoning":
+            items.append(_reasoning_item(item))
+            continue
+        if item.get("type") == "image_generation_call":
+            items.append(_image_generation_item(item))
+            continue
         role: str = item["role"]
         content = item["content"]
         parts: list[dict[str, Any]] = (
@@ -123,13 +129,36 @@ def input_items(body_input: Any) -> list[dict[str, Any]]:
     return items
 
 
+def _reasoning_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A reasoning item as listed: its id (or a new one), summary and encrypted content."""
+    listed: dict[str, Any] = {
+        "type": "reasoning",
+        "id": item.get("id") or f"rs_{secrets.token_hex(24)}",
+        "summary": [{"type": "summary_text", "text": part["text"]} for part in item["summary"]],
+        "status": "completed",
+    }
+    if item.get("encrypted_content") is not None:
+        listed["encrypted_content"] = item["encrypted_content"]
+    return listed
+
+
+def _image_generation_item(item: dict[str, Any]) -> dict[str, Any]:
+    """An image generation call as listed: its id, result and format."""
+    listed: dict[str, Any] = {
+        "type": "image_generation_call",
+        "id": item["id"],
+        "status": "completed",
+        "result": item.get("result"),
+    }
+    if item.get("output_format") is not None:
+        listed["output_format"] = item["output_format"]
+    return listed
+
+
 def _message_item(role: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
     content: list[dict[str, Any]]
     if role == "assistant":
-        content = [
-            {"type": "output_text", "text": part.get("text", ""), "annotations": []}
-            for part in parts
-        ]
+        content = [_output_part(part) for part in parts]
     else:
         content = [_input_part(part) for part in parts]
     return {
@@ -139,6 +168,12 @@ def _message_item(role: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
         "status": "completed",
         "content": content,
     }
+
+
+def _output_part(part: dict[str, Any]) -> dict[str, Any]:
+    if part["type"] == "refusal":
+        return {"type": "refusal", "refusal": part["refusal"]}
+    return {"type": "output_text", "text": part.get("text", ""), "annotations": []}
 
 
 def _input_part(part: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from agent_framework_hosting_responses import ResponsesChannel
 from openai import AsyncOpenAI, OpenAI
 from openai.types.conversations import Message
 
-from ._schema import SSEChecker, validate_body
+from ._schema import SSEChecker, sse_events, validate_body
 
 
 def host_for(
@@ -160,6 +160,17 @@ def post(server: LoopbackServer, path: str, body: Any, *, user: str | None = Non
     response = httpx.post(f"{server.base_url}{path}", json=body, headers=_headers(user))
     _validate(response)
     return response.status_code, response.json()
+
+
+def stream_events(
+    server: LoopbackServer, body: Any, *, user: str | None = None, path: str = "/responses"
+) -> list[dict[str, Any]]:
+    """POST a streaming request raw; its events, each validated, in order."""
+    response = httpx.post(
+        f"{server.base_url}{path}", json={**body, "stream": True}, headers=_headers(user)
+    )
+    assert response.headers["content-type"].startswith("text/event-stream"), response.text
+    return sse_events(response.text)
 
 
 def user_item(text: str) -> Any:

@@ -1,4 +1,10 @@
-"""Validation against the Open Responses OpenAPI document (skipped when it is absent)."""
+"""Validation against the Open Responses OpenAPI document (skipped when it is absent).
+
+The spec leaves some items to providers ("items are extensible"): an
+``image_generation_call`` item, which the channel uses for images the agent produced, and
+its events are checked against the ``openai`` SDK's model of them (the shape OpenAI
+clients read), and everything around them against the spec.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,12 @@ from typing import Any, cast
 
 import jsonschema
 import pytest
+from openai import BaseModel
+from openai.types.responses import (
+    ResponseImageGenCallCompletedEvent,
+    ResponseImageGenCallInProgressEvent,
+)
+from openai.types.responses.response_output_item import ImageGenerationCall
 
 SPEC = (
     Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "openresponses-openapi.json"
@@ -33,10 +45,50 @@ def _event_schemas() -> dict[str, str]:
     return names
 
 
+_PROVIDER_ITEMS: dict[str, type[BaseModel]] = {"image_generation_call": ImageGenerationCall}
+_PROVIDER_EVENTS: dict[str, type[BaseModel]] = {
+    "response.image_generation_call.in_progress": ResponseImageGenCallInProgressEvent,
+    "response.image_generation_call.completed": ResponseImageGenCallCompletedEvent,
+}
+
+
+def _validate_provider(instance: Any, model: type[BaseModel]) -> None:
+    jsonschema.validate(instance, model.model_json_schema())
+
+
+def _is_provider_item(value: Any) -> bool:
+    return isinstance(value, dict) and cast("dict[str, Any]", value).get("type") in _PROVIDER_ITEMS
+
+
+def _spec_view(instance: Any) -> Any:
+    """``instance`` with its provider items checked and taken out, for the spec to check.
+
+    A nullable ``item`` becomes ``null``; a list leaves them out.
+    """
+    if isinstance(instance, list):
+        kept: list[Any] = []
+        for value in cast("list[Any]", instance):
+            if _is_provider_item(value):
+                _validate_provider(value, _PROVIDER_ITEMS[value["type"]])
+            else:
+                kept.append(_spec_view(value))
+        return kept
+    if isinstance(instance, dict):
+        view: dict[str, Any] = {}
+        for key, value in cast("dict[str, Any]", instance).items():
+            if key == "item" and _is_provider_item(value):
+                _validate_provider(value, _PROVIDER_ITEMS[value["type"]])
+                view[key] = None
+            else:
+                view[key] = _spec_view(value)
+        return view
+    return instance
+
+
 def validate(instance: Any, schema_name: str) -> None:
     """Raise if ``instance`` does not satisfy ``#/components/schemas/<schema_name>``."""
     root = {"$ref": f"#/components/schemas/{schema_name}", "components": _components()}
-    jsonschema.validate(instance, root)
+    jsonschema.validate(_spec_view(instance), root)
 
 
 def validate_response(instance: Any) -> None:
@@ -46,12 +98,18 @@ def validate_response(instance: Any) -> None:
 
 def validate_event(event: dict[str, Any]) -> None:
     """A streaming event, by its ``type``."""
-    validate(event, _event_schemas()[event["type"]])
+    if event["type"] in _PROVIDER_EVENTS:
+        _validate_provider(event, _PROVIDER_EVENTS[event["type"]])
+    else:
+        validate(event, _event_schemas()[event["type"]])
 
 
 def validate_item(item: Any) -> None:
     """An item of a response's output, of its input items, or of a conversation."""
-    validate(item, "ItemField")
+    if _is_provider_item(item):
+        _validate_provider(item, _PROVIDER_ITEMS[item["type"]])
+    else:
+        validate(item, "ItemField")
 
 
 def validate_body(body: Any) -> None:

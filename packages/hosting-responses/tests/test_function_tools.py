@@ -92,7 +92,8 @@ def test_a_streamed_call_arrives_as_its_own_output_item(
     assert done["name"] == "get_weather"
     with client.responses.stream(model="m", input="use get_weather", tools=[WEATHER]) as stream:
         final = stream.get_final_response()
-    assert [item.type for item in final.output] == ["message", "function_call"]
+    # No text: the call is the only item, exactly as without streaming.
+    assert [item.type for item in final.output] == ["function_call"]
 
 
 def test_function_call_output_is_listed_among_the_input_items(client: OpenAI) -> None:

@@ -122,6 +122,82 @@ def test_constructor_validates() -> None:
         OfflineChatClient(delay=-1)
     with pytest.raises(ValueError, match="fail_after_updates"):
         OfflineChatClient(fail_after_updates=-1)
+    with pytest.raises(ValueError, match="cached_input_tokens"):
+        OfflineChatClient(cached_input_tokens=-1)
+
+
+# Reasoning, refusals, images, usage
+
+
+async def test_reasoning_comes_before_the_reply_with_an_id_per_call() -> None:
+    client = OfflineChatClient(reasoning="Think first")
+    response = await client.get_response(user("hi"))
+    thought, answer = response.messages[0].contents
+    assert (thought.type, thought.text, thought.id) == (
+        "text_reasoning",
+        "Think first",
+        "rs-offline-1",
+    )
+    assert answer.text == "Echo: hi (turn 1)"
+    assert response.usage_details is not None
+    assert response.usage_details.get("reasoning_output_token_count") == 2
+    # The reasoning words are output tokens too.
+    assert response.usage_details.get("output_token_count") == 2 + 4
+
+
+async def test_streamed_reasoning_comes_in_pieces_that_join_to_it() -> None:
+    client = OfflineChatClient(reasoning="one two three four five", chunks=2)
+    updates = await collect(client, user("hi"))
+    pieces = [c for u in updates for c in u.contents if c.type == "text_reasoning"]
+    assert [piece.text for piece in pieces] == ["one two ", "three four five"]
+    assert {piece.id for piece in pieces} == {"rs-offline-1"}
+    assert "".join(text_updates(updates)) == "Echo: hi (turn 1)"
+
+
+async def test_reasoning_also_precedes_tool_calls() -> None:
+    _, get_weather, _ = make_tools()
+    client = OfflineChatClient(reasoning="Use the tool")
+    response = await client.get_response(user("get_weather"), options={"tools": [get_weather]})
+    kinds = [content.type for content in response.messages[0].contents]
+    assert kinds == ["text_reasoning", "function_call"]
+
+
+async def test_refusal_replaces_the_echo_and_is_marked_like_the_frameworks() -> None:
+    client = OfflineChatClient(refusal="I won't.", image=Content.from_data(b"x", "image/png"))
+    response = await client.get_response(user("do it"))
+    (refusal,) = response.messages[0].contents
+    assert refusal.text == "I won't."
+    assert refusal.additional_properties["core"] == {"model_output_kind": "refusal"}
+    assert refusal.additional_properties["model_output_kind"] == "refusal"
+
+
+async def test_streamed_refusal_pieces_keep_the_mark() -> None:
+    updates = await collect(OfflineChatClient(refusal="No way at all.", chunks=2), user("x"))
+    pieces = [c for u in updates for c in u.contents if c.type == "text"]
+    assert "".join(piece.text or "" for piece in pieces) == "No way at all."
+    assert all(p.additional_properties.get("model_output_kind") == "refusal" for p in pieces)
+
+
+async def test_image_ends_a_text_reply_streamed_or_not() -> None:
+    image = Content.from_data(b"\x89PNG", "image/png")
+    client = OfflineChatClient(image=image)
+    response = await client.get_response(user("draw"))
+    assert [c.type for c in response.messages[0].contents] == ["text", "data"]
+    assert response.messages[0].contents[1].uri == image.uri
+    updates = await collect(client, user("draw"))
+    kinds = [c.type for u in updates for c in u.contents]
+    assert kinds[-2:] == ["data", "usage"]
+
+
+async def test_usage_can_be_switched_off_and_report_cached_tokens() -> None:
+    silent = await OfflineChatClient(usage=False).get_response(user("a b"))
+    assert not silent.usage_details
+    updates = await collect(OfflineChatClient(usage=False), user("a b"))
+    assert not any(c.type == "usage" for u in updates for c in u.contents)
+    cached = await OfflineChatClient(cached_input_tokens=5).get_response(user("a b c"))
+    assert cached.usage_details is not None
+    # Never more than the input.
+    assert cached.usage_details.get("cache_read_input_token_count") == 3
 
 
 # Streaming

@@ -27,6 +27,9 @@ from agent_framework import (
 
 __all__ = ["OfflineChatClient"]
 
+_OUTPUT_KIND = "model_output_kind"
+"""The framework's additional-properties key that marks a text content as a refusal."""
+
 _WORD = re.compile(r"\S+\s*|\s+")
 """One word with the whitespace after it (or leading whitespace): pieces that join exactly."""
 
@@ -54,16 +57,22 @@ class OfflineChatClient(
       parameter, a string. A ``tool_choice`` of ``"none"`` disables this, and
       ``allow_multiple_tool_calls=False`` limits it to the first named tool.
     * Otherwise: ``Echo: <last user message text> (turn N)``. A user message without text
-      is described by the kinds of its contents, e.g. ``Echo: [image] (turn 1)``.
+      is described by the kinds of its contents, e.g. ``Echo: [image] (turn 1)``. With
+      ``refusal`` set, that refusal instead: a text content marked as a refusal the way the
+      framework's own clients mark one; with ``image`` set, a text reply ends with that image.
+
+    With ``reasoning`` set, every reply starts with it as ``text_reasoning`` content (id
+    ``rs-offline-<call>``), streamed in pieces like the text.
 
     N is the number of user messages it can see, so session continuity is observable from
     outside: the second run in a session that keeps history answers ``(turn 2)``.
 
     Responses carry the role ``assistant``, a ``response_id`` and ``message_id`` unique per
     call (``offline-<call>`` and ``msg-offline-<call>``), and usage details counting words
-    as tokens. A streamed reply is split at word boundaries into ``chunks`` text updates
-    (fewer when it has fewer words) that join to exactly the whole reply; a final update
-    carries only the usage.
+    as tokens (reasoning words count as reasoning tokens too; ``cached_input_tokens`` of
+    the input are reported as read from a cache), unless ``usage`` is off. A streamed reply
+    is split at word boundaries into ``chunks`` text updates (fewer when it has fewer
+    words) that join to exactly the whole reply; a final update carries only the usage.
 
     Examples:
         .. code-block:: python
@@ -88,6 +97,11 @@ class OfflineChatClient(
         error: The error every call raises, or ``None``.
         fail_after_updates: How many content updates a failing streamed call yields first.
         chunks: The most text updates a streamed reply is split into.
+        reasoning: The reasoning every reply starts with, or ``None``.
+        refusal: The refusal that replaces the echo, or ``None``.
+        image: The image content the echo ends with, or ``None``.
+        usage: Whether replies report their usage.
+        cached_input_tokens: How many input tokens a reply reports as cached.
         calls: How many model calls this client has received (a tool round trip is two).
         last_messages: The messages of the latest call, as the client received them.
 
@@ -102,6 +116,11 @@ class OfflineChatClient(
         error: BaseException | None = None,
         fail_after_updates: int = 0,
         chunks: int = 4,
+        reasoning: str | None = None,
+        refusal: str | None = None,
+        image: Content | None = None,
+        usage: bool = True,
+        cached_input_tokens: int = 0,
         middleware: Sequence[ChatAndFunctionMiddlewareTypes] | None = None,
         function_invocation_configuration: FunctionInvocationConfiguration | None = None,
     ) -> None:
@@ -116,12 +135,18 @@ class OfflineChatClient(
                 yields before raising; ``0`` raises before the first update. When it is at
                 least the number of content updates, the error replaces the usage update.
             chunks: How many text updates a streamed reply is split into, at most.
+            reasoning: Reasoning every reply starts with, as ``text_reasoning`` content.
+            refusal: Answer with this refusal instead of the echo.
+            image: An image (``data`` or ``uri`` content) the echo ends with.
+            usage: Report usage details; ``False`` reports none.
+            cached_input_tokens: Report this many input tokens (at most all of them) as
+                read from a cache.
             middleware: Chat and function middleware to run around every call.
             function_invocation_configuration: Settings of the framework's tool loop.
 
         Raises:
-            ValueError: If ``chunks`` is less than 1, or ``delay`` or ``fail_after_updates``
-                is negative.
+            ValueError: If ``chunks`` is less than 1, or ``delay``, ``fail_after_updates``
+                or ``cached_input_tokens`` is negative.
 
         """
         if chunks < 1:
@@ -130,6 +155,8 @@ class OfflineChatClient(
             raise ValueError("delay must not be negative")
         if fail_after_updates < 0:
             raise ValueError("fail_after_updates must not be negative")
+        if cached_input_tokens < 0:
+            raise ValueError("cached_input_tokens must not be negative")
         super().__init__(
             middleware=middleware,
             function_invocation_configuration=function_invocation_configuration,
@@ -138,6 +165,11 @@ class OfflineChatClient(
         self.error = error
         self.fail_after_updates = fail_after_updates
         self.chunks = chunks
+        self.reasoning = reasoning
+        self.refusal = refusal
+        self.image = image
+        self.usage = usage
+        self.cached_input_tokens = cached_input_tokens
         self.calls = 0
         self.last_messages: list[Message] = []
 
@@ -164,14 +196,23 @@ class OfflineChatClient(
         self.calls += 1
         self.last_messages = list(messages)
         response_id = f"offline-{self.calls}"
-        contents = _reply(messages, options)
-        usage = _usage(messages, contents)
+        contents = self._decorate(_reply(messages, options, refusal=self.refusal), response_id)
+        usage = _usage(messages, contents, cached=self.cached_input_tokens) if self.usage else None
         if stream:
             return self._build_response_stream(self._stream(contents, usage, response_id))
         return self._respond(contents, usage, response_id)
 
+    def _decorate(self, contents: list[Content], response_id: str) -> list[Content]:
+        """The reply with the configured reasoning before it and image after an echo."""
+        if self.image is not None and _finish_reason(contents) == "stop" and not _refuses(contents):
+            contents = [*contents, self.image]
+        if self.reasoning:
+            thought = Content.from_text_reasoning(id=f"rs-{response_id}", text=self.reasoning)
+            contents = [thought, *contents]
+        return contents
+
     async def _respond(
-        self, contents: list[Content], usage: UsageDetails, response_id: str
+        self, contents: list[Content], usage: UsageDetails | None, response_id: str
     ) -> ChatResponse:
         """Build the non-streaming response, after the delay (or raise the error)."""
         if self.delay:
@@ -186,13 +227,13 @@ class OfflineChatClient(
         )
 
     async def _stream(
-        self, contents: list[Content], usage: UsageDetails, response_id: str
+        self, contents: list[Content], usage: UsageDetails | None, response_id: str
     ) -> AsyncIterator[ChatResponseUpdate]:
         """Yield the reply in pieces, then its usage (or raise the error part way)."""
         pieces: list[Content] = []
         for content in contents:
-            if content.type == "text" and content.text:
-                pieces.extend(Content.from_text(text) for text in _split(content.text, self.chunks))
+            if content.type in ("text", "text_reasoning") and content.text:
+                pieces.extend(_piece(content, text) for text in _split(content.text, self.chunks))
             else:
                 pieces.append(content)
         message_id = f"msg-{response_id}"
@@ -210,7 +251,7 @@ class OfflineChatClient(
         if self.error is not None:
             self._raise()
         yield ChatResponseUpdate(
-            contents=[Content.from_usage(usage)],
+            contents=[] if usage is None else [Content.from_usage(usage)],
             role="assistant",
             message_id=message_id,
             response_id=response_id,
@@ -223,8 +264,28 @@ class OfflineChatClient(
         raise error.with_traceback(None)
 
 
-def _reply(messages: Sequence[Message], options: Mapping[str, Any]) -> list[Content]:
-    """Decide the reply: a tool's result, tool calls, or the echo."""
+def _piece(content: Content, text: str) -> Content:
+    """A streamed piece of a text or reasoning content: same kind, id and marks."""
+    if content.type == "text_reasoning":
+        return Content.from_text_reasoning(id=content.id, text=text)
+    return Content.from_text(text, additional_properties=dict(content.additional_properties))
+
+
+def _refuses(contents: Sequence[Content]) -> bool:
+    """Whether the reply is a refusal."""
+    return any(content.additional_properties.get(_OUTPUT_KIND) == "refusal" for content in contents)
+
+
+def _refusal(text: str) -> Content:
+    """A refusal, marked the way the framework's clients mark one (and its legacy form)."""
+    marks: dict[str, Any] = {"core": {_OUTPUT_KIND: "refusal"}, _OUTPUT_KIND: "refusal"}
+    return Content.from_text(text, additional_properties=marks)
+
+
+def _reply(
+    messages: Sequence[Message], options: Mapping[str, Any], *, refusal: str | None
+) -> list[Content]:
+    """Decide the reply: a tool's result, tool calls, the refusal or the echo."""
     turn = sum(1 for message in messages if message.role == "user")
     last = messages[-1] if messages else None
     if last is not None and last.role == "tool":
@@ -242,6 +303,8 @@ def _reply(messages: Sequence[Message], options: Mapping[str, Any]) -> list[Cont
         if calls:
             # Without parallel calls the model asks for one tool at a time.
             return calls if options.get("allow_multiple_tool_calls") is not False else calls[:1]
+    if refusal is not None:
+        return [_refusal(refusal)]
     user = next((message for message in reversed(messages) if message.role == "user"), None)
     return [Content.from_text(f"Echo: {_describe(user)} (turn {turn})")]
 
@@ -373,12 +436,21 @@ def _finish_reason(contents: Sequence[Content]) -> FinishReasonLiteral:
     return "stop"
 
 
-def _usage(messages: Sequence[Message], contents: Sequence[Content]) -> UsageDetails:
+def _usage(
+    messages: Sequence[Message], contents: Sequence[Content], *, cached: int
+) -> UsageDetails:
     """Count words as tokens, so usage is deterministic."""
     prompt = sum(len(message.text.split()) for message in messages)
     completion = sum(len((content.text or "").split()) for content in contents)
+    reasoning = sum(
+        len((content.text or "").split())
+        for content in contents
+        if content.type == "text_reasoning"
+    )
     return UsageDetails(
         input_token_count=prompt,
         output_token_count=completion,
         total_token_count=prompt + completion,
+        cache_read_input_token_count=min(cached, prompt),
+        reasoning_output_token_count=reasoning,
     )

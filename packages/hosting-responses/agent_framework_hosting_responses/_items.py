@@ -1,0 +1,408 @@
+"""Agent contents → Responses output items, and the events that stream them.
+
+One :class:`OutputBuilder` serves both paths. Fed a finished run's contents it assembles
+the output items; fed streamed contents as they arrive it also returns the events that
+announce, fill and close each item, one item at a time, in the specification's order:
+
+* ``text_reasoning`` → a ``reasoning`` item with one ``summary_text`` part
+  (``response.reasoning_summary_part.*``, ``response.reasoning_summary_text.*``).
+* ``text`` → an assistant ``message`` item: ``output_text`` parts, or ``refusal`` parts
+  for text the framework marks as a refusal (``response.content_part.*``,
+  ``response.output_text.*`` / ``response.refusal.*``).
+* an image (``data`` content with an image media type, or the result of the framework's
+  image generation tool) → an ``image_generation_call`` item with the base64 image as its
+  ``result``: the only place the Responses format has for an image the model produced.
+
+Function calls and results end the open item; the calls the caller must answer are
+listed after these items (see ``_render``). Raw reasoning text (the framework's
+``reasoning_text`` mark), images by URL and other contents have no item here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, cast
+
+from agent_framework import AgentResponse, Content
+
+__all__ = [
+    "IMAGE_FORMATS",
+    "Event",
+    "Item",
+    "OutputBuilder",
+    "calls_answered",
+    "item_events",
+    "items_of",
+    "matched",
+    "message_item",
+    "new_item_id",
+    "refusal_content",
+    "wire",
+]
+
+Event = tuple[str, dict[str, Any]]
+"""A stream event's ``type`` and its fields (the writer adds ``sequence_number``)."""
+
+PartKind = Literal["output_text", "refusal", "summary_text"]
+ItemKind = Literal["reasoning", "message", "image_generation_call"]
+
+_ID_PREFIX: dict[ItemKind, str] = {
+    "reasoning": "rs",
+    "message": "msg",
+    "image_generation_call": "ig",
+}
+_OUTPUT_KIND = "model_output_kind"
+_REASONING_TEXT = "reasoning_text"
+IMAGE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+"""Image media types → an ``image_generation_call``'s ``output_format``."""
+
+
+@dataclass(slots=True)
+class Part:
+    """A text part of an item: a message's ``output_text``/``refusal``, a reasoning summary."""
+
+    kind: PartKind
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image the agent produced: base64 data and its media type."""
+
+    data: str
+    media_type: str
+
+
+@dataclass(slots=True)
+class Item:
+    """One output item being built.
+
+    Attributes:
+        kind: The item's wire type.
+        id: The item's wire id.
+        parts: A message's content parts, or a reasoning item's summary part.
+        image: An image item's image.
+        group: What the item's contents came from (a reasoning id, a message id): contents
+            of another group start a new item.
+
+    """
+
+    kind: ItemKind
+    id: str
+    parts: list[Part] = field(default_factory=list[Part])
+    image: Image | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """What one content adds: text of a part kind, an image, or the end of the open item."""
+
+    kind: PartKind | Literal["image", "break"]
+    text: str = ""
+    replace: bool = False
+    group: str | None = None
+    image: Image | None = None
+
+
+def new_item_id(kind: ItemKind) -> str:
+    """A fresh id for an item of ``kind``: ``rs_``, ``msg_`` or ``ig_`` and 48 hex digits."""
+    return f"{_ID_PREFIX[kind]}_{secrets.token_hex(24)}"
+
+
+class OutputBuilder:
+    """Builds output items from contents in order, and the events that stream them.
+
+    Args:
+        streaming: The contents are streamed pieces: a ``replace`` piece replaces the open
+            part's text instead of extending it. A finished run's contents are whole.
+
+    """
+
+    def __init__(self, *, streaming: bool) -> None:
+        self._streaming = streaming
+        self.items: list[Item] = []
+        self._open: Item | None = None
+
+    def add(self, content: Content, *, source: str | None = None) -> list[Event]:
+        """Add one content (``source``: the id of the message it belongs to)."""
+        piece = _piece(content, source)
+        if piece is None:
+            return []
+        if piece.kind == "break":
+            return self.close()
+        if piece.kind == "image":
+            events = self.close()
+            item = self._start("image_generation_call", None)
+            item.image = piece.image
+            self._open = None
+            return [*events, *item_events(item, self.index_of(item))]
+        if piece.kind == "summary_text":
+            return self._add_text(piece, piece.kind, "reasoning")
+        return self._add_text(piece, piece.kind, "message")
+
+    def close(self, final: Item | None = None) -> list[Event]:
+        """Close the open item, with the text of ``final`` when that has the same parts."""
+        item, self._open = self._open, None
+        if item is None:
+            return []
+        if final is not None and [p.kind for p in final.parts] == [p.kind for p in item.parts]:
+            item.parts = [replace(part) for part in final.parts]
+        index = self.index_of(item)
+        return [*_part_closed(item, index, len(item.parts) - 1), _item_done(item, index)]
+
+    @property
+    def open(self) -> Item | None:
+        """The item still being streamed, if any."""
+        return self._open
+
+    def index_of(self, item: Item) -> int:
+        """The ``output_index`` of ``item``."""
+        return self.items.index(item)
+
+    def _start(self, kind: ItemKind, group: str | None) -> Item:
+        item = Item(kind, new_item_id(kind), group=group)
+        self.items.append(item)
+        self._open = item
+        return item
+
+    def _add_text(self, piece: _Piece, part_kind: PartKind, kind: ItemKind) -> list[Event]:
+        events: list[Event] = []
+        item = self._open
+        if item is None or item.kind != kind or _other_group(item.group, piece.group):
+            events.extend(self.close())
+            item = self._start(kind, piece.group)
+            events.append(_item_added(item, self.index_of(item)))
+        index = self.index_of(item)
+        if not item.parts or item.parts[-1].kind != part_kind:
+            if item.parts:
+                events.extend(_part_closed(item, index, len(item.parts) - 1))
+            item.parts.append(Part(part_kind))
+            events.append(_part_added(item, index, len(item.parts) - 1))
+        part = item.parts[-1]
+        delta = piece.text
+        if self._streaming and piece.replace:
+            delta = piece.text[len(part.text) :] if piece.text.startswith(part.text) else ""
+            part.text = piece.text
+        else:
+            part.text += delta
+        if delta:
+            events.append(_delta(item, index, len(item.parts) - 1, delta))
+        return events
+
+
+def items_of(result: AgentResponse) -> list[Item]:
+    """The output items of a finished run's assistant messages."""
+    builder = OutputBuilder(streaming=False)
+    for message in result.messages:
+        for content in message.contents:
+            if message.role != "tool" or content.type == "function_result":
+                builder.add(content, source=message.message_id)
+    builder.close()
+    return builder.items
+
+
+def matched(streamed: list[Item], final: list[Item]) -> list[Item | None]:
+    """For each final item, the streamed item of its kind at the same position among its kind."""
+    by_kind: dict[str, list[Item]] = {}
+    for item in streamed:
+        by_kind.setdefault(item.kind, []).append(item)
+    seen: dict[str, int] = {}
+    pairs: list[Item | None] = []
+    for item in final:
+        position = seen.get(item.kind, 0)
+        seen[item.kind] = position + 1
+        candidates = by_kind.get(item.kind, [])
+        pairs.append(candidates[position] if position < len(candidates) else None)
+    return pairs
+
+
+def wire(item: Item, *, status: Literal["in_progress", "completed"]) -> dict[str, Any]:
+    """The wire object of ``item`` (``in_progress`` items carry no content yet)."""
+    done = status == "completed"
+    if item.kind == "reasoning":
+        summary = [_part_wire(part) for part in item.parts] if done else []
+        return {"type": "reasoning", "id": item.id, "summary": summary, "status": status}
+    if item.kind == "message":
+        content = [_part_wire(part) for part in item.parts] if done else []
+        return message_item(item.id, content, status=status)
+    image = item.image
+    fields: dict[str, Any] = {
+        "type": "image_generation_call",
+        "id": item.id,
+        "status": status,
+        "result": image.data if done and image is not None else None,
+    }
+    if image is not None and image.media_type in IMAGE_FORMATS:
+        fields["output_format"] = IMAGE_FORMATS[image.media_type]
+    return fields
+
+
+def message_item(
+    item_id: str, content: list[dict[str, Any]], *, status: Literal["in_progress", "completed"]
+) -> dict[str, Any]:
+    """An assistant ``message`` output item."""
+    return {
+        "type": "message",
+        "id": item_id,
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def item_events(item: Item, index: int) -> list[Event]:
+    """Every event of a finished item, from its announcement to its end.
+
+    Its text comes whole in the closing events, without deltas: deltas carry only what
+    the agent streamed (and the stream hook let through).
+    """
+    if item.kind == "image_generation_call":
+        at = {"item_id": item.id, "output_index": index}
+        return [
+            _item_added(item, index),
+            ("response.image_generation_call.in_progress", at),
+            ("response.image_generation_call.completed", at),
+            _item_done(item, index),
+        ]
+    events = [_item_added(item, index)]
+    for part_index in range(len(item.parts)):
+        events.append(_part_added(item, index, part_index))
+        events.extend(_part_closed(item, index, part_index))
+    events.append(_item_done(item, index))
+    return events
+
+
+def _part_wire(part: Part) -> dict[str, Any]:
+    if part.kind == "refusal":
+        return {"type": "refusal", "refusal": part.text}
+    if part.kind == "summary_text":
+        return {"type": "summary_text", "text": part.text}
+    return {"type": "output_text", "text": part.text, "annotations": [], "logprobs": []}
+
+
+def _item_added(item: Item, index: int) -> Event:
+    return "response.output_item.added", {
+        "output_index": index,
+        "item": wire(item, status="in_progress"),
+    }
+
+
+def _item_done(item: Item, index: int) -> Event:
+    return "response.output_item.done", {
+        "output_index": index,
+        "item": wire(item, status="completed"),
+    }
+
+
+def _at(item: Item, index: int, part_index: int) -> dict[str, Any]:
+    position = "summary_index" if item.kind == "reasoning" else "content_index"
+    return {"item_id": item.id, "output_index": index, position: part_index}
+
+
+def _part_added(item: Item, index: int, part_index: int) -> Event:
+    kind = "response.reasoning_summary_part.added"
+    if item.kind == "message":
+        kind = "response.content_part.added"
+    empty = Part(item.parts[part_index].kind)
+    return kind, {**_at(item, index, part_index), "part": _part_wire(empty)}
+
+
+def _delta(item: Item, index: int, part_index: int, delta: str) -> Event:
+    kind = item.parts[part_index].kind
+    fields = {**_at(item, index, part_index), "delta": delta}
+    if kind == "summary_text":
+        return "response.reasoning_summary_text.delta", fields
+    if kind == "refusal":
+        return "response.refusal.delta", fields
+    return "response.output_text.delta", {**fields, "logprobs": []}
+
+
+def _part_closed(item: Item, index: int, part_index: int) -> list[Event]:
+    """The events that end a part: its text is done, then the part is."""
+    if part_index < 0:
+        return []
+    part = item.parts[part_index]
+    at = _at(item, index, part_index)
+    if part.kind == "summary_text":
+        text_done: Event = ("response.reasoning_summary_text.done", {**at, "text": part.text})
+        part_done = "response.reasoning_summary_part.done"
+    elif part.kind == "refusal":
+        text_done = ("response.refusal.done", {**at, "refusal": part.text})
+        part_done = "response.content_part.done"
+    else:
+        text_done = ("response.output_text.done", {**at, "text": part.text, "logprobs": []})
+        part_done = "response.content_part.done"
+    return [text_done, (part_done, {**at, "part": _part_wire(part)})]
+
+
+def _other_group(current: str | None, incoming: str | None) -> bool:
+    return current is not None and incoming is not None and current != incoming
+
+
+def _piece(content: Content, source: str | None) -> _Piece | None:
+    """What ``content`` adds to the output, or ``None`` when it has no place there."""
+    kind = content.type
+    properties: Mapping[str, Any] = content.additional_properties or {}
+    replaces = content.merge_mode == "replace"
+    if kind == "text":
+        part: PartKind = "refusal" if _is_refusal(properties) else "output_text"
+        return _Piece(part, content.text or "", replaces, source)
+    if kind == "text_reasoning":
+        if not content.text or _is_raw_reasoning(properties):
+            return None
+        return _Piece("summary_text", content.text, replaces, content.id or source)
+    if kind in ("function_call", "function_result"):
+        return _Piece("break")
+    image = _image(content)
+    return _Piece("image", image=image) if image is not None else None
+
+
+def _image(content: Content) -> Image | None:
+    """The image a ``data`` content or an image generation result holds, if complete."""
+    if content.type == "image_generation_tool_result":
+        outputs: object = getattr(content, "outputs", None)
+        candidates = cast("list[object]", outputs) if isinstance(outputs, list) else [outputs]
+        images = [_image(c) for c in candidates if isinstance(c, Content)]
+        return next((image for image in images if image is not None), None)
+    if content.type != "data" or (content.additional_properties or {}).get("is_partial_image"):
+        return None
+    header, _, data = (content.uri or "").partition(",")
+    media_type = header.removeprefix("data:").split(";", 1)[0]
+    if not media_type.startswith("image/") or ";base64" not in header or not data:
+        return None
+    return Image(data, media_type)
+
+
+def refusal_content(text: str) -> Content:
+    """A text the framework reads as a refusal (marked now namespaced, and flat as before)."""
+    marks: dict[str, Any] = {"core": {_OUTPUT_KIND: "refusal"}, _OUTPUT_KIND: "refusal"}
+    return Content.from_text(text, additional_properties=marks)
+
+
+def _is_refusal(properties: Mapping[str, Any]) -> bool:
+    """Whether the framework marks a text as a refusal (now namespaced, formerly flat)."""
+    core: object = properties.get("core")
+    if isinstance(core, Mapping) and cast("Mapping[str, Any]", core).get(_OUTPUT_KIND):
+        return cast("Mapping[str, Any]", core)[_OUTPUT_KIND] == "refusal"
+    return properties.get(_OUTPUT_KIND) == "refusal"
+
+
+def _is_raw_reasoning(properties: Mapping[str, Any]) -> bool:
+    """Whether the framework marks reasoning as the raw trace rather than a summary."""
+    namespaced: object = properties.get("openai")
+    return _REASONING_TEXT in properties or (
+        isinstance(namespaced, Mapping) and _REASONING_TEXT in cast("Mapping[str, Any]", namespaced)
+    )
+
+
+def calls_answered(contents: Iterable[Content]) -> set[str]:
+    """The call ids the run answered itself: its own tools' results."""
+    return {c.call_id for c in contents if c.type == "function_result" and c.call_id}
