@@ -15,6 +15,8 @@ import pytest
 from agent_framework import AgentResponseUpdate
 from agent_framework_hosting.testing import LoopbackServer
 from agent_framework_hosting_responses import ResponsesChannel
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai import OpenAI
 
 from ._clients import async_sdk, host_for, sdk, serve
@@ -329,3 +331,36 @@ def test_deleting_a_background_response_deletes_its_log() -> None:
             client.responses.retrieve(response_id, stream=True)
     assert host.state_store.get(f"responses:events:{response_id}") is None
     assert host.state_store.get(f"responses:events:{response_id}:0") is None
+
+
+def test_any_log_replays_whole_and_resumes_anywhere_within_its_bound() -> None:
+    bounds = (1, 5, 4096)  # 4096: long replies span several stored segments
+    with (
+        serve(ResponsesChannel(max_log_events=bounds[0]), chunks=500) as tight,
+        serve(ResponsesChannel(max_log_events=bounds[1]), chunks=500) as small,
+        serve(ResponsesChannel(max_log_events=bounds[2]), chunks=500) as roomy,
+    ):
+        servers: dict[int, LoopbackServer] = dict(zip(bounds, (tight, small, roomy), strict=True))
+
+        @settings(max_examples=25, deadline=None)
+        @given(bound=st.sampled_from(bounds), words=st.integers(1, 160), data=st.data())
+        def replay(bound: int, words: int, data: st.DataObject) -> None:
+            client = sdk(servers[bound])
+            text = " ".join(f"w{n}" for n in range(words))
+            live: list[Event] = list(
+                client.responses.create(model="m", input=text, background=True, stream=True)
+            )
+            response_id = live[0].response.id
+            whole: list[Event] = list(client.responses.retrieve(response_id, stream=True))
+            after = data.draw(st.integers(0, len(live) + 2), label="starting_after")
+            resumed: list[Event] = list(
+                client.responses.retrieve(response_id, stream=True, starting_after=after)
+            )
+            assert numbers(whole) == numbers(live) == list(range(len(live)))
+            assert [e.type for e in whole] == [e.type for e in live]
+            assert deltas(whole) == live[-1].response.output_text == f"Echo: {text} (turn 1)"
+            assert numbers(resumed) == numbers(live)[after + 1 :]
+            text_deltas = [e for e in whole if e.type == "response.output_text.delta"]
+            assert len(text_deltas) <= bound + 1
+
+        replay()
