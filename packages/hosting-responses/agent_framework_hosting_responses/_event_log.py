@@ -177,7 +177,15 @@ class EventLogWriter(SSEWriter):
     are held and merged, and appended as one delta before the next other event.
     """
 
-    __slots__ = ("_appended", "_held", "_max_events", "_partition", "_segment", "_store", "id")
+    __slots__ = (
+        "_appended",
+        "_held",
+        "_max_events",
+        "_partition",
+        "_response_id",
+        "_segment",
+        "_store",
+    )
 
     def __init__(
         self,
@@ -189,7 +197,7 @@ class EventLogWriter(SSEWriter):
         appended: Callable[[], None],
     ) -> None:
         super().__init__()
-        self.id = response_id
+        self._response_id = response_id
         self._store = store
         self._partition = partition
         self._max_events = max_events
@@ -224,10 +232,10 @@ class EventLogWriter(SSEWriter):
             self._segment = []
         self._segment.append(frame.decode())
         # The segment first, then the head: a reader never sees a head ahead of its events.
-        self._store.set(_segment_key(self.id, segment), self._segment)
+        self._store.set(_segment_key(self._response_id, segment), self._segment)
         terminal = kind in _TERMINAL
         if offset == 0 or terminal:
-            _Head(self._partition, segment + 1, done=terminal).save(self._store, self.id)
+            _Head(self._partition, segment + 1, done=terminal).save(self._store, self._response_id)
         self._appended()
         return frame
 
