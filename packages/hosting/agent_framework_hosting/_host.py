@@ -14,7 +14,7 @@ from agent_framework import SupportsAgentRun, Workflow
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from ._channel import Channel
 from ._commands import builtin_commands
@@ -186,16 +186,20 @@ async def _readiness(_request: Request) -> PlainTextResponse:
 
 
 def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
-    """Mount ``routes`` under ``path``; a route at ``/`` also answers the bare path."""
+    """Mount ``routes`` under ``path``; a route at ``/`` also answers the bare path.
+
+    That holds for WebSocket routes too: a WebSocket handshake is never redirected.
+    """
     stripped = path.strip("/")
     if not stripped or not routes:
         return list(routes)
     prefix = "/" + stripped
-    bare = [
-        Route(prefix, route.endpoint, methods=route.methods, name=route.name)
-        for route in routes
-        if isinstance(route, Route) and route.path == "/"
-    ]
+    bare: list[BaseRoute] = []
+    for route in routes:
+        if isinstance(route, Route) and route.path == "/":
+            bare.append(Route(prefix, route.endpoint, methods=route.methods, name=route.name))
+        elif isinstance(route, WebSocketRoute) and route.path == "/":
+            bare.append(WebSocketRoute(prefix, route.endpoint, name=route.name))
     return [*bare, Mount(prefix, routes=list(routes))]
 
 

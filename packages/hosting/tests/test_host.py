@@ -23,7 +23,9 @@ from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from echo_channel import EchoChannel
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from websockets.sync.client import connect
 
 
 def agent() -> Agent:
@@ -82,6 +84,27 @@ def test_a_path_without_its_leading_or_with_a_trailing_slash_still_mounts(path: 
     with LoopbackServer(host.app) as server:
         response = httpx.post(f"{server.base_url}/echo", json={"text": "hi"})
     assert response.json()["text"] == "Echo: hi (turn 1)"
+
+
+class _WebSocketEchoChannel:
+    name = "ws-echo"
+    path = "/ws"
+
+    def contribute(self, context: Any) -> ChannelContribution:
+        async def echo(websocket: WebSocket) -> None:
+            await websocket.accept()
+            await websocket.send_text(await websocket.receive_text())
+            await websocket.close()
+
+        return ChannelContribution(routes=[WebSocketRoute("/", echo)])
+
+
+@pytest.mark.parametrize("path", ["/ws", "/ws/"])
+def test_a_websocket_route_at_slash_answers_the_bare_path_too(path: str) -> None:
+    host = AgentFrameworkHost(agent(), channels=[_WebSocketEchoChannel()])
+    with LoopbackServer(host.app) as server, connect(f"ws://127.0.0.1:{server.port}{path}") as ws:
+        ws.send("ping")
+        assert ws.recv() == "ping"
 
 
 class _RoutelessChannel:
