@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 
@@ -17,7 +17,9 @@ async def read_json_body(request: Request, limit: int, *, allow_empty: bool = Fa
 
     Raises:
         ResponsesError: The body is larger than ``limit`` bytes (413
-            ``request_too_large``) or is not JSON (400 ``invalid_json``).
+            ``request_too_large``), is not JSON, or holds a string that is not valid
+            Unicode (a lone surrogate escape such as ``"\ud800"``, which nothing could
+            store or send back) (400 ``invalid_json``).
 
     """
     raw = await _read_body(request, limit)
@@ -30,9 +32,41 @@ async def read_json_body(request: Request, limit: int, *, allow_empty: bool = Fa
     if allow_empty and not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ResponsesError("The request body is not valid JSON.", code="invalid_json") from None
+    # Only a \u escape can make a lone surrogate; valid UTF-8 bytes never do.
+    if b"\\u" in raw and not _is_unicode(body):
+        raise ResponsesError(
+            "The request body holds a string that is not valid Unicode (a lone surrogate).",
+            code="invalid_json",
+        )
+    return body
+
+
+def _is_unicode(value: Any) -> bool:
+    """Whether every string in the decoded JSON ``value`` (keys too) can be encoded."""
+    pending: list[Any] = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            if not current.isascii() and not _encodes(current):
+                return False
+        elif isinstance(current, list):
+            pending.extend(cast("list[Any]", current))
+        elif isinstance(current, dict):
+            entries = cast("dict[str, Any]", current)
+            pending.extend(entries.keys())
+            pending.extend(entries.values())
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:

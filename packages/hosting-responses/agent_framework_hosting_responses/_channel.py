@@ -30,7 +30,7 @@ from ._compact import Compactions, compaction_route
 from ._conversation_store import ConversationStore
 from ._conversations import Conversations, Turn
 from ._conversations_api import conversation_routes, sibling_path
-from ._errors import AGENT_FAILED, ResponsesError, error_response
+from ._errors import AGENT_FAILED, ResponsesError, error_response, unknown_path_route
 from ._event_log import EventLogs, EventLogWriter
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
@@ -222,11 +222,12 @@ class ResponsesChannel:
                 task.cancel()
             await asyncio.gather(*self._background.values(), return_exceptions=True)
 
+        conversation_api = conversation_routes(objects, context, self._max_body_bytes)
+        # At the root (an empty path) a catch-all would answer for every later route.
+        unknown = [unknown_path_route()] if self.path.strip("/") else []
         return ChannelContribution(
             on_shutdown=[stop_background_runs],
-            mounts={
-                self.conversations_path: conversation_routes(objects, context, self._max_body_bytes)
-            },
+            mounts={self.conversations_path: [*conversation_api, unknown_path_route()]},
             routes=[
                 Route("/", create_response, methods=["POST"]),
                 compaction_route(
@@ -240,6 +241,7 @@ class ResponsesChannel:
                 Route("/{response_id}", delete_response, methods=["DELETE"]),
                 Route("/{response_id}/input_items", list_input_items, methods=["GET"]),
                 Route("/{response_id}/cancel", cancel_response, methods=["POST"]),
+                *unknown,
             ],
         )
 

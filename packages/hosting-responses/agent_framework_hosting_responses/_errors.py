@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-__all__ = ["AGENT_FAILED", "ResponsesError", "error_response"]
+__all__ = ["AGENT_FAILED", "ResponsesError", "error_response", "unknown_path_route"]
 
 AGENT_FAILED = "The agent failed to produce a response."
 """What a caller learns of an agent failure; the cause goes to the server log only."""
@@ -47,3 +49,21 @@ def error_response(
     """``{"error": {"message", "type", "param", "code"}}`` with ``status``."""
     error = {"message": message, "type": type, "param": param, "code": code}
     return JSONResponse({"error": error}, status_code=status)
+
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def unknown_path_route() -> Route:
+    """A last route for any path and method: ``404`` in the OpenAI error shape.
+
+    Without it an id with a ``/`` in it, or a wrong method, gets the router's plain-text
+    ``404``/``405`` or a trailing-slash redirect. Mount it only under a non-empty prefix:
+    at the root it would answer for every other route after it.
+    """
+
+    async def unknown_path(request: Request) -> JSONResponse:
+        message = f"Invalid URL ({request.method} {request.url.path})."
+        return error_response(404, message, code="not_found")
+
+    return Route("/{path:path}", unknown_path, methods=_METHODS)
