@@ -1,4 +1,4 @@
-"""Reading a request's JSON body within the channel's size limit."""
+"""Reading a request's JSON body, or a WebSocket message, within the channel's size limit."""
 
 from __future__ import annotations
 
@@ -9,28 +9,38 @@ from starlette.requests import Request
 
 from ._errors import ResponsesError
 
-__all__ = ["read_json_body"]
+__all__ = ["decode_json", "read_json_body"]
 
 
 async def read_json_body(request: Request, limit: int, *, allow_empty: bool = False) -> Any:
     """The decoded JSON body (``{}`` for an empty one when ``allow_empty``).
 
     Raises:
-        ResponsesError: The body is larger than ``limit`` bytes (413
+        ResponsesError: As :func:`decode_json`.
+
+    """
+    raw = await _read_body(request, limit)
+    if raw is None:
+        raise _too_large(limit)
+    if allow_empty and not raw.strip():
+        return {}
+    return decode_json(raw, limit)
+
+
+def decode_json(raw: bytes | str, limit: int) -> Any:
+    """The decoded JSON of a request body or a WebSocket message.
+
+    Raises:
+        ResponsesError: ``raw`` is larger than ``limit`` bytes (413
             ``request_too_large``), is not JSON, or holds a string that is not valid
             Unicode (a lone surrogate escape such as ``"\ud800"``, which nothing could
             store or send back) (400 ``invalid_json``).
 
     """
-    raw = await _read_body(request, limit)
-    if raw is None:
-        raise ResponsesError(
-            f"The request body is larger than {limit} bytes.",
-            code="request_too_large",
-            status=413,
-        )
-    if allow_empty and not raw.strip():
-        return {}
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > limit:
+        raise _too_large(limit)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -42,6 +52,12 @@ async def read_json_body(request: Request, limit: int, *, allow_empty: bool = Fa
             code="invalid_json",
         )
     return body
+
+
+def _too_large(limit: int) -> ResponsesError:
+    return ResponsesError(
+        f"The request body is larger than {limit} bytes.", code="request_too_large", status=413
+    )
 
 
 def _is_unicode(value: Any) -> bool:

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from typing import Any, NamedTuple
 
 from agent_framework import AgentResponseUpdate
 from agent_framework_hosting import (
@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from ._body import read_json_body
 from ._compact import Compactions, compaction_route
+from ._connection_cache import ConnectionCache
 from ._conversation_store import ConversationStore
 from ._conversations import Conversations, Turn
 from ._conversations_api import conversation_routes, sibling_path
@@ -46,6 +47,7 @@ from ._render import (
 )
 from ._replay import replay, sse_response
 from ._store import ResponseRecord, ResponseStore, input_items, page_of
+from ._websocket import websocket_route
 
 __all__ = ["ResponsesChannel"]
 
@@ -57,7 +59,9 @@ class ResponsesChannel:
 
     ``POST {path}`` (default ``/responses``, so ``OpenAI(base_url="http://host:port")``
     works; use ``path="/v1/responses"`` for a ``/v1`` base URL) answers with a Response
-    object, or with server-sent events when ``stream`` is true.
+    object, or with server-sent events when ``stream`` is true. A WebSocket connection at
+    the same path takes ``response.create`` messages, one turn after another, and answers
+    each with the same events.
 
     Continuity: ``previous_response_id`` continues from any response this channel stored,
     over chains of any length; naming an older response of a conversation branches from
@@ -79,6 +83,10 @@ class ResponsesChannel:
         keepalive_seconds: A silent stream gets an SSE comment after this long.
         max_log_events: Events a background stream's log holds before its deltas are
             merged (one per output part), which bounds the log.
+        websocket_cache_size: ``store: false`` responses a WebSocket connection keeps so
+            that they can be continued on it.
+        websocket_max_seconds: How long a WebSocket connection serves turns; then it is
+            closed with a ``websocket_connection_limit_reached`` error.
 
     """
 
@@ -96,6 +104,8 @@ class ResponsesChannel:
         max_body_bytes: int = 8 * 1024 * 1024,
         keepalive_seconds: float = 15.0,
         max_log_events: int = 4096,
+        websocket_cache_size: int = 64,
+        websocket_max_seconds: float = 3600.0,
     ) -> None:
         self.path = path
         if conversations_path is None:
@@ -108,6 +118,8 @@ class ResponsesChannel:
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
         self._max_log_events = max_log_events
+        self._websocket_cache_size = websocket_cache_size
+        self._websocket_max_seconds = websocket_max_seconds
         self._conversations: Conversations | None = None
         self._background: dict[str, asyncio.Task[None]] = {}
 
@@ -119,23 +131,27 @@ class ResponsesChannel:
         logs = EventLogs(context.state_store, max_events=self._max_log_events)
         compactions = Compactions(context.state_store)
 
-        async def create_response(request: Request) -> Response:
-            try:
-                body = await read_json_body(request, self._max_body_bytes)
-                keys = context.isolation_keys(request.headers)
-                parsed = parse_responses_request(compactions.expand(body, keys.user_key))
-                kept = parsed.store or parsed.conversation is not None
-                turn = conversations.begin(
-                    self._new_response_id(),
-                    previous_response_id=parsed.previous_response_id,
-                    keys=keys,
-                    store=parsed.store,
-                    inputs=input_items(parsed.body["input"]) if kept else [],
-                    conversation=parsed.conversation,
-                )
-            except ResponsesError as error:
-                return error.response()
-            run = self._channel_request(parsed, keys, turn)
+        def begin_turn(
+            body: Any, keys: IsolationKeys, cache: ConnectionCache | None = None
+        ) -> _TurnStart:
+            """Validate a request body and place its response; both transports start here.
+
+            Raises:
+                ResponsesError: The body cannot start a turn.
+
+            """
+            parsed = parse_responses_request(compactions.expand(body, keys.user_key))
+            # An unstored response is still kept by a WebSocket connection's cache.
+            kept = parsed.store or parsed.conversation is not None or cache is not None
+            turn = conversations.begin(
+                self._new_response_id(),
+                previous_response_id=parsed.previous_response_id,
+                keys=keys,
+                store=parsed.store,
+                inputs=input_items(parsed.body["input"]) if kept else [],
+                conversation=parsed.conversation,
+                cache=cache,
+            )
             draft = ResponseDraft(
                 id=turn.response_id,
                 model=parsed.model,
@@ -149,6 +165,22 @@ class ResponsesChannel:
                 background=parsed.background,
                 conversation=parsed.conversation,
             )
+            return _TurnStart(parsed, turn, self._channel_request(parsed, keys, turn), draft)
+
+        async def run_websocket_turn(
+            body: Mapping[str, Any], keys: IsolationKeys, cache: ConnectionCache, sse: SSEWriter
+        ) -> AsyncGenerator[bytes]:
+            parsed, turn, run, draft = begin_turn(body, keys, cache)
+            async for frame in self._stream(context, run, parsed, draft, turn, sse):
+                yield frame
+
+        async def create_response(request: Request) -> Response:
+            try:
+                body = await read_json_body(request, self._max_body_bytes)
+                keys = context.isolation_keys(request.headers)
+                parsed, turn, run, draft = begin_turn(body, keys)
+            except ResponsesError as error:
+                return error.response()
             if parsed.stream and parsed.background:
                 log = logs.create(draft.id, keys.user_key)
                 self._start_background(context, run, parsed, draft, turn, log=log)
@@ -230,6 +262,13 @@ class ResponsesChannel:
             mounts={self.conversations_path: [*conversation_api, unknown_path_route()]},
             routes=[
                 Route("/", create_response, methods=["POST"]),
+                websocket_route(
+                    run_websocket_turn,
+                    context,
+                    max_message_bytes=self._max_body_bytes,
+                    cache_size=self._websocket_cache_size,
+                    max_seconds=self._websocket_max_seconds,
+                ),
                 compaction_route(
                     compactions,
                     conversations,
@@ -363,6 +402,15 @@ class ResponsesChannel:
             yield sse.event(kind, fields)
         yield sse.event("response.completed", {"response": completed})
         yield DONE
+
+
+class _TurnStart(NamedTuple):
+    """A validated request whose response has its place: ready to run on any transport."""
+
+    parsed: ResponsesRequest
+    turn: Turn
+    run: ChannelRequest
+    draft: ResponseDraft
 
 
 def _stored(

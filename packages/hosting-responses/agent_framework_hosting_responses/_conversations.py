@@ -14,6 +14,10 @@ the Conversations API since its last turn (or, after an item it saw was deleted,
 session the whole conversation), and a completed turn appends its input and output
 items. ``previous_response_id`` naming a response made in a conversation branches from
 it, outside the conversation.
+
+A turn on a WebSocket connection names the connection's cache: a ``store: false``
+response is then kept there, and can be continued (or branched from) on that connection
+only; a conversation such a response starts keeps its head there too.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from agent_framework import Message
 from agent_framework_hosting import IsolationKeys
 
+from ._connection_cache import ConnectionCache
 from ._conversation_store import ConversationStore, conversation_not_found, new_session_key
 from ._errors import ResponsesError
 from ._parse import messages_from_responses_input
@@ -62,6 +67,7 @@ class Turn:
         inputs: The request's input items, as stored with the response.
         displaced: The conversation's head before this turn claimed it.
         claimed: For a turn in a conversation object, what it claimed of it.
+        cache: For a turn on a WebSocket connection, the connection's cache.
 
     """
 
@@ -73,6 +79,7 @@ class Turn:
     inputs: list[dict[str, Any]]
     displaced: ConversationHead | None
     claimed: ConversationClaim | None = None
+    cache: ConnectionCache | None = None
 
 
 class Conversations:
@@ -91,8 +98,12 @@ class Conversations:
         store: bool,
         inputs: list[dict[str, Any]],
         conversation: str | None = None,
+        cache: ConnectionCache | None = None,
     ) -> Turn:
         """Place a new response and claim its conversation's head.
+
+        With ``cache`` (a WebSocket connection's), ``previous_response_id`` may also name
+        an unstored response of that connection.
 
         Raises:
             ResponsesError: ``previous_response_id`` is not a stored response in the
@@ -103,41 +114,47 @@ class Conversations:
         """
         partition = keys.user_key
         if conversation is not None:
-            return self._begin_in(conversation, response_id, partition, inputs)
+            return self._begin_in(conversation, response_id, partition, inputs, cache)
         replay: list[Message] = []
         head: ConversationHead | None = None
         minted = False
         if previous_response_id is not None:
-            previous = self._previous(previous_response_id, partition)
+            previous = self._previous(previous_response_id, partition, cache)
             conversation, parent = previous.conversation, previous_response_id
-            head = self._records.head(conversation)
+            head = self._head(conversation, cache)
             if head is None or head.latest != previous_response_id:
                 # The conversation moved on past it (or its head was evicted): branch.
                 conversation, head, minted = new_session_key(), None, True
-                replay = self._transcript(previous)
+                replay = self._transcript(previous, cache)
         elif keys.chat_key or keys.user_key:
             conversation = f"responses:{keys.chat_key or keys.user_key}"
             head = self._records.head(conversation)
             parent = head.stored if head is not None else None
         else:
             conversation, parent, minted = new_session_key(), None, True
-        # A new conversation whose response is not stored can never be continued.
+        claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
         if store or not minted:
-            claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
-            self._records.set_head(conversation, claimed)
-        return Turn(response_id, conversation, partition, parent, replay, inputs, head)
+            self._set_head(conversation, claimed, cache)
+        elif cache is not None:
+            # A new conversation whose response is not stored: only its connection can
+            # continue it (over HTTP nothing can).
+            cache.set_head(conversation, claimed)
+        return Turn(response_id, conversation, partition, parent, replay, inputs, head, cache=cache)
 
     def save(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record ``response`` (in any status) of ``turn``.
 
-        A stored response is kept as the turn's record; a completed turn in a
-        conversation object appends its items to the conversation, stored or not.
+        A stored response is kept as the turn's record, an unstored one of a WebSocket
+        turn in its connection's cache; a completed turn in a conversation object appends
+        its items to the conversation, stored or not.
         """
+        record = ResponseRecord(
+            turn.conversation, turn.partition, response, turn.inputs, turn.parent
+        )
         if response["store"]:
-            record = ResponseRecord(
-                turn.conversation, turn.partition, response, turn.inputs, turn.parent
-            )
             self._records.save(record)
+        elif turn.cache is not None:
+            turn.cache.save(record)
         if turn.claimed is not None and response["status"] == "completed":
             self._append(turn, turn.claimed, response)
 
@@ -146,9 +163,9 @@ class Conversations:
         if turn.claimed is not None:
             self._release(turn, turn.claimed)
             return
-        head = self._records.head(turn.conversation)
+        head = self._head(turn.conversation, turn.cache)
         if head is not None and head.latest == turn.response_id:
-            self._records.set_head(turn.conversation, turn.displaced)
+            self._set_head(turn.conversation, turn.displaced, turn.cache)
 
     def _begin_in(
         self,
@@ -156,6 +173,7 @@ class Conversations:
         response_id: str,
         partition: str | None,
         inputs: list[dict[str, Any]],
+        cache: ConnectionCache | None,
     ) -> Turn:
         """Claim a conversation object's session for a turn that continues it."""
         record = self._objects.get(conversation_id, partition)
@@ -186,9 +204,8 @@ class Conversations:
             synced, session = list(claimed.replayed), new_session_key()
         self._objects.save(replace(record, session=session, synced=synced))
         replay = messages_from_responses_input(_replayable(pending)) if pending else []
-        return Turn(
-            response_id, session, partition, record.latest_response, replay, inputs, None, claimed
-        )
+        parent = record.latest_response
+        return Turn(response_id, session, partition, parent, replay, inputs, None, claimed, cache)
 
     def _append(self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]) -> None:
         """Append a completed turn's input and output items to its conversation."""
@@ -225,10 +242,12 @@ class Conversations:
         """
         return self._items_up_to(self._previous(response_id, partition))
 
-    def _previous(self, response_id: str, partition: str | None) -> ResponseRecord:
-        """The stored response a request continues from (404 when it is not the caller's)."""
+    def _previous(
+        self, response_id: str, partition: str | None, cache: ConnectionCache | None = None
+    ) -> ResponseRecord:
+        """The response a request continues from (404 when it is not the caller's)."""
         # A foreign partition's id is indistinguishable from a missing one.
-        previous = self._records.get(response_id, partition)
+        previous = self._record(response_id, partition, cache)
         if previous is None:
             raise ResponsesError(
                 f"Previous response with id '{response_id}' not found.",
@@ -238,12 +257,14 @@ class Conversations:
             )
         return previous
 
-    def _transcript(self, last: ResponseRecord) -> list[Message]:
+    def _transcript(self, last: ResponseRecord, cache: ConnectionCache | None) -> list[Message]:
         """The transcript up to ``last``, as messages to hand a new session."""
-        items = self._items_up_to(last)
+        items = self._items_up_to(last, cache)
         return messages_from_responses_input(items) if items else []
 
-    def _items_up_to(self, last: ResponseRecord) -> list[dict[str, Any]]:
+    def _items_up_to(
+        self, last: ResponseRecord, cache: ConnectionCache | None = None
+    ) -> list[dict[str, Any]]:
         """The inputs and outputs of ``last`` and the stored responses before it, oldest first.
 
         The transcript starts after a response that is no longer stored (deleted, or
@@ -252,7 +273,7 @@ class Conversations:
         chain = [last]
         seen = {last.response["id"]}
         while (parent := chain[-1].parent) is not None and parent not in seen:
-            record = self._records.get(parent, last.partition)
+            record = self._record(parent, last.partition, cache)
             if record is None:
                 break
             seen.add(parent)
@@ -262,6 +283,26 @@ class Conversations:
             items.extend(record.input_items)
             items.extend(_replayable(record.response["output"]))
         return items
+
+    def _record(
+        self, response_id: str, partition: str | None, cache: ConnectionCache | None
+    ) -> ResponseRecord | None:
+        """A stored response, or an unstored one the connection's cache keeps."""
+        record = cache.get(response_id, partition) if cache is not None else None
+        return record or self._records.get(response_id, partition)
+
+    def _head(self, conversation: str, cache: ConnectionCache | None) -> ConversationHead | None:
+        if cache is not None and cache.holds(conversation):
+            return cache.head(conversation)
+        return self._records.head(conversation)
+
+    def _set_head(
+        self, conversation: str, head: ConversationHead | None, cache: ConnectionCache | None
+    ) -> None:
+        if cache is not None and cache.holds(conversation):
+            cache.set_head(conversation, head)
+        else:
+            self._records.set_head(conversation, head)
 
 
 def _replayable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:

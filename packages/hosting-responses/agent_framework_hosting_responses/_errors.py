@@ -6,7 +6,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-__all__ = ["AGENT_FAILED", "ResponsesError", "error_response", "unknown_path_route"]
+__all__ = [
+    "AGENT_FAILED",
+    "ResponsesError",
+    "error_payload",
+    "error_response",
+    "unknown_path_route",
+]
 
 AGENT_FAILED = "The agent failed to produce a response."
 """What a caller learns of an agent failure; the cause goes to the server log only."""
@@ -47,8 +53,19 @@ def error_response(
     type: str = "invalid_request_error",
 ) -> JSONResponse:
     """``{"error": {"message", "type", "param", "code"}}`` with ``status``."""
-    error = {"message": message, "type": type, "param": param, "code": code}
+    error = error_payload(message, param=param, code=code, type=type)
     return JSONResponse({"error": error}, status_code=status)
+
+
+def error_payload(
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    type: str = "invalid_request_error",
+) -> dict[str, str | None]:
+    """The error object: ``{"message", "type", "param", "code"}``."""
+    return {"message": message, "type": type, "param": param, "code": code}
 
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -259,10 +259,13 @@ class SSEWriter:
 
     def event(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         """One complete event: ``type`` and ``sequence_number`` lead its data."""
+        return f"event: {kind}\ndata: {self.data(kind, fields)}\n\n".encode()
+
+    def data(self, kind: str, fields: Mapping[str, Any]) -> str:
+        """The next event object as JSON: ``type`` and ``sequence_number`` lead it."""
         data = {"type": kind, "sequence_number": self._next, **fields}
         self._next += 1
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        return f"event: {kind}\ndata: {payload}\n\n".encode()
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def function_call_events(call: dict[str, Any], output_index: int) -> list[Event]:

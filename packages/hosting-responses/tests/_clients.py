@@ -3,14 +3,17 @@
 The clients run the ``openai`` SDK in strict mode with no retries, over an HTTP client
 whose response hook checks each JSON body against the spec schema before the SDK sees it,
 and whose transport checks each server-sent event as it arrives (a body or an event that
-fails makes the call fail).
+fails makes the call fail). Their WebSocket connections (``client.responses.connect()``)
+check each message the same way, and against the SDK's own model of server events, which
+the SDK itself does not validate.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import httpx2
@@ -19,9 +22,22 @@ from agent_framework_hosting import ISOLATION_HEADER_USER, AgentFrameworkHost
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import AsyncOpenAI, OpenAI
+from openai.resources.responses.responses import (
+    AsyncResponsesConnectionManager,
+    ResponsesConnectionManager,
+)
 from openai.types.conversations import Message
+from openai.types.responses.responses_server_event import ResponsesServerEvent
+from openai.types.websocket_connection_options import (
+    SyncWebSocketConnectionOptions,
+    WebSocketConnectionOptions,
+)
+from pydantic import TypeAdapter
+from websockets.asyncio.client import ClientConnection as AsyncClientConnection
+from websockets.sync.client import ClientConnection
+from websockets.typing import Data
 
-from ._schema import SSEChecker, sse_events, validate_body
+from ._schema import SSEChecker, sse_events, validate_body, validate_ws_message
 
 
 def host_for(
@@ -152,6 +168,54 @@ def async_sdk(
         http_client=httpx2.AsyncClient(
             transport=_AsyncCheckingTransport(), event_hooks={"response": [_validate_async]}
         ),
+    )
+
+
+_SERVER_EVENT: TypeAdapter[ResponsesServerEvent] = TypeAdapter(ResponsesServerEvent)
+
+
+def _check_message(message: Data) -> None:
+    """A WebSocket message: one JSON event, valid for the spec and the SDK's event models."""
+    event = json.loads(message)
+    validate_ws_message(event)
+    _SERVER_EVENT.validate_python(event)
+
+
+class _CheckedConnection(ClientConnection):
+    """Validates every message the sync SDK reads."""
+
+    def recv(self, timeout: float | None = None, decode: bool | None = None) -> Data:  # pyright: ignore[reportIncompatibleMethodOverride]
+        message = super().recv(timeout, decode)
+        _check_message(message)
+        return message
+
+
+class _AsyncCheckedConnection(AsyncClientConnection):
+    """Validates every message the async SDK reads."""
+
+    async def recv(self, decode: bool | None = None) -> Data:  # pyright: ignore[reportIncompatibleMethodOverride]
+        message = await super().recv(decode)
+        _check_message(message)
+        return message
+
+
+def connect(
+    server: LoopbackServer, *, user: str | None = None, base_path: str = ""
+) -> ResponsesConnectionManager:
+    """The strict sync client's WebSocket connection (enter it to connect)."""
+    options = {"create_connection": _CheckedConnection}
+    return sdk(server, user=user, base_path=base_path).responses.connect(
+        websocket_connection_options=cast("SyncWebSocketConnectionOptions", options)
+    )
+
+
+def async_connect(
+    server: LoopbackServer, *, user: str | None = None, base_path: str = ""
+) -> AsyncResponsesConnectionManager:
+    """The strict async client's WebSocket connection (enter it to connect)."""
+    options = {"create_connection": _AsyncCheckedConnection}
+    return async_sdk(server, user=user, base_path=base_path).responses.connect(
+        websocket_connection_options=cast("WebSocketConnectionOptions", options)
     )
 
 

@@ -104,6 +104,18 @@ def validate_event(event: dict[str, Any]) -> None:
         validate(event, _event_schemas()[event["type"]])
 
 
+def validate_ws_message(message: dict[str, Any]) -> None:
+    """A server message of the WebSocket transport: a stream event or an error envelope.
+
+    The ``error`` event of a failed run is both: it carries a ``sequence_number`` and the
+    envelope's ``status``.
+    """
+    if "status" in message:
+        validate(message, "WebSocketErrorEvent")
+    if "sequence_number" in message or "status" not in message:
+        validate_event(message)
+
+
 def validate_item(item: Any) -> None:
     """An item of a response's output, of its input items, or of a conversation."""
     if _is_provider_item(item):
