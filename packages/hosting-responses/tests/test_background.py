@@ -1,44 +1,19 @@
-"""Background responses: queued at once, polled, cancelled."""
+"""Background responses: queued at once, polled, cancelled.
+
+Each behaviour with the SDK runs with the strict sync and async clients.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import openai
 import pytest
-from agent_framework import Agent
-from agent_framework_hosting import AgentFrameworkHost
-from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
-from agent_framework_hosting_responses import ResponsesChannel
-from openai import OpenAI
-from openai.types.responses import Response
+from agent_framework_hosting.testing import LoopbackServer
 
-from ._schema import validate_response
-
-
-def serve(**client: Any) -> LoopbackServer:
-    host = AgentFrameworkHost(
-        Agent(client=OfflineChatClient(**client)), channels=[ResponsesChannel()]
-    )
-    return LoopbackServer(host.app)
-
-
-def sdk(server: LoopbackServer) -> OpenAI:
-    return OpenAI(
-        base_url=server.base_url, api_key="k", max_retries=0, _strict_response_validation=True
-    )
-
-
-def wait_for(client: OpenAI, response_id: str, statuses: set[str]) -> Response:
-    for _ in range(500):
-        response = client.responses.retrieve(response_id)
-        if response.status in statuses:
-            return response
-        time.sleep(0.01)
-    raise AssertionError(f"{response_id} never reached {statuses}")
+from ._clients import serve
+from ._sync_and_async import client_of, done, sync_and_async, wait_for
 
 
 @pytest.fixture
@@ -47,40 +22,44 @@ def slow() -> Iterator[LoopbackServer]:
         yield server
 
 
-def test_a_background_response_is_queued_then_completes() -> None:
+@sync_and_async
+async def test_a_background_response_is_queued_then_completes(kind: str) -> None:
     with serve(delay=0.05) as server:
-        client = sdk(server)
-        queued = client.responses.create(model="m", input="later", background=True)
+        client = client_of(kind, server)
+        queued = await done(client.responses.create(model="m", input="later", background=True))
         assert queued.status == "queued"
         assert queued.background is True
-        done = wait_for(client, queued.id, {"completed"})
-        assert done.output_text == "Echo: later (turn 1)"
-        validate_response(httpx.get(f"{server.base_url}/responses/{queued.id}").json())
+        completed = await wait_for(client, queued.id, {"completed"})
+        assert completed.output_text == "Echo: later (turn 1)"
 
 
-def test_cancelling_a_running_response_stops_it(slow: LoopbackServer) -> None:
-    client = sdk(slow)
-    queued = client.responses.create(model="m", input="too slow", background=True)
-    cancelled = client.responses.cancel(queued.id)
+@sync_and_async
+async def test_cancelling_a_running_response_stops_it(slow: LoopbackServer, kind: str) -> None:
+    client = client_of(kind, slow)
+    queued = await done(client.responses.create(model="m", input="too slow", background=True))
+    cancelled = await done(client.responses.cancel(queued.id))
     assert cancelled.status == "cancelled"
-    assert client.responses.retrieve(queued.id).status == "cancelled"
+    assert (await done(client.responses.retrieve(queued.id))).status == "cancelled"
 
 
-def test_cancelling_a_finished_response_returns_it_unchanged() -> None:
+@sync_and_async
+async def test_cancelling_a_finished_response_returns_it_unchanged(kind: str) -> None:
     with serve() as server:
-        client = sdk(server)
-        queued = client.responses.create(model="m", input="quick", background=True)
-        done = wait_for(client, queued.id, {"completed"})
-        assert client.responses.cancel(queued.id).status == "completed"
-        assert client.responses.cancel(done.id).output_text == done.output_text
+        client = client_of(kind, server)
+        queued = await done(client.responses.create(model="m", input="quick", background=True))
+        finished = await wait_for(client, queued.id, {"completed"})
+        again = await done(client.responses.cancel(queued.id))
+        assert again.status == "completed"
+        assert again.output_text == finished.output_text
 
 
-def test_a_foreground_response_cannot_be_cancelled() -> None:
+@sync_and_async
+async def test_a_foreground_response_cannot_be_cancelled(kind: str) -> None:
     with serve() as server:
-        client = sdk(server)
-        created = client.responses.create(model="m", input="now")
+        client = client_of(kind, server)
+        created = await done(client.responses.create(model="m", input="now"))
         with pytest.raises(openai.BadRequestError):
-            client.responses.cancel(created.id)
+            await done(client.responses.cancel(created.id))
 
 
 def test_an_unstored_background_response_is_400() -> None:
@@ -91,10 +70,11 @@ def test_an_unstored_background_response_is_400() -> None:
     assert unstored.json()["error"]["param"] == "store"
 
 
-def test_a_failing_background_run_ends_failed_without_internals() -> None:
+@sync_and_async
+async def test_a_failing_background_run_ends_failed_without_internals(kind: str) -> None:
     with serve(error=RuntimeError("hunter2")) as server:
-        client = sdk(server)
-        queued = client.responses.create(model="m", input="x", background=True)
-        failed = wait_for(client, queued.id, {"failed"})
+        client = client_of(kind, server)
+        queued = await done(client.responses.create(model="m", input="x", background=True))
+        failed = await wait_for(client, queued.id, {"failed"})
         assert failed.error is not None
         assert "hunter2" not in failed.error.message

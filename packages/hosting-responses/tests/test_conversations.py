@@ -13,6 +13,9 @@ from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import AsyncOpenAI, OpenAI
 
+from ._clients import serve as shared_serve
+from ._sync_and_async import client_of, reply, sync_and_async
+
 CHAT_HEADER = "x-agent-chat-isolation-key"
 
 
@@ -54,31 +57,31 @@ def sdk(server: LoopbackServer, **headers: str) -> OpenAI:
     )
 
 
-def test_branching_from_an_older_response_continues_from_that_point() -> None:
-    with serve() as server:
-        client = sdk(server)
-        first = client.responses.create(model="m", input="one")
-        second = client.responses.create(model="m", input="two", previous_response_id=first.id)
-        third = client.responses.create(model="m", input="three", previous_response_id=second.id)
-        branch = client.responses.create(model="m", input="fork", previous_response_id=first.id)
-        on_branch = client.responses.create(
-            model="m", input="fork on", previous_response_id=branch.id
-        )
-        on_main = client.responses.create(model="m", input="four", previous_response_id=third.id)
+@sync_and_async
+async def test_branching_from_an_older_response_continues_from_that_point(kind: str) -> None:
+    with shared_serve() as server:
+        client = client_of(kind, server)
+        first = await reply(client, "one")
+        second = await reply(client, "two", first.id)
+        third = await reply(client, "three", second.id)
+        branch = await reply(client, "fork", first.id)
+        on_branch = await reply(client, "fork on", branch.id)
+        on_main = await reply(client, "four", third.id)
     assert branch.output_text == "Echo: fork (turn 2)"
     assert on_branch.output_text == "Echo: fork on (turn 3)"
     assert on_main.output_text == "Echo: four (turn 4)"
 
 
-def test_a_branch_of_a_branch_replays_its_whole_ancestry() -> None:
-    with serve() as server:
-        client = sdk(server)
-        first = client.responses.create(model="m", input="one")
-        second = client.responses.create(model="m", input="two", previous_response_id=first.id)
-        client.responses.create(model="m", input="three", previous_response_id=second.id)
-        branch = client.responses.create(model="m", input="b3", previous_response_id=second.id)
-        client.responses.create(model="m", input="b4", previous_response_id=branch.id)
-        twig = client.responses.create(model="m", input="t4", previous_response_id=branch.id)
+@sync_and_async
+async def test_a_branch_of_a_branch_replays_its_whole_ancestry(kind: str) -> None:
+    with shared_serve() as server:
+        client = client_of(kind, server)
+        first = await reply(client, "one")
+        second = await reply(client, "two", first.id)
+        await reply(client, "three", second.id)
+        branch = await reply(client, "b3", second.id)
+        await reply(client, "b4", branch.id)
+        twig = await reply(client, "t4", branch.id)
     assert twig.output_text == "Echo: t4 (turn 4)"
 
 
