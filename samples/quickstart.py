@@ -4,6 +4,9 @@ Offline by default: without OPENAI_API_KEY the agent runs on the deterministic o
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
 OpenAI (model from OPENAI_MODEL, default gpt-4o-mini).
 
+To watch a slow stream (and what dropping it does), slow the offline agent down:
+OFFLINE_DELAY=<seconds> before each streamed piece, OFFLINE_CHUNKS=<n> pieces per reply.
+
     uv run samples/quickstart.py
     uv run samples/call_quickstart.py      # in another terminal
 """
@@ -31,7 +34,10 @@ def chat_client() -> Any:
         from agent_framework.openai import OpenAIChatClient
 
         return OpenAIChatClient(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"))
-    return OfflineChatClient()
+    return OfflineChatClient(
+        delay=float(os.environ.get("OFFLINE_DELAY", "0")),
+        chunks=int(os.environ.get("OFFLINE_CHUNKS", "4")),
+    )
 
 
 def main() -> None:

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import openai
+import pytest
 from openai import OpenAI
 
 from .conftest import REPO, SampleProcess
@@ -86,3 +88,38 @@ def test_state_dir_survives_kill_and_restart(tmp_path: object) -> None:
         assert "Echo: three (turn 3)" in three.output_text
     finally:
         second.kill()
+
+
+def test_a_dropped_stream_stops_its_run_in_the_server_process_and_the_next_turn_works(
+    tmp_path: object,
+) -> None:
+    # A streamed piece every second, 60 of them: the whole reply would outlast the test's
+    # time limit, so the next turn of the conversation, which waits for the conversation's
+    # run, gets through only if dropping the stream stopped that run.
+    env = {"STATE_DIR": f"{tmp_path}/state", "OFFLINE_DELAY": "1", "OFFLINE_CHUNKS": "60"}
+    sample = SampleProcess("samples/quickstart.py", env)
+    try:
+        client = sdk(sample).with_options(default_headers={"x-agent-chat-isolation-key": "drop"})
+        first = client.responses.create(model="agent", input="one")
+        words = " ".join(f"w{n}" for n in range(80))
+        stream = client.responses.create(model="agent", input=words, stream=True)
+        dropped_id = ""
+        for event in stream:
+            if event.type == "response.created":
+                dropped_id = event.response.id
+            if event.type == "response.output_text.delta":
+                break
+        stream.close()
+        after = client.responses.create(model="agent", input="two")
+        # The dropped turn left nothing: not in the session, not stored.
+        assert after.output_text == "Echo: two (turn 2)"
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(dropped_id)
+        following = client.responses.create(
+            model="agent", input="three", previous_response_id=after.id
+        )
+        assert following.output_text == "Echo: three (turn 3)"
+        assert first.output_text == "Echo: one (turn 1)"
+    finally:
+        output = sample.kill()
+    assert "Traceback" not in output
