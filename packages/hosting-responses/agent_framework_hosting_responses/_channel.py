@@ -88,6 +88,10 @@ class ResponsesChannel:
         websocket_max_seconds: How long a WebSocket connection serves turns; then it is
             closed with a ``websocket_connection_limit_reached`` error.
 
+    Raises:
+        ValueError: ``websocket_cache_size`` is less than 1, or ``websocket_max_seconds``
+            is negative.
+
     """
 
     name = "responses"
@@ -118,6 +122,10 @@ class ResponsesChannel:
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
         self._max_log_events = max_log_events
+        if websocket_cache_size < 1:
+            raise ValueError("websocket_cache_size must be at least 1")
+        if websocket_max_seconds < 0:
+            raise ValueError("websocket_max_seconds must not be negative")
         self._websocket_cache_size = websocket_cache_size
         self._websocket_max_seconds = websocket_max_seconds
         self._conversations: Conversations | None = None

@@ -25,8 +25,6 @@ class ConnectionCache:
     """
 
     def __init__(self, max_responses: int) -> None:
-        if max_responses < 1:
-            raise ValueError("max_responses must be at least 1")
         self._max_responses = max_responses
         self._records: OrderedDict[str, ResponseRecord] = OrderedDict()
         self._heads: OrderedDict[str, ConversationHead] = OrderedDict()
