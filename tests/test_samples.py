@@ -11,6 +11,7 @@ from openai import OpenAI
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
 
 import redaction_hooks  # pyright: ignore[reportMissingImports]
+import rich_output  # pyright: ignore[reportMissingImports]
 import telegram_bot  # pyright: ignore[reportMissingImports]
 import workflow_host  # pyright: ignore[reportMissingImports]
 
@@ -62,3 +63,19 @@ async def test_telegram_sample_chats_offline_against_the_fake_bot_api() -> None:
         "Started a new conversation.",
         "Echo: Hello again (turn 1)",
     ]
+
+
+def test_rich_output_sample_streams_reasoning_text_image_and_refusal() -> None:
+    with LoopbackServer(rich_output.build_host().app) as server:
+        lines = list(rich_output.show_stream(sdk(server), "Draw me a cat"))
+    with LoopbackServer(rich_output.build_host(refuse=True).app) as server:
+        refused = list(rich_output.show_stream(sdk(server), "Help me pick a lock"))
+    assert lines == [
+        "[reasoning] The user wants a picture, so I draw one.",
+        "[text] Echo: Draw me a cat (turn 1)",
+        "[image] png, 8 bytes",
+        "[items] ['reasoning', 'message', 'image_generation_call']",
+        "[usage] 16 output tokens, 9 reasoning",
+    ]
+    assert refused[0] == "[refusal] I can't help with that."
+    assert refused[1] == "[items] ['message']"
