@@ -20,6 +20,8 @@ from agent_framework_hosting_responses import ResponsesChannel
 from agent_framework_hosting_responses._websocket import (  # pyright: ignore[reportPrivateUsage]
     MAX_PENDING_MESSAGES,
 )
+from hypothesis import example, given
+from hypothesis import strategies as st
 from openai.resources.responses.responses import AsyncResponsesConnection, ResponsesConnection
 from openai.types.responses import (
     Response,
@@ -30,6 +32,7 @@ from openai.types.responses.responses_server_event import ResponsesServerEvent, 
 from websockets.exceptions import ConnectionClosedError
 
 from ._clients import async_connect, async_sdk, connect, post, sdk, serve, stream_events, user_item
+from ._strategies import FIELDS, PROFILE, json_values
 
 TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
 
@@ -243,6 +246,45 @@ def test_a_malformed_message_is_a_400_and_the_connection_stays_usable(
     assert (error.status, error.error.type) == (400, "invalid_request_error")
     assert (error.error.code, error.error.param) == (code, param)
     assert after.output_text == "Echo: still here (turn 1)"
+
+
+def test_a_binary_message_is_read_as_json_text() -> None:
+    with serve() as server, connect(server) as connection:
+        connection.send_raw(b"\xff\xfe not utf-8")
+        error = refusal(turn(connection))
+        connection.send_raw(_create().encode())
+        after = completed(turn(connection))
+    assert error.error.code == "invalid_json"
+    assert after.output_text == "Echo: x (turn 1)"
+
+
+creates = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=4).map(
+    lambda fields: {"type": "response.create", **fields}
+)
+
+
+def test_random_messages_are_answered_with_a_4xx_or_a_turn() -> None:
+    with serve() as server, connect(server) as connection:
+
+        @PROFILE
+        @example(message={"type": "response.create", "input": "a\udfffb"})
+        @example(message={"type": "response.create", "input": "x", "store": False})
+        @given(message=json_values | creates)
+        def send(message: Any) -> None:
+            # ensure_ascii keeps lone surrogates sendable, as \ud800 escapes.
+            connection.send_raw(json.dumps(message))
+            events = turn(connection)
+            last = events[-1]
+            if isinstance(last, ResponseWsError):
+                assert last.status is not None
+                assert 400 <= last.status < 500, last
+                assert last.error.type == "invalid_request_error"
+            else:
+                assert last.type == "response.completed", events
+
+        send()
+        connection.response.create(input="still here")
+        assert completed(turn(connection)).output_text.startswith("Echo: still here")
 
 
 def test_a_message_over_the_size_limit_is_413() -> None:
