@@ -47,11 +47,12 @@ def test_quickstart_prints_how_to_call_it(quickstart: SampleProcess) -> None:
     assert "offline" in output
 
 
-def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> None:
+def run_caller(script: str, quickstart: SampleProcess) -> str:
+    """Run a caller sample against the running quickstart; what it printed."""
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     env["PORT"] = str(quickstart.port)
     done = subprocess.run(
-        [sys.executable, str(REPO / "samples/call_quickstart.py")],
+        [sys.executable, str(REPO / script)],
         env=env,
         capture_output=True,
         text=True,
@@ -59,14 +60,30 @@ def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> No
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "[completed] Echo: Hello, who are you?" in done.stdout
-    assert "current_time returned" in done.stdout
-    assert "[completed] Echo: Thanks! (turn 3)" in done.stdout
-    assert "[stream] Echo: Tell me a short story" in done.stdout
-    assert "[background] resumed after event 0: Echo: Carry on without me (turn 1)" in done.stdout
-    assert "[compaction] Echo: Where were we? (turn 4)" in done.stdout
-    assert "[conversation] Echo: Do you remember me? (turn 2)" in done.stdout
-    assert "[conversation] 3 items" in done.stdout
+    return done.stdout
+
+
+def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> None:
+    stdout = run_caller("samples/call_quickstart.py", quickstart)
+    assert "[completed] Echo: Hello, who are you?" in stdout
+    assert "current_time returned" in stdout
+    assert "[completed] Echo: Thanks! (turn 3)" in stdout
+    assert "[stream] Echo: Tell me a short story" in stdout
+    assert "[background] resumed after event 0: Echo: Carry on without me (turn 1)" in stdout
+    assert "[compaction] Echo: Where were we? (turn 4)" in stdout
+    assert "[conversation] Echo: Do you remember me? (turn 2)" in stdout
+    assert "[conversation] 3 items" in stdout
+
+
+def test_websocket_sample_runs_against_it(quickstart: SampleProcess) -> None:
+    lines = run_caller("samples/responses_websocket.py", quickstart).splitlines()
+    assert [line.split("  (")[0] for line in lines] == [
+        "[ws] Echo: Hello over a socket (turn 1)",
+        "[ws] Echo: And once more, unstored (turn 2)",
+        "[ws] error 404 previous_response_not_found: "
+        "Previous response with id 'resp_unknown' not found.",
+        "[ws] Echo: Still here (turn 3)",
+    ]
 
 
 def test_state_dir_survives_kill_and_restart(tmp_path: object) -> None:
