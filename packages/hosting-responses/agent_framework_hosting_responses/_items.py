@@ -36,7 +36,6 @@ __all__ = [
     "item_events",
     "items_of",
     "matched",
-    "message_item",
     "new_item_id",
     "refusal_content",
     "wire",
@@ -232,7 +231,13 @@ def wire(item: Item, *, status: Literal["in_progress", "completed"]) -> dict[str
         return {"type": "reasoning", "id": item.id, "summary": summary, "status": status}
     if item.kind == "message":
         content = [_part_wire(part) for part in item.parts] if done else []
-        return message_item(item.id, content, status=status)
+        return {
+            "type": "message",
+            "id": item.id,
+            "status": status,
+            "role": "assistant",
+            "content": content,
+        }
     image = item.image
     fields: dict[str, Any] = {
         "type": "image_generation_call",
@@ -243,19 +248,6 @@ def wire(item: Item, *, status: Literal["in_progress", "completed"]) -> dict[str
     if image is not None and image.media_type in IMAGE_FORMATS:
         fields["output_format"] = IMAGE_FORMATS[image.media_type]
     return fields
-
-
-def message_item(
-    item_id: str, content: list[dict[str, Any]], *, status: Literal["in_progress", "completed"]
-) -> dict[str, Any]:
-    """An assistant ``message`` output item."""
-    return {
-        "type": "message",
-        "id": item_id,
-        "status": status,
-        "role": "assistant",
-        "content": content,
-    }
 
 
 def item_events(item: Item, index: int) -> list[Event]:
@@ -351,10 +343,13 @@ def _piece(content: Content, source: str | None) -> _Piece | None:
     """What ``content`` adds to the output, or ``None`` when it has no place there."""
     kind = content.type
     properties: Mapping[str, Any] = content.additional_properties or {}
-    replaces = content.merge_mode == "replace"
+    # Older framework versions have no merge modes: every piece extends.
+    replaces = getattr(content, "merge_mode", None) == "replace"
     if kind == "text":
+        if not content.text:
+            return None
         part: PartKind = "refusal" if _is_refusal(properties) else "output_text"
-        return _Piece(part, content.text or "", replaces, source)
+        return _Piece(part, content.text, replaces, source)
     if kind == "text_reasoning":
         if not content.text or _is_raw_reasoning(properties):
             return None

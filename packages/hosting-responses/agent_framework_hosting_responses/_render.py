@@ -23,7 +23,6 @@ from ._items import (
     item_events,
     items_of,
     matched,
-    message_item,
     new_item_id,
     wire,
 )
@@ -167,7 +166,7 @@ def output_of(result: AgentResponse) -> list[dict[str, Any]]:
     calls = function_call_items(c for c in contents if c.call_id not in answered)
     output = [wire(item, status="completed") for item in items_of(result)]
     if not output and not calls:
-        output.append(message_item(new_item_id("message"), [], status="completed"))
+        output.append(wire(Item("message", new_item_id("message")), status="completed"))
     return [*output, *calls]
 
 
