@@ -117,15 +117,18 @@ async def test_the_sdk_stream_helper_accumulates_every_item(
 ) -> None:
     if client == "sync":
         with sdk(thinking).responses.stream(model="m", input="hello") as stream:
-            streamed = [event.type for event in stream]
+            streamed = list(stream)
             final = stream.get_final_response()
         stored = sdk(thinking).responses.retrieve(final.id)
     else:
         async with async_sdk(thinking).responses.stream(model="m", input="hello") as stream:
-            streamed = [event.type async for event in stream]
+            streamed = [event async for event in stream]
             final = await stream.get_final_response()
         stored = await async_sdk(thinking).responses.retrieve(final.id)
-    assert "response.reasoning_summary_text.delta" in streamed
+    assert "response.reasoning_summary_text.delta" in [event.type for event in streamed]
+    # The text the SDK accumulated from the deltas is the final text.
+    snapshots = [e.snapshot for e in streamed if e.type == "response.output_text.delta"]
+    assert snapshots[-1] == final.output_text
     assert [item.type for item in final.output] == [
         "reasoning",
         "message",
