@@ -65,6 +65,8 @@ class Stored:
     response_ids: list[str]
     conversation_id: str
     snapshot: dict[str, Any]
+    scratch_id: str
+    """A conversation outside the snapshot, which generated bodies may change."""
 
 
 def snapshot(server: LoopbackServer, response_ids: list[str], conversation_id: str) -> Any:
@@ -91,7 +93,9 @@ def stored() -> Iterator[Stored]:
         conversation = client.conversations.create(items=[user_item("kept")])
         client.responses.create(model="m", input="in it", conversation=conversation.id)
         ids = [first.id, second.id]
-        yield Stored(server, ids, conversation.id, snapshot(server, ids, conversation.id))
+        scratch = client.conversations.create()
+        state = snapshot(server, ids, conversation.id)
+        yield Stored(server, ids, conversation.id, state, scratch.id)
 
 
 @pytest.fixture(autouse=True)
@@ -138,12 +142,22 @@ def post_json(server: LoopbackServer, path: str, body: Any) -> httpx.Response:
 
 
 def test_random_json_bodies(stored: Stored) -> None:
+    paths = st.sampled_from(
+        [
+            "/responses",
+            "/responses/compact",
+            "/conversations",
+            f"/conversations/{stored.scratch_id}",
+            f"/conversations/{stored.scratch_id}/items",
+        ]
+    )
+
     @PROFILE
-    @example(body={"\ud800": None})
-    @example(body={"model": "m", "input": "a\udfffb"})
-    @given(body=json_values)
-    def send(body: Any) -> None:
-        check(post_json(stored.server, "/responses", body))
+    @example(body={"\ud800": None}, path="/responses")
+    @example(body={"model": "m", "input": "a\udfffb"}, path="/responses")
+    @given(body=json_values, path=paths)
+    def send(body: Any, path: str) -> None:
+        check(post_json(stored.server, path, body))
 
     send()
 
