@@ -130,18 +130,22 @@ class OutputBuilder:
         self.items: list[Item] = []
         self._open: Item | None = None
 
-    def add(self, content: Content, *, source: str | None = None) -> list[Event]:
-        """Add one content (``source``: the id of the message it belongs to)."""
+    def add(
+        self, content: Content, *, source: str | None = None, role: str | None = None
+    ) -> list[Event]:
+        """Add one content of a message (``source``: its id, ``role``: its role).
+
+        Of a tool message only a function result counts: it ends the open item.
+        """
         piece = _piece(content, source)
-        if piece is None:
+        if piece is None or (role == "tool" and piece.kind != "break"):
             return []
         if piece.kind == "break":
             return self.close()
         if piece.kind == "image":
             events = self.close()
-            item = self._start("image_generation_call", None)
+            item = self._append(Item("image_generation_call", new_item_id("image_generation_call")))
             item.image = piece.image
-            self._open = None
             return [*events, *item_events(item, self.index_of(item))]
         if piece.kind == "summary_text":
             return self._add_text(piece, piece.kind, "reasoning")
@@ -166,10 +170,8 @@ class OutputBuilder:
         """The ``output_index`` of ``item``."""
         return self.items.index(item)
 
-    def _start(self, kind: ItemKind, group: str | None) -> Item:
-        item = Item(kind, new_item_id(kind), group=group)
+    def _append(self, item: Item) -> Item:
         self.items.append(item)
-        self._open = item
         return item
 
     def _add_text(self, piece: _Piece, part_kind: PartKind, kind: ItemKind) -> list[Event]:
@@ -177,7 +179,7 @@ class OutputBuilder:
         item = self._open
         if item is None or item.kind != kind or _other_group(item.group, piece.group):
             events.extend(self.close())
-            item = self._start(kind, piece.group)
+            item = self._open = self._append(Item(kind, new_item_id(kind), group=piece.group))
             events.append(_item_added(item, self.index_of(item)))
         index = self.index_of(item)
         if not item.parts or item.parts[-1].kind != part_kind:
@@ -202,8 +204,7 @@ def items_of(result: AgentResponse) -> list[Item]:
     builder = OutputBuilder(streaming=False)
     for message in result.messages:
         for content in message.contents:
-            if message.role != "tool" or content.type == "function_result":
-                builder.add(content, source=message.message_id)
+            builder.add(content, source=message.message_id, role=message.role)
     builder.close()
     return builder.items
 

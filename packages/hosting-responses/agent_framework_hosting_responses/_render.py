@@ -204,8 +204,7 @@ class OutputStream:
                 self._calls.append(content)
             elif content.type == "function_result" and content.call_id:
                 self._answered.add(content.call_id)
-            if update.role != "tool" or content.type == "function_result":
-                events.extend(self._builder.add(content, source=update.message_id))
+            events.extend(self._builder.add(content, source=update.message_id, role=update.role))
         return events
 
     def finish(self, result: AgentResponse) -> tuple[list[Event], dict[str, Any]]:
