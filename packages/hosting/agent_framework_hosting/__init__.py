@@ -26,6 +26,7 @@ from ._types import (
     HostedRunResult,
     SessionMode,
 )
+from ._workflow_requests import WorkflowInputError
 
 __all__ = [
     "ISOLATION_HEADER_CHAT",
@@ -51,6 +52,7 @@ __all__ = [
     "MemoryStateStore",
     "SessionMode",
     "StateStore",
+    "WorkflowInputError",
     "get_current_isolation_keys",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",

@@ -116,6 +116,22 @@ class ChannelContext:
                 result = HostedRunResult(response, session=slot if request.isolation_key else None)
         return await self._finish(result, request)
 
+    async def check_input(self, request: ChannelRequest) -> None:
+        """Check the request's input against its conversation's state, without running it.
+
+        A channel calls it before it commits to an answer (a stream's status line), so a
+        client's mistake is answered as one. The run hook is not called; ``run`` and
+        ``run_stream`` check again.
+
+        Raises:
+            WorkflowInputError: A workflow target's conversation cannot take this input:
+                answers that do not fit its pending requests, or a new message while
+                requests are pending.
+
+        """
+        messages = list(normalize_messages(request.input))
+        await self._services.runner.check(messages, lambda: self._lease(request))
+
     async def run_stream(
         self, request: ChannelRequest, *, protocol_request: Any = None
     ) -> HostedRunStream:

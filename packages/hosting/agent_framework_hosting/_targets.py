@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -23,10 +24,19 @@ from agent_framework import (
 )
 
 from ._sessions import SlotCodec
+from ._workflow_requests import (
+    checkpoint_types,
+    pending_requests,
+    request_calls,
+    workflow_answers,
+)
 
 __all__ = ["AgentRunner", "TargetRunner", "WorkflowRunner", "WorkflowSlot"]
 
 _CHECKPOINTS_KEPT = 2
+
+SlotLease = Callable[[], AbstractAsyncContextManager[Any]]
+"""Leases the conversation's state exclusively, for as long as the block runs."""
 
 
 class UpdateStream(Protocol):
@@ -46,6 +56,10 @@ class TargetRunner(Protocol):
 
     def fresh_slot(self) -> Any:
         """State for a run that keeps no continuity."""
+        ...
+
+    async def check(self, messages: list[Message], lease: SlotLease) -> None:
+        """Raise when ``messages`` cannot start a turn of the conversation; nothing runs."""
         ...
 
     async def run(
@@ -78,6 +92,9 @@ class AgentRunner:
     def fresh_slot(self) -> AgentSession:
         """A throwaway session for a run without continuity."""
         return self.agent.create_session()
+
+    async def check(self, messages: list[Message], lease: SlotLease) -> None:
+        """An agent takes any input: nothing to check, and no session to lease for it."""
 
     async def run(
         self, messages: list[Message], slot: AgentSession, options: Mapping[str, Any] | None
@@ -125,6 +142,10 @@ class WorkflowRunner:
     ``target`` is a :class:`Workflow` (copied per conversation, never run itself) or a
     zero-argument factory returning a new one. Each conversation checkpoints into its own
     storage: under ``checkpoint_dir/<key hash>/`` when given, else in memory.
+
+    Requests the workflow makes with ``ctx.request_info`` and leaves pending end the turn's
+    response as ``function_call`` contents; the next turn answers them with
+    ``function_result`` contents (see ``_workflow_requests``).
     """
 
     def __init__(
@@ -146,41 +167,52 @@ class WorkflowRunner:
 
     def _new_slot(self, slot_key: str) -> WorkflowSlot:
         storage: CheckpointStorage
+        workflow = self._factory()
         if self._checkpoint_dir is not None:
             digest = hashlib.sha256(slot_key.encode()).hexdigest()[:32]
-            storage = FileCheckpointStorage(str(self._checkpoint_dir / digest))
+            storage = FileCheckpointStorage(
+                str(self._checkpoint_dir / digest),
+                allowed_checkpoint_types=checkpoint_types(workflow),
+            )
         else:
             storage = InMemoryCheckpointStorage()
-        return WorkflowSlot(self._factory(), storage)
+        return WorkflowSlot(workflow, storage)
+
+    async def check(self, messages: list[Message], lease: SlotLease) -> None:
+        """Check the turn against the conversation's pending requests, without running it."""
+        async with lease() as slot:
+            await _start(cast("WorkflowSlot", slot), messages)
 
     async def run(
         self, messages: list[Message], slot: WorkflowSlot, options: Mapping[str, Any] | None
     ) -> AgentResponse:
-        """Run the workflow to completion and collect its outputs as one response."""
-        await slot.resume()
-        result = await slot.workflow.run(
-            _workflow_input(slot.workflow, messages), checkpoint_storage=slot.checkpoints
-        )
+        """Run the workflow until it is idle: its outputs, then the requests it left pending."""
+        start = await _start(slot, messages)
+        result = await slot.workflow.run(**start, checkpoint_storage=slot.checkpoints)
         await _prune(slot)
-        return _response_from_outputs(result.get_outputs())
+        updates = [
+            update for output in result.get_outputs() for update in _updates_from_output(output)
+        ]
+        updates.extend(await _pending_updates(slot))
+        return AgentResponse.from_updates(updates)
 
     def stream(
         self, messages: list[Message], slot: WorkflowSlot, options: Mapping[str, Any] | None
     ) -> UpdateStream:
-        """Stream the workflow's outputs as agent updates."""
-        return _WorkflowUpdateStream(slot, _workflow_input(slot.workflow, messages))
+        """Stream the workflow's outputs as agent updates, then the requests it left pending."""
+        return _WorkflowUpdateStream(slot, messages)
 
 
 class _WorkflowUpdateStream:
-    def __init__(self, slot: WorkflowSlot, message: Any) -> None:
+    def __init__(self, slot: WorkflowSlot, messages: list[Message]) -> None:
         self._slot = slot
-        self._message = message
+        self._messages = messages
         self._updates: list[AgentResponseUpdate] = []
 
     async def __aiter__(self) -> AsyncIterator[AgentResponseUpdate]:
-        await self._slot.resume()
+        start = await _start(self._slot, self._messages)
         events = self._slot.workflow.run(
-            self._message, stream=True, checkpoint_storage=self._slot.checkpoints
+            **start, stream=True, checkpoint_storage=self._slot.checkpoints
         )
         async for event in events:
             if event.type != "output":
@@ -189,6 +221,9 @@ class _WorkflowUpdateStream:
                 self._updates.append(update)
                 yield update
         await _prune(self._slot)
+        for update in await _pending_updates(self._slot):
+            self._updates.append(update)
+            yield update
 
     async def get_final_response(self) -> AgentResponse:
         return AgentResponse.from_updates(self._updates)
@@ -233,9 +268,24 @@ def _update(contents: list[Content]) -> AgentResponseUpdate:
     return AgentResponseUpdate(contents=contents, role="assistant")
 
 
-def _response_from_outputs(outputs: list[Any]) -> AgentResponse:
-    updates = [update for output in outputs for update in _updates_from_output(output)]
-    return AgentResponse.from_updates(updates)
+async def _start(slot: WorkflowSlot, messages: list[Message]) -> dict[str, Any]:
+    """How the turn starts the workflow: answers to its pending requests, or a new message.
+
+    Raises:
+        WorkflowInputError: The input does not fit the workflow's pending requests.
+
+    """
+    await slot.resume()
+    answers = workflow_answers(messages, await pending_requests(slot.workflow))
+    if answers is not None:
+        return {"responses": answers}
+    return {"message": _workflow_input(slot.workflow, messages)}
+
+
+async def _pending_updates(slot: WorkflowSlot) -> list[AgentResponseUpdate]:
+    """One update with a call per request the workflow left pending, or none."""
+    calls = request_calls(await pending_requests(slot.workflow))
+    return [_update(calls)] if calls else []
 
 
 async def _prune(slot: WorkflowSlot) -> None:

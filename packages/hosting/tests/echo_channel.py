@@ -6,7 +6,9 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from agent_framework import AgentRunInputs
 from agent_framework_hosting import (
+    AgentFrameworkHost,
     ChannelCommand,
     ChannelCommandContext,
     ChannelContext,
@@ -128,3 +130,21 @@ async def _ndjson(context: ChannelContext, run: ChannelRequest) -> AsyncIterator
         yield json.dumps({"error": "agent failed"}).encode() + b"\n"
         return
     yield json.dumps({"final": final.text}).encode() + b"\n"
+
+
+def echo_context(target: Any, **host_options: Any) -> ChannelContext:
+    """The context a host of ``target`` hands its echo channel, to run turns directly."""
+    channel = EchoChannel()
+    assert AgentFrameworkHost(target, channels=[channel], **host_options).app is not None
+    assert channel.context is not None
+    return channel.context
+
+
+def echo_turn(input: AgentRunInputs, key: str | None) -> ChannelRequest:
+    """A turn of the conversation ``key`` (none: a run without continuity)."""
+    return ChannelRequest(
+        channel="echo",
+        operation="message.create",
+        input=input,
+        session=ChannelSession(key) if key else None,
+    )

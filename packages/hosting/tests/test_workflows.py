@@ -7,13 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from agent_framework import Executor, Workflow, WorkflowBuilder, WorkflowContext, handler
-from agent_framework_hosting import (
-    AgentFrameworkHost,
-    ChannelContext,
-    ChannelRequest,
-    ChannelSession,
-)
-from echo_channel import EchoChannel
+from agent_framework_hosting import ChannelRequest
+from echo_channel import echo_context, echo_turn
 
 
 class Gate:
@@ -54,36 +49,23 @@ def build(gate: Gate | None = None) -> Workflow:
     return WorkflowBuilder(name="counter", start_executor=Counter(gate)).build()
 
 
-def context_for(target: Any, **options: Any) -> ChannelContext:
-    channel = EchoChannel()
-    assert AgentFrameworkHost(target, channels=[channel], **options).app is not None
-    assert channel.context is not None
-    return channel.context
-
-
-def turn(text: str, key: str) -> ChannelRequest:
-    return ChannelRequest(
-        channel="echo", operation="message.create", input=text, session=ChannelSession(key)
-    )
-
-
 async def test_each_conversation_has_its_own_workflow_state() -> None:
-    context = context_for(build())
-    await context.run(turn("a", "alice"))
-    assert (await context.run(turn("b", "alice"))).text == "b #2"
-    assert (await context.run(turn("c", "bob"))).text == "c #1"
+    context = echo_context(build())
+    await context.run(echo_turn("a", "alice"))
+    assert (await context.run(echo_turn("b", "alice"))).text == "b #2"
+    assert (await context.run(echo_turn("c", "bob"))).text == "c #1"
 
 
 async def test_a_factory_target_works_too() -> None:
-    context = context_for(lambda: build())
-    await context.run(turn("a", "alice"))
-    assert (await context.run(turn("b", "alice"))).text == "b #2"
+    context = echo_context(lambda: build())
+    await context.run(echo_turn("a", "alice"))
+    assert (await context.run(echo_turn("b", "alice"))).text == "b #2"
 
 
 async def test_different_conversations_run_in_parallel() -> None:
     gate = Gate()
-    context = context_for(lambda: build(gate))
-    runs = [asyncio.create_task(context.run(turn("x", key))) for key in ("a", "b")]
+    context = echo_context(lambda: build(gate))
+    runs = [asyncio.create_task(context.run(echo_turn("x", key))) for key in ("a", "b")]
     for _ in range(1000):
         if gate.waiting == 2:
             break
@@ -95,13 +77,13 @@ async def test_different_conversations_run_in_parallel() -> None:
 
 async def test_turns_of_one_conversation_are_serialized() -> None:
     gate = Gate()
-    context = context_for(lambda: build(gate))
-    first = asyncio.create_task(context.run(turn("first", "k")))
+    context = echo_context(lambda: build(gate))
+    first = asyncio.create_task(context.run(echo_turn("first", "k")))
     for _ in range(1000):
         if gate.waiting == 1:
             break
         await asyncio.sleep(0)
-    second = asyncio.create_task(context.run(turn("second", "k")))
+    second = asyncio.create_task(context.run(echo_turn("second", "k")))
     for _ in range(50):
         await asyncio.sleep(0)
     assert gate.waiting == 1
@@ -111,38 +93,38 @@ async def test_turns_of_one_conversation_are_serialized() -> None:
 
 
 async def test_workflow_outputs_stream_as_updates() -> None:
-    context = context_for(build())
-    stream = await context.run_stream(turn("streamed", "k"))
+    context = echo_context(build())
+    stream = await context.run_stream(echo_turn("streamed", "k"))
     assert [update.text async for update in stream] == ["streamed #1"]
     assert (await stream.get_final_response()).text == "streamed #1"
 
 
 async def test_checkpoints_are_per_conversation_and_pruned(tmp_path: Path) -> None:
-    context = context_for(build(), checkpoint_location=tmp_path)
+    context = echo_context(build(), checkpoint_location=tmp_path)
     for text in ("1", "2", "3", "4"):
-        await context.run(turn(text, "alice"))
-    await context.run(turn("1", "bob"))
+        await context.run(echo_turn(text, "alice"))
+    await context.run(echo_turn("1", "bob"))
     sizes = sorted(len(list(directory.iterdir())) for directory in tmp_path.iterdir())  # noqa: ASYNC240
     assert len(sizes) == 2
     assert all(0 < size <= 2 for size in sizes)
 
 
 async def test_an_evicted_conversation_resumes_from_its_checkpoint(tmp_path: Path) -> None:
-    context = context_for(build(), checkpoint_location=tmp_path, max_live_sessions=1)
-    await context.run(turn("a", "alice"))
-    await context.run(turn("b", "bob"))
-    assert (await context.run(turn("c", "alice"))).text == "c #2"
+    context = echo_context(build(), checkpoint_location=tmp_path, max_live_sessions=1)
+    await context.run(echo_turn("a", "alice"))
+    await context.run(echo_turn("b", "bob"))
+    assert (await context.run(echo_turn("c", "alice"))).text == "c #2"
 
 
 async def test_a_new_host_on_the_same_state_dir_resumes_conversations(tmp_path: Path) -> None:
-    await context_for(build(), state_dir=tmp_path).run(turn("a", "alice"))
-    again = context_for(build(), state_dir=tmp_path)
-    assert (await again.run(turn("b", "alice"))).text == "b #2"
+    await echo_context(build(), state_dir=tmp_path).run(echo_turn("a", "alice"))
+    again = echo_context(build(), state_dir=tmp_path)
+    assert (await again.run(echo_turn("b", "alice"))).text == "b #2"
     assert (tmp_path / "checkpoints").is_dir()
 
 
 async def test_a_run_without_a_key_gets_a_fresh_workflow() -> None:
-    context = context_for(build())
+    context = echo_context(build())
     unkeyed = ChannelRequest(channel="echo", operation="message.create", input="x")
     await context.run(unkeyed)
     assert (await context.run(unkeyed)).text == "x #1"
@@ -150,8 +132,8 @@ async def test_a_run_without_a_key_gets_a_fresh_workflow() -> None:
 
 async def test_the_shared_workflow_itself_is_never_run() -> None:
     workflow = build()
-    context = context_for(workflow)
-    await context.run(turn("a", "alice"))
+    context = echo_context(workflow)
+    await context.run(echo_turn("a", "alice"))
     executor = workflow.get_start_executor()
     assert isinstance(executor, Counter)
     assert executor.count == 0

@@ -1,4 +1,4 @@
-"""Test support: an offline chat client, a loopback server and the channel conformance kit.
+"""Test support: an offline chat client and workflow, a loopback server, the conformance kit.
 
 The kit needs ``pytest`` and ``httpx``, and the server needs the ``serve`` extra; they are
 imported only when used, so importing :class:`OfflineChatClient` needs neither.
@@ -7,6 +7,7 @@ imported only when used, so importing :class:`OfflineChatClient` needs neither.
 from typing import TYPE_CHECKING, Any
 
 from ._offline_client import OfflineChatClient
+from ._review_workflow import ReviewRequest, review_workflow
 
 if TYPE_CHECKING:
     from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
@@ -18,7 +19,9 @@ __all__ = [
     "ChannelReply",
     "LoopbackServer",
     "OfflineChatClient",
+    "ReviewRequest",
     "RunningHost",
+    "review_workflow",
 ]
 
 _LAZY = {
