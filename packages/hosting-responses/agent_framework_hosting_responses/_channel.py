@@ -20,6 +20,7 @@ from agent_framework_hosting import (
     ChannelSession,
     ChannelStreamUpdateHook,
     IsolationKeys,
+    WorkflowInputError,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,7 +32,13 @@ from ._connection_cache import ConnectionCache
 from ._conversation_store import ConversationStore
 from ._conversations import Conversations, Turn
 from ._conversations_api import conversation_routes, sibling_path
-from ._errors import AGENT_FAILED, ResponsesError, error_response, unknown_path_route
+from ._errors import (
+    AGENT_FAILED,
+    ResponsesError,
+    error_response,
+    unknown_path_route,
+    workflow_input_error,
+)
 from ._event_log import EventLogs, EventLogWriter
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
@@ -175,10 +182,25 @@ class ResponsesChannel:
             )
             return _TurnStart(parsed, turn, self._channel_request(parsed, keys, turn), draft)
 
+        async def checked(start: _TurnStart) -> _TurnStart:
+            """Refuse input the target cannot take before anything is sent or stored.
+
+            Raises:
+                ResponsesError: The workflow's conversation cannot take the input (400);
+                    the turn gives its place in the conversation back.
+
+            """
+            try:
+                await context.check_input(start.run)
+            except WorkflowInputError as error:
+                conversations.abandon(start.turn)
+                raise workflow_input_error(error, start.parsed.body) from None
+            return start
+
         async def run_websocket_turn(
             body: Mapping[str, Any], keys: IsolationKeys, cache: ConnectionCache, sse: SSEWriter
         ) -> AsyncGenerator[bytes]:
-            parsed, turn, run, draft = begin_turn(body, keys, cache)
+            parsed, turn, run, draft = await checked(begin_turn(body, keys, cache))
             async for frame in self._stream(context, run, parsed, draft, turn, sse):
                 yield frame
 
@@ -186,7 +208,7 @@ class ResponsesChannel:
             try:
                 body = await read_json_body(request, self._max_body_bytes)
                 keys = context.isolation_keys(request.headers)
-                parsed, turn, run, draft = begin_turn(body, keys)
+                parsed, turn, run, draft = await checked(begin_turn(body, keys))
             except ResponsesError as error:
                 return error.response()
             if parsed.stream and parsed.background:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
+from agent_framework_hosting import WorkflowInputError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -12,6 +16,7 @@ __all__ = [
     "error_payload",
     "error_response",
     "unknown_path_route",
+    "workflow_input_error",
 ]
 
 AGENT_FAILED = "The agent failed to produce a response."
@@ -42,6 +47,20 @@ class ResponsesError(Exception):
         return error_response(
             self.status, self.message, param=self.param, code=self.code, type=self.type
         )
+
+
+def workflow_input_error(error: WorkflowInputError, body: Mapping[str, Any]) -> ResponsesError:
+    """The 400 for input a workflow cannot take; ``param`` names the answer at fault, if one is."""
+    param = "input"
+    items: object = body.get("input")
+    if error.call_id is not None and isinstance(items, list):
+        for index, item in enumerate(cast("list[Any]", items)):
+            if (
+                isinstance(item, dict)
+                and cast("dict[str, Any]", item).get("call_id") == error.call_id
+            ):
+                param = f"input[{index}]"
+    return ResponsesError(str(error), param=param, code="invalid_value")
 
 
 def error_response(

@@ -11,23 +11,26 @@ the SDK itself does not validate.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import httpx2
-from agent_framework import Agent
+from agent_framework import Agent, Workflow
 from agent_framework_hosting import ISOLATION_HEADER_USER, AgentFrameworkHost
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import AsyncOpenAI, OpenAI
 from openai.resources.responses.responses import (
+    AsyncResponsesConnection,
     AsyncResponsesConnectionManager,
+    ResponsesConnection,
     ResponsesConnectionManager,
 )
 from openai.types.conversations import Message
-from openai.types.responses.responses_server_event import ResponsesServerEvent
+from openai.types.responses import Response, ResponseCompletedEvent
+from openai.types.responses.responses_server_event import ResponsesServerEvent, ResponseWsError
 from openai.types.websocket_connection_options import (
     SyncWebSocketConnectionOptions,
     WebSocketConnectionOptions,
@@ -45,11 +48,15 @@ def host_for(
     *,
     state_dir: Path | None = None,
     agent: Agent | None = None,
+    workflow: Callable[[], Workflow] | None = None,
     **client: Any,
 ) -> AgentFrameworkHost:
-    """A host of an offline agent (``client`` configures it) that trusts isolation headers."""
+    """A host trusting isolation headers, of ``workflow`` (a factory), ``agent`` or an offline one.
+
+    ``client`` configures the offline agent's chat client.
+    """
     return AgentFrameworkHost(
-        agent or Agent(client=OfflineChatClient(**client)),
+        workflow or agent or Agent(client=OfflineChatClient(**client)),
         channels=[channel or ResponsesChannel()],
         state_dir=state_dir,
         trust_isolation_headers=True,
@@ -61,10 +68,12 @@ def serve(
     *,
     state_dir: Path | None = None,
     agent: Agent | None = None,
+    workflow: Callable[[], Workflow] | None = None,
     **client: Any,
 ) -> LoopbackServer:
     """A loopback server for :func:`host_for` (enter it to start)."""
-    return LoopbackServer(host_for(channel, state_dir=state_dir, agent=agent, **client).app)
+    host = host_for(channel, state_dir=state_dir, agent=agent, workflow=workflow, **client)
+    return LoopbackServer(host.app)
 
 
 def _is_json(response: httpx.Response | httpx2.Response) -> bool:
@@ -217,6 +226,52 @@ def async_connect(
     return async_sdk(server, user=user, base_path=base_path).responses.connect(
         websocket_connection_options=cast("WebSocketConnectionOptions", options)
     )
+
+
+TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
+"""The events that end a turn."""
+
+
+def _ends_turn(event: ResponsesServerEvent) -> bool:
+    # An error envelope (no sequence number) answers a message that started no turn.
+    return event.type in TERMINAL or (
+        isinstance(event, ResponseWsError) and event.sequence_number is None
+    )
+
+
+def turn(connection: ResponsesConnection) -> list[ResponsesServerEvent]:
+    """The events of one turn, through its terminal event (or the error that refused it)."""
+    events: list[ResponsesServerEvent] = []
+    for event in connection:
+        events.append(event)
+        if _ends_turn(event):
+            return events
+    raise AssertionError(f"the connection closed mid-turn after {events}")
+
+
+async def async_turn(connection: AsyncResponsesConnection) -> list[ResponsesServerEvent]:
+    """:func:`turn` for the async client."""
+    events: list[ResponsesServerEvent] = []
+    async for event in connection:
+        events.append(event)
+        if _ends_turn(event):
+            return events
+    raise AssertionError(f"the connection closed mid-turn after {events}")
+
+
+def completed(events: list[ResponsesServerEvent]) -> Response:
+    """The completed response a turn ended with."""
+    last = events[-1]
+    assert isinstance(last, ResponseCompletedEvent), events
+    return last.response
+
+
+def refusal(events: list[ResponsesServerEvent]) -> ResponseWsError:
+    """The error envelope a refused message was answered with (nothing else was sent)."""
+    assert len(events) == 1, events
+    error = events[0]
+    assert isinstance(error, ResponseWsError), error
+    return error
 
 
 def post(server: LoopbackServer, path: str, body: Any, *, user: str | None = None) -> Any:

@@ -22,19 +22,25 @@ from agent_framework_hosting_responses._websocket import (  # pyright: ignore[re
 )
 from hypothesis import example, given
 from hypothesis import strategies as st
-from openai.resources.responses.responses import AsyncResponsesConnection, ResponsesConnection
-from openai.types.responses import (
-    Response,
-    ResponseCompletedEvent,
-    ResponseFunctionToolCall,
-)
-from openai.types.responses.responses_server_event import ResponsesServerEvent, ResponseWsError
+from openai.types.responses import ResponseFunctionToolCall
+from openai.types.responses.responses_server_event import ResponseWsError
 from websockets.exceptions import ConnectionClosedError
 
-from ._clients import async_connect, async_sdk, connect, post, sdk, serve, stream_events, user_item
+from ._clients import (
+    async_connect,
+    async_sdk,
+    async_turn,
+    completed,
+    connect,
+    post,
+    refusal,
+    sdk,
+    serve,
+    stream_events,
+    turn,
+    user_item,
+)
 from ._strategies import FIELDS, PROFILE, json_values
-
-TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
 
 WEATHER: Any = {
     "type": "function",
@@ -48,48 +54,6 @@ WEATHER: Any = {
     },
     "strict": True,
 }
-
-
-def _ends_turn(event: ResponsesServerEvent) -> bool:
-    # An error envelope (no sequence number) answers a message that started no turn.
-    return event.type in TERMINAL or (
-        isinstance(event, ResponseWsError) and event.sequence_number is None
-    )
-
-
-def turn(connection: ResponsesConnection) -> list[ResponsesServerEvent]:
-    """The events of one turn, through its terminal event (or the error that refused it)."""
-    events: list[ResponsesServerEvent] = []
-    for event in connection:
-        events.append(event)
-        if _ends_turn(event):
-            return events
-    raise AssertionError(f"the connection closed mid-turn after {events}")
-
-
-async def async_turn(connection: AsyncResponsesConnection) -> list[ResponsesServerEvent]:
-    """:func:`turn` for the async client."""
-    events: list[ResponsesServerEvent] = []
-    async for event in connection:
-        events.append(event)
-        if _ends_turn(event):
-            return events
-    raise AssertionError(f"the connection closed mid-turn after {events}")
-
-
-def completed(events: list[ResponsesServerEvent]) -> Response:
-    """The completed response a turn ended with."""
-    last = events[-1]
-    assert isinstance(last, ResponseCompletedEvent), events
-    return last.response
-
-
-def refusal(events: list[ResponsesServerEvent]) -> ResponseWsError:
-    """The error envelope a refused message was answered with (nothing else was sent)."""
-    assert len(events) == 1, events
-    error = events[0]
-    assert isinstance(error, ResponseWsError), error
-    return error
 
 
 @pytest.fixture
