@@ -14,6 +14,7 @@ import redaction_hooks  # pyright: ignore[reportMissingImports]
 import rich_output  # pyright: ignore[reportMissingImports]
 import telegram_bot  # pyright: ignore[reportMissingImports]
 import workflow_host  # pyright: ignore[reportMissingImports]
+import workflow_review  # pyright: ignore[reportMissingImports]
 
 
 def sdk(server: LoopbackServer, **headers: str) -> OpenAI:
@@ -79,3 +80,15 @@ def test_rich_output_sample_streams_reasoning_text_image_and_refusal() -> None:
     ]
     assert refused[0] == "[refusal] I can't help with that."
     assert refused[1] == "[items] ['message']"
+
+
+def test_workflow_review_sample_asks_the_editor_and_publishes_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    draft = "Tide tables, gulls and salt: a short piece about the harbour at dawn."
+    assert list(workflow_review.review(str(tmp_path))) == [
+        f"[writer] Drafted: {draft}",
+        f'[asks] PublishRequest {{"draft": "{draft}", "words": 13}}',
+        "[refused] 400 invalid_value at input[0]",
+        f"[writer] Published (lovely): {draft}",
+    ]
