@@ -172,6 +172,28 @@ def test_a_streamed_request_with_a_wrong_answer_is_a_400_before_any_event(
     assert final.output_text == "Approved by reviewer 1: Draft 1: essay"
 
 
+def test_a_conversation_object_keeps_the_call_and_its_answer(server: LoopbackServer) -> None:
+    client = sdk(server)
+    conversation = client.conversations.create()
+    [call] = calls_of(client.responses.create(model="wf", input="x", conversation=conversation.id))
+    with pytest.raises(openai.BadRequestError):
+        client.responses.create(
+            model="wf", input=answers(("nope", "true")), conversation=conversation.id
+        )
+    answered = client.responses.create(
+        model="wf", input=answers((call.call_id, "true")), conversation=conversation.id
+    )
+    assert answered.output_text == "Approved by reviewer 1: Draft 1: x"
+    items = client.conversations.items.list(conversation.id, order="asc").data
+    assert [item.type for item in items] == [
+        "message",
+        "message",
+        "function_call",
+        "function_call_output",
+        "message",
+    ]
+
+
 def test_a_conversation_named_by_trusted_headers_is_answered_without_previous_response_id(
     server: LoopbackServer,
 ) -> None:
