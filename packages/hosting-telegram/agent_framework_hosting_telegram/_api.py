@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -14,6 +16,61 @@ import httpx
 __all__ = ["BotApi", "TelegramApiError"]
 
 logger = logging.getLogger("agent_framework.hosting.telegram")
+
+
+class _TokenRedactor(logging.Filter):
+    """Replaces live bot tokens with ``<bot id>:***`` in the records of the loggers it filters.
+
+    httpx logs every request URL at INFO, and a Bot API URL carries the token. A logger's
+    filters see each record logged on it before any handler does, whatever the app's logging
+    configuration; tracebacks are formatted and redacted here too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._uses: Counter[str] = Counter()
+        self._shown: dict[str, str] = {}
+        """A snapshot read without the lock: records arrive from any thread."""
+
+    def hide(self, token: str) -> None:
+        """Start redacting ``token`` (once per live client that uses it)."""
+        with self._lock:
+            self._uses[token] += 1
+            self._shown = {t: f"{t.split(':', 1)[0]}:***" for t in self._uses}
+
+    def reveal(self, token: str) -> None:
+        """Stop redacting ``token`` once no live client uses it any more."""
+        with self._lock:
+            self._uses[token] -= 1
+            if self._uses[token] <= 0:
+                del self._uses[token]
+            self._shown = {t: f"{t.split(':', 1)[0]}:***" for t in self._uses}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        shown = self._shown
+        if not shown:
+            return True
+        message = record.getMessage()
+        if any(token in message for token in shown):
+            record.msg, record.args = _redacted(message, shown), None
+        trace = record.exc_text
+        if not trace and record.exc_info:
+            trace = logging.Formatter().formatException(record.exc_info)
+        if trace and any(token in trace for token in shown):
+            # Formatters print exc_text when it is set instead of formatting exc_info.
+            record.exc_text = _redacted(trace, shown)
+        return True
+
+
+def _redacted(text: str, shown: Mapping[str, str]) -> str:
+    for token, replacement in shown.items():
+        text = text.replace(token, replacement)
+    return text
+
+
+_REDACTOR = _TokenRedactor()
+_REDACTED_LOGGERS = ("httpx", "agent_framework.hosting.telegram")
 
 
 class TelegramApiError(Exception):
@@ -76,10 +133,19 @@ class BotApi:
         self._backoff = backoff
         self._max_retry_after = max_retry_after
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+        self._token: str | None = token
+        _REDACTOR.hide(token)
+        for name in _REDACTED_LOGGERS:
+            logging.getLogger(name).addFilter(_REDACTOR)  # a no-op once it is there
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        try:
+            await self._http.aclose()
+        finally:
+            if self._token is not None:
+                _REDACTOR.reveal(self._token)
+                self._token = None
 
     async def call(
         self,
@@ -127,7 +193,8 @@ class BotApi:
                         raise TelegramApiError("file download", f"larger than {max_bytes} bytes")
                     chunks.append(chunk)
                 return b"".join(chunks)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            # httpx's message may carry the URL, and with it the token.
             raise TelegramApiError("file download", type(error).__name__) from None
 
     async def _call_once(
@@ -153,8 +220,8 @@ class BotApi:
                 response = await self._http.post(
                     url, json=dict(payload or {}), timeout=request_timeout
                 )
-        except httpx.HTTPError as error:
-            # httpx's message would carry the URL, and with it the token.
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            # httpx's message may carry the URL, and with it the token.
             raise TelegramApiError(method, f"transport error ({type(error).__name__})") from None
         try:
             body: object = response.json()

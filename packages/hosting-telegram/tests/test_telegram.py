@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from agent_framework import Agent, AgentResponse, Content, Message
 from agent_framework_hosting import (
@@ -365,6 +366,58 @@ async def test_an_unreachable_bot_api_never_logs_the_token(
     assert TOKEN not in str(raised.value)
     assert TOKEN not in caplog.text
     assert raised.value.__cause__ is None
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_the_token_is_in_no_log_record_at_debug(
+    transport: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode_on_request(request: ChannelRequest, **_: Any) -> ChannelRequest:
+        messages = request.input if isinstance(request.input, list) else []
+        if any(isinstance(m, Message) and m.text == "explode" for m in messages):
+            raise RuntimeError("the run hook failed")
+        return request
+
+    secret_part = TOKEN.split(":", 1)[1]
+    async with fake_bot_api() as (fake, server):
+        with caplog.at_level(logging.DEBUG):
+            channel = telegram_channel(
+                server.base_url, transport=transport, run_hook=explode_on_request
+            )
+            async with running_bot(fake, channel) as bot:
+                # Requests and downloads, a retried getFile, a refused reply, a traceback.
+                fake.fail_next("getFile", error_code=502, description="Bad Gateway")
+                await bot.say(9, None, photo=PNG, caption="look")
+                fake.fail_next("sendMessage", error_code=403, description="Forbidden: blocked")
+                await bot.say(9, "refused")
+                await bot.say(9, "explode")
+                bot.channel.stream = False
+                await bot.say(9, "plain")
+    formatter = logging.Formatter()
+    texts = [formatter.format(record) for record in caplog.records]
+    httpx_lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any("/bot424242:***/sendMessage" in line for line in httpx_lines)
+    assert any("/file/bot424242:***/photos/" in line for line in httpx_lines)
+    assert any(record.exc_info for record in caplog.records)
+    assert [text for text in texts if TOKEN in text or secret_part in text] == []
+
+
+async def test_an_exception_naming_the_token_is_redacted_in_the_channel_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with bot_on_fake() as bot:
+        assert bot.channel.pending_updates == 0
+        url = f"http://127.0.0.1:1/bot{TOKEN}/getMe"
+        with caplog.at_level(logging.DEBUG):
+            try:
+                raise httpx.ConnectError(f"All connection attempts failed: {url}")
+            except httpx.ConnectError:
+                logging.getLogger("agent_framework.hosting.telegram").exception("%s", url)
+    (record,) = [r for r in caplog.records if r.name == "agent_framework.hosting.telegram"]
+    text = logging.Formatter().format(record)
+    assert "/bot424242:***/getMe" in text
+    assert "ConnectError: All connection attempts failed" in text
+    assert TOKEN not in text
 
 
 async def test_sessions_and_seen_updates_survive_a_restart(tmp_path: Path) -> None:
