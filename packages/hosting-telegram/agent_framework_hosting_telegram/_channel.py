@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._api import BotApi, TelegramApiError
+from ._dispatch import SeenUpdates, UpdateDispatcher
 from ._handler import HandlerSettings, UpdateHandler, as_mapping, telegram_isolation_key
 from ._text import ParseMode
 
@@ -80,6 +81,10 @@ class TelegramChannel:
         max_image_bytes: Larger received images are not downloaded.
         apology: What the user reads when the agent fails (the cause is only logged).
         shutdown_timeout: Seconds the host's shutdown waits for replies in progress.
+        max_concurrent_updates: The most updates held at once (being answered, or waiting
+            behind an earlier message of their chat). When that many are held, polling
+            fetches no more and the webhook answers ``503`` so that Telegram delivers the
+            update again later.
 
     """
 
@@ -109,6 +114,7 @@ class TelegramChannel:
         max_image_bytes: int = 10 * 1024 * 1024,
         apology: str = "Sorry, something went wrong. Please try again.",
         shutdown_timeout: float = 10.0,
+        max_concurrent_updates: int = 64,
     ) -> None:
         if not bot_token or ":" not in bot_token:
             raise ValueError("bot_token must be a Telegram bot token ('<bot id>:<secret>')")
@@ -121,6 +127,10 @@ class TelegramChannel:
         if group_sessions not in ("per_user", "per_chat"):
             raise ValueError(
                 f"group_sessions must be 'per_user' or 'per_chat', got {group_sessions!r}"
+            )
+        if max_concurrent_updates < 1:
+            raise ValueError(
+                f"max_concurrent_updates must be at least 1, got {max_concurrent_updates!r}"
             )
         if transport == "auto":
             transport = "webhook" if webhook_url or secret_token else "polling"
@@ -148,6 +158,7 @@ class TelegramChannel:
         self._delete_webhook_on_shutdown = delete_webhook_on_shutdown
         self._polling_timeout = polling_timeout
         self._shutdown_timeout = shutdown_timeout
+        self._max_concurrent_updates = max_concurrent_updates
         self._settings = HandlerSettings(
             bot_id=bot_token.split(":", 1)[0],
             parse_mode=_PARSE_MODES[parse_mode] if parse_mode is not None else None,
@@ -157,19 +168,25 @@ class TelegramChannel:
             max_image_bytes=max_image_bytes,
             apology=apology,
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatcher: UpdateDispatcher | None = None
         self._poller: asyncio.Task[None] | None = None
 
     @property
     def pending_updates(self) -> int:
         """Updates received and not yet fully answered."""
-        return len(self._tasks)
+        return self._dispatcher.pending if self._dispatcher is not None else 0
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """The webhook route (webhook transport), the commands and the bot's lifecycle."""
         api = BotApi(self._token, api_base=self._api_base)
         handler = UpdateHandler(
             self._settings, context, api, channel_name=self.name, streaming=lambda: self.stream
+        )
+        dispatcher = self._dispatcher = UpdateDispatcher(
+            handler.handle,
+            SeenUpdates(context.state_store, self._settings.bot_id),
+            capacity=self._max_concurrent_updates,
+            shutdown_timeout=self._shutdown_timeout,
         )
 
         async def webhook(request: Request) -> Response:
@@ -187,7 +204,13 @@ class TelegramChannel:
                 return JSONResponse(
                     {"ok": False, "description": "Not a Telegram update"}, status_code=400
                 )
-            self._dispatch(handler, cast("dict[str, Any]", update))
+            if dispatcher.accept(cast("dict[str, Any]", update)) == "full":
+                # Telegram delivers an update again when the webhook does not answer 2xx.
+                return JSONResponse(
+                    {"ok": False, "description": "Too many updates in progress"},
+                    status_code=503,
+                    headers={"Retry-After": "1"},
+                )
             return JSONResponse({"ok": True})
 
         async def startup() -> None:
@@ -207,7 +230,9 @@ class TelegramChannel:
             if self.transport == "polling":
                 # getUpdates is refused while a webhook is set.
                 await api.call("deleteWebhook", {"drop_pending_updates": False})
-                self._poller = asyncio.create_task(self._poll(api, handler), name="telegram-poll")
+                self._poller = asyncio.create_task(
+                    self._poll(api, dispatcher), name="telegram-poll"
+                )
 
         async def shutdown() -> None:
             try:
@@ -216,7 +241,7 @@ class TelegramChannel:
                     with contextlib.suppress(asyncio.CancelledError):
                         await self._poller
                     self._poller = None
-                await self._drain()
+                await dispatcher.drain()
                 if self.transport == "webhook" and self._delete_webhook_on_shutdown:
                     with contextlib.suppress(TelegramApiError):
                         await api.call("deleteWebhook", retry=False)
@@ -231,21 +256,20 @@ class TelegramChannel:
             on_shutdown=[shutdown],
         )
 
-    def _dispatch(self, handler: UpdateHandler, update: dict[str, Any]) -> None:
-        task = asyncio.create_task(
-            handler.handle(update), name=f"telegram-update-{update['update_id']}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _poll(self, api: BotApi, dispatcher: UpdateDispatcher) -> None:
+        """Long-poll ``getUpdates`` until cancelled; back off on errors.
 
-    async def _poll(self, api: BotApi, handler: UpdateHandler) -> None:
-        """Long-poll ``getUpdates`` until cancelled; back off on errors."""
+        Only as many updates are fetched as can be accepted: the rest wait at Telegram,
+        unconfirmed, until updates in progress finish.
+        """
         offset: int | None = None
         failures = 0
         while True:
+            await dispatcher.wait_for_room()
             payload: dict[str, Any] = {
                 "timeout": self._polling_timeout,
                 "allowed_updates": ["message"],
+                "limit": min(100, dispatcher.free),
             }
             if offset is not None:
                 payload["offset"] = offset
@@ -263,19 +287,11 @@ class TelegramChannel:
             for item in cast("list[object]", updates) if isinstance(updates, list) else []:
                 update = as_mapping(item)
                 update_id = update.get("update_id")
-                if isinstance(update_id, int):
-                    offset = max(offset or 0, update_id + 1)
-                    self._dispatch(handler, update)
-
-    async def _drain(self) -> None:
-        """Let replies in progress finish (up to ``shutdown_timeout``), then cancel the rest."""
-        if not self._tasks:
-            return
-        _done, pending = await asyncio.wait(set(self._tasks), timeout=self._shutdown_timeout)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+                if not isinstance(update_id, int):
+                    continue
+                if dispatcher.accept(update) == "full":
+                    break  # not confirmed: the next getUpdates returns it again
+                offset = max(offset or 0, update_id + 1)
 
 
 def _bot_commands(commands: Sequence[ChannelCommand]) -> list[dict[str, str]]:

@@ -28,9 +28,6 @@ __all__ = ["HandlerSettings", "UpdateHandler", "as_mapping", "telegram_isolation
 
 logger = logging.getLogger("agent_framework.hosting.telegram")
 
-_SEEN_UPDATES = 1024
-"""How many of the latest update ids are remembered to ignore redeliveries."""
-
 
 @dataclass(frozen=True, slots=True)
 class HandlerSettings:
@@ -69,28 +66,9 @@ class UpdateHandler:
         self._api = api
         self.username = ""
         """The bot's username (from ``getMe``), to tell ``/cmd@thisbot`` from other bots'."""
-        # The latest update ids live in the host's state store, so a redelivered update is
-        # ignored across restarts (with state_dir) and by every replica sharing the store.
-        self._seen_key = f"telegram:seen-updates:{settings.bot_id}"
-
-    def _first_time(self, update_id: int) -> bool:
-        """Record ``update_id``; ``False`` if it was already among the latest ids seen."""
-        store = self._context.state_store
-        stored: object = store.get(self._seen_key)
-        seen = (
-            [i for i in cast("list[object]", stored) if isinstance(i, int)]
-            if isinstance(stored, list)
-            else []
-        )
-        if update_id in seen:
-            return False
-        store.set(self._seen_key, [*seen[-(_SEEN_UPDATES - 1) :], update_id])
-        return True
 
     async def handle(self, update: dict[str, Any]) -> None:
-        if not self._first_time(update["update_id"]):
-            logger.info("Ignoring duplicate Telegram update %s", update["update_id"])
-            return
+        """Answer one accepted update; failures are logged, never raised."""
         message: object = update.get("message")
         if not isinstance(message, dict):
             return

@@ -140,7 +140,7 @@ class FakeBotApi:
         return {"update_id": next(self._update_ids), "message": message}
 
     def enqueue(self, update: dict[str, Any]) -> None:
-        """Make ``update`` available to ``getUpdates``."""
+        """Make ``update`` available to ``getUpdates`` (at most ``limit`` per call, as Telegram)."""
         with self._lock:
             self._pending.append(update)
 
@@ -228,12 +228,13 @@ class FakeBotApi:
 
     async def _on_getUpdates(self, params: dict[str, Any], _files: dict[str, bytes]) -> Any:
         offset = int(params.get("offset") or 0)
+        limit = min(100, max(1, int(params.get("limit") or 100)))
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
             with self._lock:
                 self.confirmed_offset = max(self.confirmed_offset, offset)
                 self._pending = [u for u in self._pending if u["update_id"] >= offset]
-                ready = list(self._pending)
+                ready = self._pending[:limit]
             if ready or time.monotonic() >= deadline:
                 return ready
             await asyncio.sleep(0.01)

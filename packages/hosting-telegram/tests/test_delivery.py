@@ -1,0 +1,181 @@
+"""How updates are taken in: per-chat order, a bound on updates held, redeliveries, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agent_framework_hosting import ChannelRequest
+from telegram_harness import (
+    Bot,
+    bot_on_fake,
+    eventually,
+    fake_bot_api,
+    running_bot,
+    telegram_channel,
+)
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+TRANSPORTS = ["webhook", "polling"]
+
+
+class Gate:
+    """A run hook that holds every run until it is opened, counting the runs it holds."""
+
+    def __init__(self) -> None:
+        self._opened = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.held = 0
+        self.most_held = 0
+
+    def open(self) -> None:
+        """Let the held runs go on (called from the test's thread, not the server's)."""
+        assert self._loop is not None, "no run was held yet"
+        self._loop.call_soon_threadsafe(self._opened.set)
+
+    async def __call__(self, request: ChannelRequest, **_: Any) -> ChannelRequest:
+        self._loop = asyncio.get_running_loop()
+        self.held += 1
+        self.most_held = max(self.most_held, self.held)
+        try:
+            await self._opened.wait()
+        finally:
+            self.held -= 1
+        return request
+
+
+async def deliver_all(bot: Bot, updates: list[dict[str, Any]]) -> list[int]:
+    """Hand the updates over back to back: one ``getUpdates`` batch, or one POST after another."""
+    if bot.channel.transport == "polling":
+        for update in updates:
+            bot.fake.enqueue(update)
+        return [200] * len(updates)
+    return [await bot.deliver(update) for update in updates]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_one_chats_updates_are_answered_in_arrival_order(transport: str) -> None:
+    async with bot_on_fake(transport=transport) as bot:
+        fake = bot.fake
+        # The photo's download is retried after a backoff; nothing may overtake it.
+        fake.fail_next("getFile", error_code=502, description="Bad Gateway")
+        updates = [
+            fake.message_update(31, None, photo=PNG, caption="the photo"),
+            fake.message_update(31, "second"),
+            fake.message_update(31, "/new"),
+            fake.message_update(31, "third"),
+        ]
+        assert await deliver_all(bot, updates) == [200] * 4
+        await eventually(lambda: len(fake.texts(31)) == 4, "four answers")
+        await bot.idle()
+        assert fake.texts(31) == [
+            "Echo: the photo (turn 1)",
+            "Echo: second (turn 2)",
+            "Started a new conversation.",
+            "Echo: third (turn 1)",
+        ]
+        assert len(fake.calls_of("getFile")) == 2
+
+
+async def test_a_webhook_beyond_the_bound_answers_503_and_the_redelivery_is_answered() -> None:
+    gate = Gate()
+    async with bot_on_fake(max_concurrent_updates=2, run_hook=gate) as bot:
+        fake = bot.fake
+        first, second = fake.message_update(41, "one"), fake.message_update(42, "two")
+        assert [await bot.deliver(first), await bot.deliver(second)] == [200, 200]
+        await eventually(lambda: gate.held == 2, "two runs held")
+        third = fake.message_update(43, "three")
+        assert await bot.deliver(third) == 503
+        assert bot.channel.pending_updates == 2
+        gate.open()
+        await bot.idle()
+        # Refused, so not marked as seen: Telegram's redelivery is answered.
+        assert await bot.deliver(third) == 200
+        await bot.idle()
+    assert gate.most_held == 2
+    assert [fake.texts(chat) for chat in (41, 42, 43)] == [
+        ["Echo: one (turn 1)"],
+        ["Echo: two (turn 1)"],
+        ["Echo: three (turn 1)"],
+    ]
+
+
+async def test_polling_fetches_no_more_updates_than_it_can_hold() -> None:
+    gate = Gate()
+    async with bot_on_fake(transport="polling", max_concurrent_updates=2, run_hook=gate) as bot:
+        fake = bot.fake
+        updates = [fake.message_update(50 + i, f"message {i}") for i in range(5)]
+        await deliver_all(bot, updates)
+        await eventually(lambda: gate.held == 2, "two runs held")
+        # Full: the third update is neither fetched nor confirmed while the two are held.
+        assert fake.confirmed_offset <= updates[2]["update_id"]
+        assert bot.channel.pending_updates == 2
+        gate.open()
+        await eventually(
+            lambda: all(fake.texts(50 + i) for i in range(5)), "every chat to be answered"
+        )
+        await bot.idle()
+    assert gate.most_held == 2
+    assert all(call.params["limit"] <= 2 for call in fake.calls_of("getUpdates"))
+    assert [fake.texts(50 + i) for i in range(5)] == [
+        [f"Echo: message {i} (turn 1)"] for i in range(5)
+    ]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_updates_cut_off_at_shutdown_are_logged_and_answered_when_redelivered(
+    transport: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate()  # never opened: the run is still held when the host stops
+    async with fake_bot_api() as (fake, server):
+        update = fake.message_update(61, "private words")
+        stuck = telegram_channel(
+            server.base_url, transport=transport, run_hook=gate, shutdown_timeout=0
+        )
+        with caplog.at_level(logging.WARNING, logger="agent_framework.hosting.telegram"):
+            async with running_bot(fake, stuck, state_dir=str(tmp_path)) as bot:
+                await deliver_all(bot, [update])
+                await eventually(lambda: gate.held == 1, "the run to be held")
+        assert stuck.pending_updates == 0
+        (warning,) = [r.getMessage() for r in caplog.records if "cut off" in r.getMessage()]
+        assert "1 Telegram update" in warning
+        assert str(update["update_id"]) in warning
+        assert "private words" not in warning
+        assert fake.texts(61) == []
+
+        channel = telegram_channel(server.base_url, transport=transport)
+        async with running_bot(fake, channel, state_dir=str(tmp_path)) as bot:
+            await deliver_all(bot, [update])
+            await eventually(lambda: bool(fake.texts(61)), "the redelivery to be answered")
+            await bot.idle()
+    assert fake.texts(61) == ["Echo: private words (turn 1)"]
+
+
+async def test_the_seen_update_ids_are_bounded_to_the_latest_1024() -> None:
+    async with bot_on_fake(stream=False, max_concurrent_updates=2048) as bot:
+        fake = bot.fake
+        oldest = fake.message_update(71, "oldest")
+        assert await bot.deliver(oldest) == 200
+        for _ in range(1022):
+            assert await bot.deliver(fake.message_update(72, None) | {"message": None}) == 200
+        newest = fake.message_update(73, "newest")
+        assert await bot.deliver(newest) == 200
+        await bot.idle()
+        # 1024 ids remembered: both redeliveries are still recognized.
+        for update in (oldest, newest):
+            assert await bot.deliver(update) == 200
+        await bot.idle()
+        assert fake.texts(71) == ["Echo: oldest (turn 1)"]
+        # One id more, and the oldest is forgotten: its redelivery is answered again.
+        assert await bot.deliver(fake.message_update(72, None) | {"message": None}) == 200
+        for update in (oldest, newest):
+            assert await bot.deliver(update) == 200
+        await bot.idle()
+    assert fake.texts(71) == ["Echo: oldest (turn 1)", "Echo: oldest (turn 2)"]
+    assert fake.texts(73) == ["Echo: newest (turn 1)"]
