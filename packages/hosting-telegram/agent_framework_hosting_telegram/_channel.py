@@ -67,6 +67,7 @@ class TelegramChannel:
         api_base: The Bot API server (a local Bot API server, or a fake in tests).
         webhook_url: When set, ``setWebhook`` is called with it at startup.
         secret_token: The webhook secret; generated when ``webhook_url`` is set without one.
+            An empty one is refused. Several processes serving one bot must share one.
         delete_webhook_on_shutdown: Call ``deleteWebhook`` when the host stops.
         parse_mode: ``None`` sends plain text; ``"MarkdownV2"`` (or ``"Markdown"``) and
             ``"HTML"`` render the agent's Markdown, escaped for that mode, and fall back to
@@ -134,6 +135,12 @@ class TelegramChannel:
             )
         if transport == "auto":
             transport = "webhook" if webhook_url or secret_token else "polling"
+        if transport == "webhook" and secret_token == "":
+            raise ValueError(
+                "secret_token must not be empty: an empty secret lets anyone post updates to "
+                "the webhook. Pass a secret (1-256 characters: A-Z, a-z, 0-9, _ and -), or "
+                "secret_token=None with webhook_url to have one generated"
+            )
         if transport == "webhook" and secret_token is None:
             if webhook_url is None:
                 raise ValueError(
