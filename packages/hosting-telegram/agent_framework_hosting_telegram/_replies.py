@@ -41,7 +41,8 @@ class ChatReplier:
         self._edit_min_interval = edit_min_interval
         self._live_id: int | None = None
         self._live_text = ""
-        self._last_edit = 0.0
+        self._next_preview = 0.0
+        """When (``time.monotonic()``) the next preview may be tried."""
 
     async def send_text(self, text: str) -> None:
         """Send ``text`` (a command's answer, an apology) as one or more messages."""
@@ -49,27 +50,34 @@ class ChatReplier:
             await self._send(piece)
 
     async def show_progress(self, text: str) -> None:
-        """Show the reply so far in one live message, edited at most once per interval.
+        """Show the reply so far in one live message, sent or edited at most once per interval.
 
-        The live message is plain text: a half-streamed reply is not valid Markdown yet.
+        Previews are best effort: each is tried once, never retried, and one that fails is
+        skipped; after a rate limit no preview is tried before its ``retry_after``. The
+        final reply (`finish`) is what must arrive. The live message is plain text: a
+        half-streamed reply is not valid Markdown yet.
         """
         now = time.monotonic()
-        if self._live_id is not None and now - self._last_edit < self._edit_min_interval:
+        if now < self._next_preview:
             return
         shown = _preview(text)
         if not shown.strip() or shown == self._live_text:
             return
-        self._last_edit = now
+        self._next_preview = now + self._edit_min_interval
         try:
             if self._live_id is None:
-                sent = await self._api.call("sendMessage", self._payload(shown, None))
+                payload = self._payload(shown, None)
+                sent = await self._api.call("sendMessage", payload, retry=False)
                 self._live_id = _message_id(sent)
             else:
-                await self._edit(shown, None)
+                await self._edit(shown, None, retry=False)
             self._live_text = shown
         except TelegramApiError as error:
-            # Progress is best effort; the final reply is what must arrive.
-            logger.warning("Streaming preview to chat %s: %s", self._chat_id, error)
+            if error.retry_after is not None:
+                self._next_preview = time.monotonic() + max(
+                    self._edit_min_interval, error.retry_after
+                )
+            logger.warning("Streaming preview to chat %s skipped: %s", self._chat_id, error)
 
     async def finish(self, response: AgentResponse) -> None:
         """Deliver the final reply: the text (replacing the live message) and any images."""
@@ -118,12 +126,12 @@ class ChatReplier:
         else:
             await self._api.call("sendMessage", self._payload(text, parse_mode))
 
-    async def _edit(self, text: str, parse_mode: ParseMode | None) -> None:
+    async def _edit(self, text: str, parse_mode: ParseMode | None, *, retry: bool = True) -> None:
         payload = self._payload(text, parse_mode)
         payload.pop("reply_parameters", None)
         payload["message_id"] = self._live_id
         try:
-            await self._api.call("editMessageText", payload)
+            await self._api.call("editMessageText", payload, retry=retry)
         except TelegramApiError as error:
             if "message is not modified" not in error.description:
                 raise

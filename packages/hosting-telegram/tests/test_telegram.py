@@ -191,6 +191,36 @@ async def test_streaming_edits_one_message_at_a_bounded_rate() -> None:
     assert sends[0].params["action"] == "typing"
 
 
+@pytest.mark.parametrize(
+    ("failing", "error_code", "retry_after", "interval", "expected_calls"),
+    [
+        # A rate-limited preview edit: no preview before retry_after, the final edit lands.
+        ("editMessageText", 429, 3600, 0, ["sendMessage", "editMessageText", "editMessageText"]),
+        # A rate-limited first preview: no live message; the final text is sent as a message.
+        ("sendMessage", 429, 3600, 0, ["sendMessage", "sendMessage"]),
+        # A failed first preview is not retried, and the next one waits for the interval.
+        ("sendMessage", 502, None, 3600, ["sendMessage", "sendMessage"]),
+    ],
+)
+async def test_a_failing_preview_is_skipped_and_the_final_text_still_arrives(
+    failing: str,
+    error_code: int,
+    retry_after: int | None,
+    interval: float,
+    expected_calls: list[str],
+) -> None:
+    agent = Agent(client=OfflineChatClient(chunks=20), name="streamer")
+    words = " ".join(f"w{i}" for i in range(40))
+    async with bot_on_fake(agent=agent, stream=True, stream_edit_min_interval=interval) as bot:
+        fake = bot.fake
+        fake.fail_next(failing, error_code=error_code, description="No", retry_after=retry_after)
+        turn = await bot.say(8, words)
+    assert [m.text for m in turn.messages] == [f"Echo: {words} (turn 1)"]
+    # Twenty text updates, yet a single preview call before the final text.
+    calls = [c.method for c in fake.calls if c.method in ("sendMessage", "editMessageText")]
+    assert calls == expected_calls
+
+
 async def test_long_replies_are_split_on_boundaries() -> None:
     paragraph = " ".join(["Lorem ipsum dolor sit amet."] * 60)
     text = "\n\n".join([paragraph] * 6)
