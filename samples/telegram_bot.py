@@ -11,7 +11,8 @@ Offline, against the repository's local fake of the Bot API, with a short script
 
 Without OPENAI_API_KEY the agent runs on the offline chat client; with it, on OpenAI
 (model from OPENAI_MODEL, default gpt-4o-mini). STATE_DIR keeps sessions across restarts.
-For a webhook instead of polling, pass ``webhook_url=`` (and serve the host behind HTTPS).
+For a webhook instead of polling, pass ``webhook_url=`` (and serve the host behind HTTPS);
+with several processes or replicas, also pass the same ``secret_token=`` to each.
 """
 
 from __future__ import annotations

@@ -286,7 +286,7 @@ class TelegramChannel:
                 )
             except TelegramApiError as error:
                 failures += 1
-                wait = error.retry_after or min(30.0, 0.5 * 2 ** min(failures, 6))
+                wait = error.retry_after or _polling_backoff(failures)
                 logger.warning("%s; polling again in %.1fs", error, wait)
                 await asyncio.sleep(wait)
                 continue
@@ -299,6 +299,11 @@ class TelegramChannel:
                 if dispatcher.accept(update) == "full":
                     break  # not confirmed: the next getUpdates returns it again
                 offset = max(offset or 0, update_id + 1)
+
+
+def _polling_backoff(failures: int) -> float:
+    """Seconds before polling again after ``failures`` failures in a row: 0.5, 1, 2, … 30."""
+    return min(30.0, 0.5 * 2 ** min(failures - 1, 6))
 
 
 def _bot_commands(commands: Sequence[ChannelCommand]) -> list[dict[str, str]]:

@@ -381,6 +381,9 @@ async def test_polling_backs_off_on_errors_and_stops_cleanly(
         assert len(fake.calls_of("getUpdates")) == polls_at_stop
     assert "Echo: after the errors (turn 1)" in turn.text
     assert caplog.text.count("polling again") == 2
+    # The backoff starts at half a second and doubles, as documented.
+    assert "polling again in 0.5s" in caplog.text
+    assert "polling again in 1.0s" in caplog.text
     assert TOKEN not in caplog.text
 
 
