@@ -230,11 +230,14 @@ class FakeBotApi:
         offset = int(params.get("offset") or 0)
         limit = min(100, max(1, int(params.get("limit") or 100)))
         deadline = time.monotonic() + float(params.get("timeout") or 0)
+        with self._lock:
+            # Like Telegram, the call confirms (forgets) the updates below its offset once,
+            # when it arrives; a long poll still waiting does not drop what is added later.
+            self.confirmed_offset = max(self.confirmed_offset, offset)
+            self._pending = [u for u in self._pending if u["update_id"] >= offset]
         while True:
             with self._lock:
-                self.confirmed_offset = max(self.confirmed_offset, offset)
-                self._pending = [u for u in self._pending if u["update_id"] >= offset]
-                ready = self._pending[:limit]
+                ready = [u for u in self._pending if u["update_id"] >= offset][:limit]
             if ready or time.monotonic() >= deadline:
                 return ready
             await asyncio.sleep(0.01)
