@@ -1,13 +1,16 @@
 """Call the quickstart host with the openai SDK.
 
 A call, follow-ups, a stream, a background stream resumed after a drop, a compaction,
-and a conversation.
+a stored response retrieved, its input items paged and the response deleted, a background
+response polled and one cancelled, and a conversation.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
+import openai
 from openai import OpenAI
 from openai.types.responses import ResponseCompactionItem, ResponseInputParam
 
@@ -61,6 +64,35 @@ def main() -> None:
     carried.append({"role": "user", "content": "Where were we?"})
     after = client.responses.create(model="agent", input=carried)
     print(f"[compaction] {after.output_text}")
+
+    # A stored response can be fetched again by its id, with the input it was given: here
+    # the transcript the compaction item stood for, two items a page (the SDK follows
+    # `after` from page to page).
+    stored = client.responses.retrieve(after.id)
+    pages = list(client.responses.input_items.list(after.id, limit=2, order="asc").iter_pages())
+    count = sum(len(page.data) for page in pages)
+    print(f"[retrieve] {stored.output_text}; {count} input items in {len(pages)} pages")
+
+    # Deleting it forgets it: it can no longer be retrieved, streamed or continued.
+    client.responses.delete(after.id)
+    try:
+        client.responses.retrieve(after.id)
+    except openai.NotFoundError as error:
+        print(f"[delete] {error.status_code} {error.code}")
+
+    # A background response is answered at once, queued; poll it until it has finished.
+    job = client.responses.create(model="agent", input="Work on this later", background=True)
+    queued = job.status
+    while job.status in ("queued", "in_progress"):
+        time.sleep(0.05)
+        job = client.responses.retrieve(job.id)
+    print(f"[poll] {queued} → {job.status}: {job.output_text}")
+
+    # Cancelling stops a background run still going, and returns it as cancelled; one that
+    # has finished comes back as it is. The offline agent is quick, so it has often finished:
+    # start the quickstart with OFFLINE_DELAY=1 to catch it running.
+    job = client.responses.create(model="agent", input="Never mind", background=True)
+    print(f"[cancel] {client.responses.cancel(job.id).status}")
 
     # A conversation keeps the transcript on the server; the items it holds are context.
     conversation = client.conversations.create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -71,8 +72,24 @@ def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> No
     assert "[stream] Echo: Tell me a short story" in stdout
     assert "[background] resumed after event 0: Echo: Carry on without me (turn 1)" in stdout
     assert "[compaction] Echo: Where were we? (turn 4)" in stdout
+    assert "[retrieve] Echo: Where were we? (turn 4); 7 input items in 4 pages" in stdout
+    assert "[delete] 404 not_found" in stdout
+    assert "[poll] queued → completed: Echo: Work on this later (turn 1)" in stdout
+    # The offline agent may finish before the cancel arrives; then it comes back as it was.
+    assert re.search(r"^\[cancel\] (cancelled|completed)$", stdout, re.MULTILINE)
     assert "[conversation] Echo: Do you remember me? (turn 2)" in stdout
     assert "[conversation] 3 items" in stdout
+
+
+def test_function_tools_sample_answers_the_agents_call_against_it(
+    quickstart: SampleProcess,
+) -> None:
+    lines = run_caller("samples/function_tools.py", quickstart).splitlines()
+    asked = "What is the weather in Paris? Use get_weather."
+    assert lines == [
+        f"[call] get_weather({{'city': '{asked}'}}) as call_1_0",
+        f"[completed] Tool get_weather returned: Sunny in {asked}",
+    ]
 
 
 def test_websocket_sample_runs_against_it(quickstart: SampleProcess) -> None:
