@@ -17,7 +17,7 @@ from agent_framework_hosting.testing import LoopbackServer
 from openai import AsyncOpenAI, OpenAI
 from openai._base_client import AsyncPaginator
 from openai.pagination import AsyncCursorPage, SyncCursorPage
-from openai.types.responses import Response
+from openai.types.responses import Response, ResponseStreamEvent
 
 from ._clients import async_sdk, sdk
 
@@ -64,6 +64,21 @@ async def final_of_stream(client: SDKClient, **params: Any) -> Response:
             return stream.get_final_response()
     async with client.responses.stream(**params) as stream:
         return await stream.get_final_response()
+
+
+async def read_stream(client: SDKClient, events: list[ResponseStreamEvent], **params: Any) -> None:
+    """Read ``responses.stream(...)`` to its end, appending each event to ``events``.
+
+    When the stream raises, ``events`` holds what was read before.
+    """
+    if isinstance(client, OpenAI):
+        with client.responses.stream(**params) as stream:
+            for event in stream:
+                events.append(event)
+        return
+    async with client.responses.stream(**params) as stream:
+        async for event in stream:
+            events.append(event)
 
 
 async def wait_for(client: SDKClient, response_id: str, statuses: Collection[str]) -> Response:

@@ -1,14 +1,24 @@
-"""Stream lifecycle: body limits, keep-alive comments, and clients that go away."""
+"""Stream lifecycle: body limits, keep-alive comments, failures, and clients that go away.
+
+The SDK tests run with the strict sync and async clients.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+import openai
+import pytest
 from agent_framework import Agent, AgentResponseUpdate
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
+from openai import OpenAI
+from openai.types.responses import ResponseStreamEvent
+
+from ._clients import serve
+from ._sync_and_async import SDKClient, client_of, done, read_stream, sync_and_async
 
 CHAT_HEADER = "x-agent-chat-isolation-key"
 
@@ -61,4 +71,62 @@ async def test_a_dropped_stream_cancels_the_run_and_the_next_turn_works() -> Non
             )
     assert reply.status_code == 200
     assert reply.json()["output"][0]["content"][0]["text"] == "Echo: next (turn 1)"
+    assert len(seen) < 40
+
+
+@sync_and_async
+async def test_the_sdk_reads_a_failure_mid_stream_as_an_error_without_internals(
+    kind: str,
+) -> None:
+    events: list[ResponseStreamEvent] = []
+    with serve(error=RuntimeError("hunter2"), fail_after_updates=2) as server:
+        client = client_of(kind, server)
+        with pytest.raises(openai.APIError) as caught:
+            await read_stream(client, events, model="m", input="a b c d e f g h")
+    # The SDK raises at the error event: the deltas before it were read, nothing after.
+    assert [event.type for event in events][-2:] == ["response.output_text.delta"] * 2
+    assert caught.value.code == "server_error"
+    assert "hunter2" not in caught.value.message
+
+
+async def drop_after_first_delta(client: SDKClient, **params: Any) -> str:
+    """Start a stream, close it once the first text delta arrives; the response's id."""
+    response_id = ""
+    if isinstance(client, OpenAI):
+        with client.responses.create(stream=True, **params) as stream:
+            for event in stream:
+                if event.type == "response.created":
+                    response_id = event.response.id
+                elif event.type == "response.output_text.delta":
+                    return response_id
+    else:
+        async with await client.responses.create(stream=True, **params) as stream:
+            async for event in stream:
+                if event.type == "response.created":
+                    response_id = event.response.id
+                elif event.type == "response.output_text.delta":
+                    return response_id
+    raise AssertionError("the stream ended before its first delta")
+
+
+@sync_and_async
+async def test_an_sdk_client_dropping_its_stream_cancels_the_run(kind: str) -> None:
+    seen: list[str] = []
+
+    def count(update: AgentResponseUpdate) -> AgentResponseUpdate:
+        seen.append(update.text)
+        return update
+
+    words = " ".join(f"w{i}" for i in range(40))
+    with serve(ResponsesChannel(stream_update_hook=count), delay=0.05, chunks=40) as server:
+        # One user key, no ids: every turn is in the key's conversation, one after another.
+        client = client_of(kind, server, user="dropper")
+        await done(client.responses.create(model="m", input="one"))
+        dropped = await drop_after_first_delta(client, model="m", input=words)
+        # The next turn waits for the conversation's run: a dropped run that went on would
+        # finish all 40 pieces first and count as the conversation's second turn.
+        after = await done(client.responses.create(model="m", input="two"))
+        with pytest.raises(openai.NotFoundError):
+            await done(client.responses.retrieve(dropped))
+    assert after.output_text == "Echo: two (turn 2)"
     assert len(seen) < 40
