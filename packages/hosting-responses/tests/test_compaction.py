@@ -1,4 +1,7 @@
-"""`POST /responses/compact`: an opaque compaction item that a later request continues from."""
+"""`POST /responses/compact`: an opaque compaction item that a later request continues from.
+
+The SDK tests run with the strict sync and async clients.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ import openai
 import pytest
 from openai.types.responses import CompactedResponse, ResponseCompactionItem
 
-from ._clients import async_sdk, post, sdk, serve, user_item
+from ._clients import post, serve, user_item
+from ._sync_and_async import client_of, done, sync_and_async
 
 
 def compaction_of(output: list[Any]) -> ResponseCompactionItem:
@@ -24,16 +28,19 @@ def resumed(compacted: CompactedResponse, *items: Any) -> list[Any]:
     return [*(item.to_dict() for item in compacted.output), *items]
 
 
-def test_a_compacted_conversation_continues_from_its_compaction_item() -> None:
+@sync_and_async
+async def test_a_compacted_conversation_continues_from_its_compaction_item(kind: str) -> None:
     with serve() as server:
-        client = sdk(server)
-        first = client.responses.create(model="m", input="My name is Ada.")
-        second = client.responses.create(
-            model="m", input="I like tea.", previous_response_id=first.id
+        client = client_of(kind, server)
+        first = await done(client.responses.create(model="m", input="My name is Ada."))
+        second = await done(
+            client.responses.create(model="m", input="I like tea.", previous_response_id=first.id)
         )
-        compacted = client.responses.compact(model="m", previous_response_id=second.id)
-        after = client.responses.create(model="m", input=resumed(compacted, user_item("Who am I?")))
-        context = client.responses.input_items.list(after.id, order="asc").data
+        compacted = await done(client.responses.compact(model="m", previous_response_id=second.id))
+        after = await done(
+            client.responses.create(model="m", input=resumed(compacted, user_item("Who am I?")))
+        )
+        context = (await done(client.responses.input_items.list(after.id, order="asc"))).data
     item = compaction_of(compacted.output)
     assert compacted.object == "response.compaction"
     assert compacted.usage.total_tokens == 0
@@ -52,47 +59,60 @@ def test_a_compacted_conversation_continues_from_its_compaction_item() -> None:
     assert item.id.startswith("cmp_")
 
 
-async def test_the_async_client_compacts_input_and_recompacts_a_compaction() -> None:
+@sync_and_async
+async def test_input_is_compacted_and_a_compaction_recompacted(kind: str) -> None:
     with serve() as server:
-        client = async_sdk(server)
-        compacted = await client.responses.compact(
-            model="m",
-            input=[user_item("one"), {"role": "assistant", "content": "reply one"}],
+        client = client_of(kind, server)
+        compacted = await done(
+            client.responses.compact(
+                model="m",
+                input=[user_item("one"), {"role": "assistant", "content": "reply one"}],
+            )
         )
-        again = await client.responses.compact(
-            model="m", input=resumed(compacted, user_item("two"))
+        again = await done(
+            client.responses.compact(model="m", input=resumed(compacted, user_item("two")))
         )
-        after = await client.responses.create(model="m", input=resumed(again, user_item("three")))
+        after = await done(
+            client.responses.create(model="m", input=resumed(again, user_item("three")))
+        )
     assert compaction_of(again.output).encrypted_content != (
         compaction_of(compacted.output).encrypted_content
     )
     assert after.output_text == "Echo: three (turn 3)"
 
 
-def test_compaction_with_input_after_a_previous_response_keeps_both_in_order() -> None:
+@sync_and_async
+async def test_compaction_with_input_after_a_previous_response_keeps_both_in_order(
+    kind: str,
+) -> None:
     with serve() as server:
-        client = sdk(server)
-        first = client.responses.create(model="m", input="first")
-        compacted = client.responses.compact(
-            model="m", previous_response_id=first.id, input="second"
+        client = client_of(kind, server)
+        first = await done(client.responses.create(model="m", input="first"))
+        compacted = await done(
+            client.responses.compact(model="m", previous_response_id=first.id, input="second")
         )
-        after = client.responses.create(model="m", input=resumed(compacted))
+        after = await done(client.responses.create(model="m", input=resumed(compacted)))
     assert after.output_text == "Echo: second (turn 2)"
 
 
-def test_a_compaction_survives_a_restart_with_state_dir(tmp_path: Path) -> None:
+@sync_and_async
+async def test_a_compaction_survives_a_restart_with_state_dir(tmp_path: Path, kind: str) -> None:
     with serve(state_dir=tmp_path) as server:
-        compacted = sdk(server, user="alice").responses.compact(model="m", input="remember me")
+        alice = client_of(kind, server, user="alice")
+        compacted = await done(alice.responses.compact(model="m", input="remember me"))
     with serve(state_dir=tmp_path) as server:
-        after = sdk(server, user="alice").responses.create(
-            model="m", input=resumed(compacted, user_item("still there?"))
+        alice = client_of(kind, server, user="alice")
+        after = await done(
+            alice.responses.create(model="m", input=resumed(compacted, user_item("still there?")))
         )
     assert after.output_text == "Echo: still there? (turn 2)"
 
 
-def test_another_partitions_compaction_is_refused() -> None:
+@sync_and_async
+async def test_another_partitions_compaction_is_refused(kind: str) -> None:
     with serve() as server:
-        compacted = sdk(server, user="alice").responses.compact(model="m", input="secret")
+        alice = client_of(kind, server, user="alice")
+        compacted = await done(alice.responses.compact(model="m", input="secret"))
         item = compaction_of(compacted.output).to_dict()
         for stranger in ("mallory", None):
             status, body = post(
@@ -105,8 +125,8 @@ def test_another_partitions_compaction_is_refused() -> None:
                 "invalid_encrypted_content",
             )
             assert "secret" not in error["message"]
-        mine = sdk(server, user="alice").responses.create(
-            model="m", input=resumed(compacted, user_item("mine"))
+        mine = await done(
+            alice.responses.create(model="m", input=resumed(compacted, user_item("mine")))
         )
     assert mine.output_text == "Echo: mine (turn 2)"
 
@@ -136,10 +156,13 @@ def test_a_compaction_item_this_server_did_not_make_is_a_400(
     assert (body["error"]["param"], body["error"]["code"]) == (param, code)
 
 
-def test_an_item_after_a_compaction_is_checked_where_it_stands() -> None:
+@sync_and_async
+async def test_an_item_after_a_compaction_is_checked_where_it_stands(kind: str) -> None:
     with serve() as server:
-        compacted = sdk(server).responses.compact(
-            model="m", input=[user_item("a"), user_item("b"), user_item("c")]
+        compacted = await done(
+            client_of(kind, server).responses.compact(
+                model="m", input=[user_item("a"), user_item("b"), user_item("c")]
+            )
         )
         item = compaction_of(compacted.output).to_dict()
         status, body = post(
@@ -187,8 +210,12 @@ def test_bad_compaction_requests_are_4xx_in_the_openai_shape(
     assert (error["error"]["param"], error["error"]["code"]) == (param, code)
 
 
-def test_the_sdk_sees_a_missing_previous_response_as_not_found() -> None:
+@sync_and_async
+async def test_the_sdk_sees_a_missing_previous_response_as_not_found(kind: str) -> None:
     with serve() as server:
-        first = sdk(server, user="alice").responses.create(model="m", input="mine")
+        first = await done(
+            client_of(kind, server, user="alice").responses.create(model="m", input="mine")
+        )
+        mallory = client_of(kind, server, user="mallory")
         with pytest.raises(openai.NotFoundError):
-            sdk(server, user="mallory").responses.compact(model="m", previous_response_id=first.id)
+            await done(mallory.responses.compact(model="m", previous_response_id=first.id))
