@@ -26,6 +26,12 @@ CHUNKS = 20
 """Text updates per reply: the streaming case's event count follows from it."""
 STREAM_FRAME_EVENTS = 8
 """Events of a Responses stream besides the text deltas (created … completed)."""
+PROMPT = (
+    "Summarise in one line how a hosting layer should add as little as it can between "
+    "a client and the agent it serves, for this benchmark"
+)
+"""The user message of every benchmark request: the offline client's echo of it has more
+than ``CHUNKS`` words, so a streamed reply really is ``CHUNKS`` text updates."""
 
 
 def agent(delay: float) -> Agent:

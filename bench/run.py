@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from apps import PROMPT
 
 HERE = Path(__file__).resolve().parent
 HEADER = "x-agent-chat-isolation-key"
@@ -164,8 +165,8 @@ def compare(
         "errors": host.errors + floor.errors,
     }
     if body.get("stream"):
-        row["host_ttfe_ms"] = time_to_first_event("host", body)
-        row["floor_ttfe_ms"] = time_to_first_event("floor", body)
+        row["host_ttfe_ms"], row["host_events"] = time_to_first_event("host", body)
+        row["floor_ttfe_ms"], row["floor_events"] = time_to_first_event("floor", body)
     return row
 
 
@@ -178,18 +179,21 @@ def _median(loads: list[Load]) -> Load:
     )
 
 
-def time_to_first_event(kind: str, body: dict[str, object], samples: int = 50) -> float:
+def time_to_first_event(kind: str, body: dict[str, object], samples: int = 50) -> tuple[float, int]:
+    """The median time to a stream's first bytes, and how many events a stream has."""
     times: list[float] = []
+    events = 0
     with Server(kind) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         for _ in range(samples):
             start = time.perf_counter()
             with client.stream("POST", "/responses", json=body) as response:
-                first = True
-                for _chunk in response.iter_bytes():
-                    if first:
+                chunks: list[bytes] = []
+                for chunk in response.iter_bytes():
+                    if not chunks:
                         times.append((time.perf_counter() - start) * 1000)
-                        first = False
-    return statistics.median(times)
+                    chunks.append(chunk)
+            events = b"".join(chunks).count(b"\nevent: ") + 1
+    return statistics.median(times), events
 
 
 async def _slow_stream(client: httpx.AsyncClient, index: int) -> bool:
@@ -261,19 +265,17 @@ def main() -> None:
         f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}"
     )
     rows = [
-        compare("JSON", {"model": "m", "input": "hello benchmark"}, sessions=False, args=args),
-        compare(
-            "JSON + session", {"model": "m", "input": "hello benchmark"}, sessions=True, args=args
-        ),
+        compare("JSON", {"model": "m", "input": PROMPT}, sessions=False, args=args),
+        compare("JSON + session", {"model": "m", "input": PROMPT}, sessions=True, args=args),
         compare(
             "stream, 20 updates",
-            {"model": "m", "input": "hello benchmark", "stream": True},
+            {"model": "m", "input": PROMPT, "stream": True},
             sessions=False,
             args=args,
         ),
         compare(
             "stream + session",
-            {"model": "m", "input": "hello benchmark", "stream": True},
+            {"model": "m", "input": PROMPT, "stream": True},
             sessions=True,
             args=args,
         ),
@@ -290,6 +292,12 @@ def main() -> None:
             f"{r['host_p50_ms']:.1f} / {r['host_p99_ms']:.1f} | "
             f"{r['floor_p50_ms']:.1f} / {r['floor_p99_ms']:.1f} | {ttfe} |"
         )
+    for r in rows:
+        if "host_events" in r:
+            print(
+                f"{r['case']}: events per stream, "
+                f"host {r['host_events']}, floor {r['floor_events']}"
+            )
     errors = sum(int(r["errors"]) for r in rows)  # type: ignore[arg-type]
     print(f"\nnon-2xx / socket errors across throughput cases: {errors}")
     print(concurrent_streams(200 if args.quick else 1000, delay=0.05))
