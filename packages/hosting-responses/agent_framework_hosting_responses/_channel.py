@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -463,27 +464,46 @@ async def _with_keepalive(
     """Yield the updates, and ``None`` whenever ``interval`` passes without one.
 
     One task consumes the whole run, so the run's context (session lock, context
-    variables) stays in a single task; closing this generator cancels it.
+    variables) stays in a single task; closing this generator cancels it. Silence is
+    watched by one timer per ``interval``, not one per update.
     """
-    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    ready: deque[tuple[bool, Any]] = deque()
+    wakeup: asyncio.Future[None] | None = None
+    last = loop.time()
+
+    def put(entry: tuple[bool, Any]) -> None:
+        ready.append(entry)
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     async def pump() -> None:
+        nonlocal last
         try:
             async for update in updates:
-                queue.put_nowait((True, update))
+                last = loop.time()
+                put((True, update))
         except Exception as exc:
-            queue.put_nowait((False, exc))
+            put((False, exc))
         else:
-            queue.put_nowait((False, None))
+            put((False, None))
 
+    def watch() -> None:
+        nonlocal last, timer
+        silent = loop.time() - last
+        if silent >= interval:
+            put((True, None))
+            last, silent = loop.time(), 0.0
+        timer = loop.call_later(interval - silent, watch)
+
+    timer = loop.call_later(interval, watch)
     task = asyncio.create_task(pump())
     try:
         while True:
-            try:
-                is_update, value = await asyncio.wait_for(queue.get(), interval)
-            except TimeoutError:
-                yield None
-                continue
+            if not ready:
+                wakeup = loop.create_future()
+                await wakeup
+            is_update, value = ready.popleft()
             if is_update:
                 yield value
             elif value is None:
@@ -491,6 +511,7 @@ async def _with_keepalive(
             else:
                 raise value
     finally:
+        timer.cancel()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -310,12 +310,18 @@ def _part_added(item: Item, index: int, part_index: int) -> Event:
 
 def _delta(item: Item, index: int, part_index: int, delta: str) -> Event:
     kind = item.parts[part_index].kind
-    fields = {**_at(item, index, part_index), "delta": delta}
     if kind == "summary_text":
-        return "response.reasoning_summary_text.delta", fields
+        return "response.reasoning_summary_text.delta", {
+            "item_id": item.id,
+            "output_index": index,
+            "summary_index": part_index,
+            "delta": delta,
+        }
+    at = {"item_id": item.id, "output_index": index, "content_index": part_index, "delta": delta}
     if kind == "refusal":
-        return "response.refusal.delta", fields
-    return "response.output_text.delta", {**fields, "logprobs": []}
+        return "response.refusal.delta", at
+    at["logprobs"] = []
+    return "response.output_text.delta", at
 
 
 def _part_closed(item: Item, index: int, part_index: int) -> list[Event]:

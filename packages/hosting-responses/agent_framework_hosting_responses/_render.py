@@ -247,6 +247,10 @@ def failed_response(draft: ResponseDraft) -> dict[str, Any]:
     return response_object(draft, status="failed", output=[], error=error)
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Compact JSON, non-ASCII kept as is: one encoder for every event."""
+
+
 class SSEWriter:
     """Frames events as ``event:``/``data:`` pairs with consecutive sequence numbers."""
 
@@ -261,9 +265,13 @@ class SSEWriter:
 
     def data(self, kind: str, fields: Mapping[str, Any]) -> str:
         """The next event object as JSON: ``type`` and ``sequence_number`` lead it."""
-        data = {"type": kind, "sequence_number": self._next, **fields}
+        number = self._next
         self._next += 1
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        # The fields' own object, opened with the two leading members: one encoding pass,
+        # no merged copy of the fields.
+        rest = _encode(fields)
+        lead = f'{{"type":{_encode(kind)},"sequence_number":{number}'
+        return f"{lead}}}" if rest == "{}" else f"{lead},{rest[1:]}"
 
 
 def function_call_events(call: dict[str, Any], output_index: int) -> list[Event]:

@@ -180,14 +180,15 @@ class ChannelContext:
         """Yield hooked updates, then the hooked final result as the last item."""
         messages = _stamped_messages(request)
         hook = self._hooks.stream_update_hook
+        # The keys are set around each step of the run, never across a ``yield``: the
+        # consumer must not see them, and may iterate (or close) from another task.
+        scope = _isolation_scope(request)
         async with self._lease(request) as slot:
-            # The keys are set around each step of the run, never across a ``yield``: the
-            # consumer must not see them, and may iterate (or close) from another task.
-            with _isolation_scope(request):
+            with scope:
                 stream = self._services.runner.stream(messages, slot, request.options)
                 updates = aiter(stream)
             while True:
-                with _isolation_scope(request):
+                with scope:
                     try:
                         update = await anext(updates)
                     except StopAsyncIteration:
@@ -195,7 +196,7 @@ class ChannelContext:
                 shown = update if hook is None else await call_hook(hook, update)
                 if shown is not None:
                     yield shown
-            with _isolation_scope(request):
+            with scope:
                 response = await stream.get_final_response()
             result = HostedRunResult(response, session=slot if request.isolation_key else None)
         yield await self._finish(result, request)
@@ -249,7 +250,10 @@ class HostedRunStream:
 
 
 class _IsolationScope:
-    """Makes a request's trusted isolation keys visible to tools during the run."""
+    """Makes a request's trusted isolation keys visible to tools during the run.
+
+    One scope may be entered again after each exit (never while entered).
+    """
 
     __slots__ = ("_keys", "_token")
 
@@ -264,6 +268,7 @@ class _IsolationScope:
     def __exit__(self, *exc_info: object) -> None:
         if self._token is not None:
             reset_current_isolation_keys(self._token)
+            self._token = None
 
 
 def _isolation_scope(request: ChannelRequest) -> _IsolationScope:
