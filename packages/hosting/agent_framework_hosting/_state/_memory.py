@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from typing import Any
 
@@ -9,7 +10,14 @@ __all__ = ["MemoryStateStore"]
 
 
 class MemoryStateStore:
-    """Keeps values in memory, evicting the least recently used past ``max_entries``."""
+    """Keeps values in memory, evicting the least recently used past ``max_entries``.
+
+    Dicts and lists are kept JSON-encoded, as a shared store holds them: ``get`` returns
+    a fresh copy, so changing a value after storing it (or after reading it) does not
+    change what is stored, and the garbage collector has one string to skip instead of
+    a tree of containers to walk on every full pass. Other values (the in-process state
+    of a target without a snapshot format) are kept as they are.
+    """
 
     durable = False
 
@@ -22,12 +30,20 @@ class MemoryStateStore:
     def get(self, key: str) -> Any | None:
         """Return the value under ``key`` and mark it recently used."""
         value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
+        if value is None:
+            return None
+        self._data.move_to_end(key)
+        return json.loads(value) if type(value) is bytes else value
 
     def set(self, key: str, value: Any) -> None:
-        """Store ``value``, evicting the least recently used entry when full."""
+        """Store ``value``, evicting the least recently used entry when full.
+
+        Raises:
+            TypeError: ``value`` is a dict or list holding something JSON cannot encode.
+
+        """
+        if isinstance(value, dict | list):
+            value = json.dumps(value, separators=(",", ":")).encode()
         self._data[key] = value
         self._data.move_to_end(key)
         while len(self._data) > self._max_entries:
