@@ -317,7 +317,12 @@ def _delta(item: Item, index: int, part_index: int, delta: str) -> Event:
             "summary_index": part_index,
             "delta": delta,
         }
-    at = {"item_id": item.id, "output_index": index, "content_index": part_index, "delta": delta}
+    at: dict[str, Any] = {
+        "item_id": item.id,
+        "output_index": index,
+        "content_index": part_index,
+        "delta": delta,
+    }
     if kind == "refusal":
         return "response.refusal.delta", at
     at["logprobs"] = []
