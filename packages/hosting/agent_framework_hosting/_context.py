@@ -80,6 +80,16 @@ class ChannelContext:
         return self._services.target
 
     @property
+    def target_tool_names(self) -> frozenset[str]:
+        """The names of the function tools the target brings to every run itself.
+
+        An agent's own tools, and its MCP servers' tools once connected; none for a
+        workflow. Tools a request declares must take other names: the framework refuses
+        a duplicate tool name when the run starts, so a channel checks before that.
+        """
+        return self._services.runner.tool_names()
+
+    @property
     def commands(self) -> tuple[ChannelCommand, ...]:
         """Every command of the host: the built-ins and all channels' contributions."""
         return self._services.commands()

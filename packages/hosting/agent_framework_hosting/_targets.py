@@ -21,6 +21,7 @@ from agent_framework import (
     Message,
     SupportsAgentRun,
     Workflow,
+    normalize_tools,
 )
 
 from ._sessions import SlotCodec
@@ -58,6 +59,10 @@ class TargetRunner(Protocol):
         """State for a run that keeps no continuity."""
         ...
 
+    def tool_names(self) -> frozenset[str]:
+        """The names of the function tools the target brings to every run itself."""
+        ...
+
     async def check(self, messages: list[Message], lease: SlotLease) -> None:
         """Raise when ``messages`` cannot start a turn of the conversation; nothing runs."""
         ...
@@ -93,6 +98,22 @@ class AgentRunner:
         """A throwaway session for a run without continuity."""
         return self.agent.create_session()
 
+    def tool_names(self) -> frozenset[str]:
+        """The agent's own tools, and its MCP servers' tools once they are connected.
+
+        A run's options must not declare a tool under one of these names: the framework
+        refuses a duplicate name when it runs the agent.
+        """
+        options: object = getattr(self.agent, "default_options", None)
+        configured: Any = None
+        if isinstance(options, Mapping):
+            configured = cast("Mapping[str, Any]", options).get("tools")
+        tools: list[object] = list(normalize_tools(configured))
+        servers: object = getattr(self.agent, "mcp_tools", None)
+        for server in cast("list[object]", servers) if isinstance(servers, list) else []:
+            tools.extend(getattr(server, "functions", None) or [])
+        return frozenset(name for name in map(_tool_name, tools) if name)
+
     async def check(self, messages: list[Message], lease: SlotLease) -> None:
         """An agent takes any input: nothing to check, and no session to lease for it."""
 
@@ -107,6 +128,21 @@ class AgentRunner:
     ) -> UpdateStream:
         """Stream one agent run."""
         return self.agent.run(messages, stream=True, session=slot, **_options_kwargs(options))
+
+
+def _tool_name(tool: object) -> str | None:
+    """A tool's name: a tool object's ``name``, or a function tool declared as a dict."""
+    if isinstance(tool, Mapping):
+        fields = cast("Mapping[str, Any]", tool)
+        function: object = fields.get("function")
+        if isinstance(function, Mapping):
+            fields = cast("Mapping[str, Any]", function)
+        elif fields.get("type") != "function":
+            return None
+        name: object = fields.get("name")
+    else:
+        name = getattr(tool, "name", None)
+    return name if isinstance(name, str) else None
 
 
 def _options_kwargs(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -164,6 +200,10 @@ class WorkflowRunner:
     def fresh_slot(self) -> WorkflowSlot:
         """A private instance for a run without continuity."""
         return WorkflowSlot(self._factory(), InMemoryCheckpointStorage(), resumed=True)
+
+    def tool_names(self) -> frozenset[str]:
+        """None: a workflow's agents keep their tools to themselves."""
+        return frozenset()
 
     def _new_slot(self, slot_key: str) -> WorkflowSlot:
         storage: CheckpointStorage

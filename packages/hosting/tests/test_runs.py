@@ -19,6 +19,7 @@ from agent_framework import (
     ChatMiddleware,
     Content,
     FileHistoryProvider,
+    FunctionTool,
     Message,
     tool,
 )
@@ -262,6 +263,26 @@ async def test_tools_see_the_trusted_isolation_keys_of_their_run() -> None:
     await context.run(turn("call whoami", attributes={ISOLATION_KEYS_ATTRIBUTE: keys}))
     assert seen == [keys]
     assert get_current_isolation_keys().is_empty
+
+
+async def test_the_target_tool_names_are_the_names_the_framework_refuses_to_repeat() -> None:
+    @tool
+    def current_time() -> str:
+        """Report the time."""
+        return "noon"
+
+    declared = {"type": "function", "name": "lookup", "parameters": {"type": "object"}}
+    agent = Agent(client=OfflineChatClient(), tools=[current_time, declared])
+    _, context = context_for(agent)
+    assert context.target_tool_names == {"current_time", "lookup"}
+    again = FunctionTool(name="current_time", description="", func=None, input_model={})
+    with pytest.raises(ValueError, match="Duplicate tool name"):
+        await context.run(turn("hi", options={"tools": [again]}))
+
+
+def test_an_agent_without_tools_has_no_tool_names() -> None:
+    _, context = context_for(Agent(client=OfflineChatClient()))
+    assert context.target_tool_names == frozenset()
 
 
 def test_isolation_keys_context_variable_round_trips() -> None:

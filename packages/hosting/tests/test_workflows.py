@@ -137,3 +137,7 @@ async def test_the_shared_workflow_itself_is_never_run() -> None:
     executor = workflow.get_start_executor()
     assert isinstance(executor, Counter)
     assert executor.count == 0
+
+
+def test_a_workflow_brings_no_tools_of_its_own() -> None:
+    assert echo_context(build()).target_tool_names == frozenset()
