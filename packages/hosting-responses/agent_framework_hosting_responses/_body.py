@@ -34,7 +34,8 @@ def decode_json(raw: bytes | str, limit: int) -> Any:
         ResponsesError: ``raw`` is larger than ``limit`` bytes (413
             ``request_too_large``), is not JSON, or holds a string that is not valid
             Unicode (a lone surrogate escape such as ``"\ud800"``, which nothing could
-            store or send back) (400 ``invalid_json``).
+            store or send back) or ``NaN``/``Infinity``, which JSON does not have (400
+            ``invalid_json``).
 
     """
     if isinstance(raw, str):
@@ -42,7 +43,7 @@ def decode_json(raw: bytes | str, limit: int) -> Any:
     if len(raw) > limit:
         raise _too_large(limit)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ResponsesError("The request body is not valid JSON.", code="invalid_json") from None
     # Only a \u escape can make a lone surrogate; valid UTF-8 bytes never do.
@@ -52,6 +53,11 @@ def decode_json(raw: bytes | str, limit: int) -> Any:
             code="invalid_json",
         )
     return body
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's decoder takes them, JSON has none."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _too_large(limit: int) -> ResponsesError:

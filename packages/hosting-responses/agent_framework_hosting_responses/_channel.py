@@ -156,7 +156,10 @@ class ResponsesChannel:
                 ResponsesError: The body cannot start a turn.
 
             """
-            parsed = parse_responses_request(compactions.expand(body, keys.user_key))
+            parsed = parse_responses_request(
+                compactions.expand(body, keys.user_key),
+                target_tool_names=context.target_tool_names,
+            )
             # An unstored response is still kept by a WebSocket connection's cache.
             kept = parsed.store or parsed.conversation is not None or cache is not None
             turn = conversations.begin(
@@ -180,6 +183,9 @@ class ResponsesChannel:
                 tool_choice=parsed.tool_choice,
                 background=parsed.background,
                 conversation=parsed.conversation,
+                safety_identifier=parsed.safety_identifier,
+                prompt_cache_key=parsed.prompt_cache_key,
+                user=parsed.user,
             )
             return _TurnStart(parsed, turn, self._channel_request(parsed, keys, turn), draft)
 

@@ -25,7 +25,12 @@ from starlette.routing import Route
 from ._body import read_json_body
 from ._conversations import Conversations
 from ._errors import ResponsesError
-from ._parse import message_from_item, messages_from_responses_input
+from ._parse import (
+    check_service_tier,
+    message_from_item,
+    messages_from_responses_input,
+    short_key,
+)
 from ._store import input_items
 
 __all__ = ["Compactions", "compaction_route"]
@@ -41,6 +46,7 @@ _ACCEPTED = frozenset(
         "service_tier",
     }
 )
+_CACHE_RETENTIONS = ("in_memory", "24h")
 # Fields that steer a summarizing model; compaction here runs none.
 _UNSUPPORTED = frozenset({"instructions", "image", "prompt_cache_options"})
 
@@ -183,6 +189,14 @@ def _validated(body: Any) -> dict[str, Any]:
     for name in ("model", "previous_response_id"):
         if fields.get(name) is not None and not isinstance(fields[name], str):
             raise ResponsesError(f"'{name}' must be a string.", param=name, code="invalid_type")
+    short_key(fields, "prompt_cache_key")
+    check_service_tier(fields.get("service_tier"))
+    if fields.get("prompt_cache_retention") not in (None, *_CACHE_RETENTIONS):
+        raise ResponsesError(
+            f"'prompt_cache_retention' must be one of {', '.join(_CACHE_RETENTIONS)}.",
+            param="prompt_cache_retention",
+            code="invalid_value",
+        )
     if fields.get("input") is None and fields.get("previous_response_id") is None:
         raise ResponsesError(
             "Nothing to compact: give 'input', 'previous_response_id', or both.",

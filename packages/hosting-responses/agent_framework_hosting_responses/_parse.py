@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from agent_framework import Content, Message
+from agent_framework import Content, FunctionTool, Message
 from agent_framework_hosting import ChannelIdentity, IsolationKeys
 
 from ._errors import ResponsesError
@@ -16,12 +16,14 @@ from ._tools import parse_tool_choice, parse_tools
 
 __all__ = [
     "ResponsesRequest",
+    "check_service_tier",
     "message_from_item",
     "messages_from_items",
     "messages_from_responses_input",
     "metadata_of",
     "parse_responses_identity",
     "parse_responses_request",
+    "short_key",
 ]
 
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
@@ -29,7 +31,10 @@ _INPUT_PARTS = frozenset({"input_text", "output_text", "text", "refusal", "input
 
 
 def _is_default(value: Any, *defaults: Any) -> bool:
-    return value is None or any(value == default for default in defaults)
+    # By type too: false is not the integer 0 here.
+    return value is None or any(
+        type(value) is type(default) and value == default for default in defaults
+    )
 
 
 # Fields a later version implements. Until then a non-default value is a 400, never a
@@ -80,6 +85,20 @@ _ACCEPTED = frozenset(
 )
 
 
+# Sampling fields: passed to the agent under their own names, within these bounds.
+_SAMPLING = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "presence_penalty": (-2.0, 2.0),
+    "frequency_penalty": (-2.0, 2.0),
+}
+_MIN_OUTPUT_TOKENS = 16
+_SERVICE_TIERS = ("auto", "default", "flex", "priority")
+_STREAM_OPTIONS = frozenset({"include_obfuscation"})
+_MAX_KEY_LENGTH = 64
+"""The longest ``safety_identifier`` and ``prompt_cache_key`` the specification allows."""
+
+
 @dataclass(slots=True)
 class ResponsesRequest:
     """A validated ``POST /responses`` body."""
@@ -97,10 +116,19 @@ class ResponsesRequest:
     tools: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     tool_choice: Any = "auto"
     background: bool = False
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    user: str | None = None
 
 
-def parse_responses_request(body: Any) -> ResponsesRequest:
-    """Validate a request body; raise :class:`ResponsesError` (400) on bad input."""
+def parse_responses_request(
+    body: Any, *, target_tool_names: Collection[str] = frozenset()
+) -> ResponsesRequest:
+    """Validate a request body; raise :class:`ResponsesError` (400) on bad input.
+
+    ``target_tool_names`` are the agent's own tools: a declared tool must not take one
+    of their names.
+    """
     if not isinstance(body, dict):
         raise ResponsesError("The request body must be a JSON object.")
     fields = cast("dict[str, Any]", body)
@@ -123,32 +151,8 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
         raise ResponsesError(
             "'input' is required.", param="input", code="missing_required_parameter"
         )
-    options: dict[str, Any] = {}
-    for wire, option in (("temperature", "temperature"), ("top_p", "top_p")):
-        value = _optional(fields, wire, (int, float), "a number")
-        if value is not None:
-            options[option] = value
-    max_output_tokens = _optional(fields, "max_output_tokens", int, "an integer")
-    if max_output_tokens is not None:
-        if max_output_tokens < 1:
-            raise ResponsesError("'max_output_tokens' must be positive.", param="max_output_tokens")
-        options["max_tokens"] = max_output_tokens
-    tools: list[dict[str, Any]] = []
-    tool_choice: Any = "auto"
-    if fields.get("tools"):
-        declared, tools = parse_tools(fields["tools"])
-        mode, tool_choice = parse_tool_choice(
-            fields.get("tool_choice"), {tool["name"] for tool in tools}
-        )
-        options["tools"] = declared
-        options["tool_choice"] = mode
-        parallel = _optional(fields, "parallel_tool_calls", bool, "a boolean")
-        if parallel is not None:
-            options["allow_multiple_tool_calls"] = parallel
-    elif fields.get("tool_choice") not in (None, "auto", "none"):
-        raise ResponsesError(
-            "'tool_choice' needs 'tools' to choose from.", param="tool_choice", code="invalid_value"
-        )
+    options = _sampling_options(fields)
+    tools, tool_choice = _tool_options(fields, target_tool_names, options)
     background = _optional(fields, "background", bool, "a boolean") or False
     if background and fields.get("store") is False:
         raise ResponsesError(
@@ -156,6 +160,8 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
             param="store",
             code="invalid_value",
         )
+    check_service_tier(fields.get("service_tier"))
+    _stream_options(fields.get("stream_options"))
     return ResponsesRequest(
         background=background,
         tools=tools,
@@ -170,16 +176,116 @@ def parse_responses_request(body: Any) -> ResponsesRequest:
         conversation=_conversation(fields),
         metadata=metadata_of(fields.get("metadata")),
         options=options,
+        safety_identifier=short_key(fields, "safety_identifier"),
+        prompt_cache_key=short_key(fields, "prompt_cache_key"),
+        user=_optional(fields, "user", str, "a string"),
     )
 
 
-def _optional(fields: Mapping[str, Any], name: str, kind: Any, described: str) -> Any:
+def _sampling_options(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The chat options of the sampling fields and ``max_output_tokens``, range-checked."""
+    options: dict[str, Any] = {}
+    for name, (lowest, highest) in _SAMPLING.items():
+        value = _optional(fields, name, (int, float), "a number")
+        if value is None:
+            continue
+        if not lowest <= value <= highest:
+            raise ResponsesError(
+                f"'{name}' must be between {lowest:g} and {highest:g}.",
+                param=name,
+                code="invalid_value",
+            )
+        options[name] = float(value)
+    max_output_tokens = _optional(fields, "max_output_tokens", int, "an integer")
+    if max_output_tokens is not None:
+        if max_output_tokens < _MIN_OUTPUT_TOKENS:
+            raise ResponsesError(
+                f"'max_output_tokens' must be at least {_MIN_OUTPUT_TOKENS}.",
+                param="max_output_tokens",
+                code="invalid_value",
+            )
+        options["max_tokens"] = max_output_tokens
+    return options
+
+
+def _tool_options(
+    fields: Mapping[str, Any], target_tool_names: Collection[str], options: dict[str, Any]
+) -> tuple[list[dict[str, Any]], Any]:
+    """Add the tool options to ``options``; the tools and ``tool_choice`` the response echoes."""
+    declared: list[FunctionTool] = []
+    tools: list[dict[str, Any]] = []
+    if fields.get("tools") is not None:
+        declared, tools = parse_tools(fields["tools"], target_tool_names)
+    if declared:
+        options["tools"] = declared
+    mode, tool_choice = parse_tool_choice(
+        fields.get("tool_choice"),
+        {tool["name"] for tool in tools},
+        any_tools=bool(declared or target_tool_names),
+    )
+    if mode is not None:
+        options["tool_choice"] = mode
+    parallel = _optional(fields, "parallel_tool_calls", bool, "a boolean")
+    if parallel is not None:
+        options["allow_multiple_tool_calls"] = parallel
+    return tools, tool_choice
+
+
+def check_service_tier(value: Any) -> None:
+    """Check a ``service_tier``: one of the specification's tiers, or ``None``.
+
+    Every tier is served alike, so the value asks for nothing this server could do
+    differently; a response reports the tier it was served with, ``"default"``.
+    """
+    if value is not None and value not in _SERVICE_TIERS:
+        raise ResponsesError(
+            f"'service_tier' must be one of {', '.join(_SERVICE_TIERS)}.",
+            param="service_tier",
+            code="invalid_value",
+        )
+
+
+def short_key(fields: Mapping[str, Any], name: str) -> str | None:
+    """A string field of at most 64 characters (``safety_identifier``, ``prompt_cache_key``)."""
+    value = _optional(fields, name, str, "a string")
+    if value is not None and len(value) > _MAX_KEY_LENGTH:
+        raise ResponsesError(
+            f"'{name}' must be at most {_MAX_KEY_LENGTH} characters.",
+            param=name,
+            code="invalid_value",
+        )
+    return value
+
+
+def _stream_options(value: Any) -> None:
+    """Check ``stream_options``: an object whose ``include_obfuscation`` is a boolean."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise ResponsesError(
+            "'stream_options' must be an object.", param="stream_options", code="invalid_type"
+        )
+    options = cast("dict[str, Any]", value)
+    for name in options:
+        if name not in _STREAM_OPTIONS:
+            raise ResponsesError(
+                f"Unrecognized request argument: 'stream_options.{name}'.",
+                param=f"stream_options.{name}",
+                code="unknown_parameter",
+            )
+    _optional(options, "include_obfuscation", bool, "a boolean", where="stream_options.")
+
+
+def _optional(
+    fields: Mapping[str, Any], name: str, kind: Any, described: str, *, where: str = ""
+) -> Any:
     value = fields.get(name)
     if value is None:
         return None
     # bool is an int subclass: a boolean is never a number here.
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ResponsesError(f"'{name}' must be {described}.", param=name, code="invalid_type")
+        param = f"{where}{name}"
+        raise ResponsesError(f"'{param}' must be {described}.", param=param, code="invalid_type")
     return value
 
 

@@ -60,6 +60,9 @@ class ResponseDraft:
     tool_choice: Any = "auto"
     background: bool = False
     conversation: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    user: str | None = None
     created_at: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -95,7 +98,8 @@ def response_object(
     """The ``response`` object, with every field the Responses schema requires.
 
     A response made in a conversation carries ``conversation: {"id"}`` after
-    ``previous_response_id``.
+    ``previous_response_id``; ``user`` (not in the specification, in the SDK's model)
+    comes last.
     """
     conversation = {"conversation": {"id": draft.conversation}} if draft.conversation else {}
     return {
@@ -117,8 +121,8 @@ def response_object(
         "parallel_tool_calls": draft.options.get("allow_multiple_tool_calls", True),
         "text": {"format": {"type": "text"}},
         "top_p": float(draft.options.get("top_p", 1.0)),
-        "presence_penalty": 0.0,
-        "frequency_penalty": 0.0,
+        "presence_penalty": float(draft.options.get("presence_penalty", 0.0)),
+        "frequency_penalty": float(draft.options.get("frequency_penalty", 0.0)),
         "top_logprobs": 0,
         "temperature": float(draft.options.get("temperature", 1.0)),
         "reasoning": None,
@@ -129,8 +133,9 @@ def response_object(
         "background": draft.background,
         "service_tier": "default",
         "metadata": dict(draft.metadata),
-        "safety_identifier": None,
-        "prompt_cache_key": None,
+        "safety_identifier": draft.safety_identifier,
+        "prompt_cache_key": draft.prompt_cache_key,
+        "user": draft.user,
     }
 
 

@@ -39,6 +39,10 @@ FIELDS = [
     "truncation",
     "stream_options",
     "service_tier",
+    "safety_identifier",
+    "prompt_cache_key",
+    "presence_penalty",
+    "frequency_penalty",
 ]
 
 # Strings with what breaks naive code: lone surrogates, NUL, controls, RTL, emoji.

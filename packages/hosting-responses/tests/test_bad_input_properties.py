@@ -1,25 +1,27 @@
 """Generated bad input over a real server: never a 5xx, always the OpenAI error shape.
 
 Each property sends what hypothesis generates — random JSON, a wrong value in each field,
-unknown item types, odd and huge strings, bytes that are not UTF-8, random paging
-queries and random ids — and checks every answer: below 500, a JSON error in the
-OpenAI shape when it is not a success, every success and every event valid against the
-spec. Afterwards the responses and the conversation stored before are retrieved
-unchanged.
+random tool lists, unknown item types, odd and huge strings, bytes that are not UTF-8,
+random paging queries and random ids — and checks every answer: below 500, a JSON error
+in the OpenAI shape when it is not a success, every success and every event valid
+against the spec. A value of the wrong type or out of range for an accepted field is a
+400 naming that field, never a success. Afterwards the responses and the conversation
+stored before are retrieved unchanged. The agent has a tool of its own, ``current_time``,
+which a declared tool must not be named after.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
 import pytest
-from agent_framework import Content
-from agent_framework_hosting.testing import LoopbackServer
+from agent_framework import Agent, Content, tool
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -57,6 +59,95 @@ items = st.fixed_dictionaries(
 )
 
 
+@tool
+def current_time() -> str:
+    """Return the current time."""
+    return "12:00"
+
+
+tool_names = st.sampled_from(["a", "b", "current_time", "", "a b", "x" * 65, "ü"])
+tools = st.fixed_dictionaries(
+    {"type": st.sampled_from(["function", "web_search"]) | json_values},
+    optional={
+        "name": tool_names | json_values,
+        "description": json_values,
+        "parameters": st.just({"type": "object"}) | json_values,
+        "strict": json_values,
+    },
+)
+tool_choices = (
+    st.sampled_from(["auto", "none", "required"])
+    | st.fixed_dictionaries(
+        {"type": st.sampled_from(["function", "allowed_tools"])}, optional={"name": tool_names}
+    )
+    | json_values
+)
+
+
+def _number(lowest: float, highest: float) -> Callable[[Any], bool]:
+    return lambda value: (
+        value is None
+        or (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and lowest <= value <= highest
+        )
+    )
+
+
+def _of(kind: type) -> Callable[[Any], bool]:
+    return lambda value: (
+        value is None or (isinstance(value, kind) and (kind is bool or not isinstance(value, bool)))
+    )
+
+
+def _short(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and len(value) <= 64)
+
+
+def _stream_options(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, dict)
+        and set(cast("dict[str, Any]", value)) <= {"include_obfuscation"}
+        and _of(bool)(cast("dict[str, Any]", value).get("include_obfuscation"))
+    )
+
+
+def _metadata(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, dict):
+        return False
+    pairs = cast("dict[Any, Any]", value)
+    return len(pairs) <= 16 and all(
+        isinstance(key, str) and len(key) <= 64 and isinstance(text, str) and len(text) <= 512
+        for key, text in pairs.items()
+    )
+
+
+VALID: dict[str, Callable[[Any], bool]] = {
+    "temperature": _number(0, 2),
+    "top_p": _number(0, 1),
+    "presence_penalty": _number(-2, 2),
+    "frequency_penalty": _number(-2, 2),
+    "max_output_tokens": lambda value: value is None or (type(value) is int and value >= 16),
+    "stream": _of(bool),
+    "store": _of(bool),
+    "background": _of(bool),
+    "parallel_tool_calls": _of(bool),
+    "model": _of(str),
+    "instructions": _of(str),
+    "user": _of(str),
+    "previous_response_id": _of(str),
+    "safety_identifier": _short,
+    "prompt_cache_key": _short,
+    "service_tier": lambda value: value in (None, "auto", "default", "flex", "priority"),
+    "stream_options": _stream_options,
+    "metadata": _metadata,
+}
+"""What each accepted field takes, as the spec's schema (and its descriptions) say."""
+
+
 @dataclass(frozen=True)
 class Stored:
     """What the server held before the properties ran, as the SDK read it."""
@@ -86,7 +177,8 @@ def snapshot(server: LoopbackServer, response_ids: list[str], conversation_id: s
 @pytest.fixture(scope="module")
 def stored() -> Iterator[Stored]:
     image = Content.from_data(b"\x89PNG\r\n\x1a\n", "image/png")
-    with serve(reasoning="Thinking", image=image) as server:
+    client = OfflineChatClient(reasoning="Thinking", image=image)
+    with serve(agent=Agent(client=client, tools=[current_time])) as server:
         client = sdk(server)
         first = client.responses.create(model="m", input="first")
         second = client.responses.create(model="m", input="second", previous_response_id=first.id)
@@ -168,6 +260,71 @@ def test_a_wrong_value_in_each_field(stored: Stored) -> None:
     def send(field: str, value: Any) -> None:
         body = {"model": "m", "input": "hello", field: value}
         check(post_json(stored.server, "/responses", body))
+
+    send()
+
+
+def test_a_wrong_type_or_value_in_an_accepted_field_is_a_400_naming_it(stored: Stored) -> None:
+    wrong = st.sampled_from(sorted(VALID)).flatmap(
+        lambda field: st.tuples(
+            st.just(field),
+            json_values.filter(lambda value: not VALID[field](value) and _sendable_json(value)),
+        )
+    )
+
+    @PROFILE
+    @example(pair=("presence_penalty", "high"))
+    @example(pair=("service_tier", "fast"))
+    @example(pair=("stream_options", {"include_obfuscation": 1}))
+    @given(pair=wrong)
+    def send(pair: tuple[str, Any]) -> None:
+        field, value = pair
+        response = post_json(stored.server, "/responses", {"input": "hello", field: value})
+        check(response)
+        assert response.status_code == 400, (field, value, response.text)
+        param = response.json()["error"]["param"]
+        assert param == field or param.startswith(f"{field}."), (field, param)
+
+    send()
+
+
+def test_random_tool_lists_are_never_a_5xx(stored: Stored) -> None:
+    @PROFILE
+    @example(declared=[{"type": "function", "name": "a"}] * 2, choice=None, stream=True)
+    @example(declared=[{"type": "function", "name": "current_time"}], choice="auto", stream=False)
+    @given(
+        declared=st.lists(tools, max_size=4),
+        choice=st.none() | tool_choices,
+        stream=st.booleans(),
+    )
+    def send(declared: list[dict[str, Any]], choice: Any, stream: bool) -> None:
+        body = {"input": "hello", "tools": declared, "tool_choice": choice, "stream": stream}
+        check(post_json(stored.server, "/responses", body))
+
+    send()
+
+
+def test_a_declared_tool_name_is_new_to_the_request_and_to_the_agent(stored: Stored) -> None:
+    @PROFILE
+    @given(names=st.lists(st.sampled_from(["a", "b", "c", "current_time"]), max_size=4))
+    def send(names: list[str]) -> None:
+        declared = [{"type": "function", "name": name} for name in names]
+        response = post_json(stored.server, "/responses", {"input": "hello", "tools": declared})
+        check(response)
+        clash = next(
+            (
+                index
+                for index, name in enumerate(names)
+                if name == "current_time" or name in names[:index]
+            ),
+            None,
+        )
+        if clash is None:
+            assert response.status_code == 200, response.text
+            assert [tool["name"] for tool in response.json()["tools"]] == names
+        else:
+            assert response.status_code == 400, response.text
+            assert response.json()["error"]["param"] == f"tools[{clash}].name"
 
     send()
 
@@ -271,6 +428,15 @@ def test_random_ids_for_get_delete_and_cancel(stored: Stored) -> None:
         check(response)
 
     send()
+
+
+def _sendable_json(value: Any) -> bool:
+    """Whether ``value`` holds no lone surrogate (a body with one is refused before its fields)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -186,6 +186,30 @@ async def test_an_item_after_a_compaction_is_checked_where_it_stands(kind: str) 
         ),
         ({"model": "m", "input": "x", "mystery": 1}, 400, "mystery", "unknown_parameter"),
         (
+            {"model": "m", "input": "x", "prompt_cache_key": 5},
+            400,
+            "prompt_cache_key",
+            "invalid_type",
+        ),
+        (
+            {"model": "m", "input": "x", "prompt_cache_key": "k" * 65},
+            400,
+            "prompt_cache_key",
+            "invalid_value",
+        ),
+        (
+            {"model": "m", "input": "x", "service_tier": "turbo"},
+            400,
+            "service_tier",
+            "invalid_value",
+        ),
+        (
+            {"model": "m", "input": "x", "prompt_cache_retention": "forever"},
+            400,
+            "prompt_cache_retention",
+            "invalid_value",
+        ),
+        (
             {"model": "m", "input": [{"role": "robot", "content": "x"}]},
             400,
             "input[0].role",
@@ -208,6 +232,21 @@ def test_bad_compaction_requests_are_4xx_in_the_openai_shape(
     assert answered == status
     assert error["error"]["type"] == "invalid_request_error"
     assert (error["error"]["param"], error["error"]["code"]) == (param, code)
+
+
+@sync_and_async
+async def test_the_cache_and_tier_hints_of_the_spec_are_accepted(kind: str) -> None:
+    with serve() as server:
+        compacted = await done(
+            client_of(kind, server).responses.compact(
+                model="m",
+                input="x",
+                prompt_cache_key="k" * 64,
+                prompt_cache_retention="24h",
+                service_tier="flex",
+            )
+        )
+    assert compacted.output[0].type == "compaction"
 
 
 @sync_and_async

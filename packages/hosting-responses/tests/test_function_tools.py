@@ -9,12 +9,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import openai
 import pytest
-from agent_framework_hosting.testing import LoopbackServer
+from agent_framework import Agent, tool
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from openai.types.responses import ResponseFunctionToolCall
 
-from ._clients import serve, stream_events
-from ._sync_and_async import SDKClient, client_of, done, final_of_stream
+from ._clients import completed, connect, post, refusal, serve, stream_events, turn
+from ._sync_and_async import SDKClient, client_of, done, final_of_stream, sync_and_async
 
 WEATHER: Any = {
     "type": "function",
@@ -121,3 +123,131 @@ async def test_parallel_tool_calls_false_gets_one_call_at_a_time(client: SDKClie
     assert [item.type for item in both.output] == ["function_call", "function_call"]
     assert [item.type for item in one.output] == ["function_call"]
     assert one.parallel_tool_calls is False
+
+
+@tool
+def current_time() -> str:
+    """Return the current time (the quickstart agent's tool)."""
+    return "12:00"
+
+
+@pytest.fixture
+def timed_server() -> Iterator[LoopbackServer]:
+    """A server whose agent has a tool of its own, ``current_time``, as the quickstart's."""
+    with serve(agent=Agent(client=OfflineChatClient(), tools=[current_time])) as running:
+        yield running
+
+
+def function(name: str, **fields: Any) -> Any:
+    """A declared function tool without parameters."""
+    return {"type": "function", "name": name, "parameters": {"type": "object"}, **fields}
+
+
+async def test_two_tools_with_one_name_are_a_400_naming_the_second(client: SDKClient) -> None:
+    tools: Any = [WEATHER, function("get_time"), {**WEATHER, "description": "again"}]
+    with pytest.raises(openai.BadRequestError) as caught:
+        await done(client.responses.create(model="m", input="use get_weather", tools=tools))
+    assert caught.value.status_code == 400
+    assert caught.value.param == "tools[2].name"
+    assert caught.value.code == "invalid_value"
+    assert "tools[0]" in caught.value.message
+
+
+@sync_and_async
+async def test_a_tool_named_like_one_of_the_agents_own_is_a_400_naming_it(
+    timed_server: LoopbackServer, kind: str
+) -> None:
+    client = client_of(kind, timed_server)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await done(client.responses.create(model="m", input="hi", tools=[function("current_time")]))
+    assert caught.value.param == "tools[0].name"
+    assert "current_time" in caught.value.message
+    assert "agent's own tools" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "tools",
+    [[WEATHER, WEATHER], [function("current_time")]],
+    ids=["duplicate", "the agent's own"],
+)
+def test_a_streamed_request_with_a_clashing_tool_name_is_a_400_not_a_failed_stream(
+    timed_server: LoopbackServer, tools: list[Any]
+) -> None:
+    body = {"model": "m", "input": "hi", "tools": tools, "stream": True}
+    status, answer = post(timed_server, "/responses", body)
+    assert status == 400
+    assert answer["error"]["param"] == f"tools[{len(tools) - 1}].name"
+
+
+def test_a_tool_named_like_the_agents_own_is_refused_on_a_websocket_too(
+    timed_server: LoopbackServer,
+) -> None:
+    with connect(timed_server) as connection:
+        connection.response.create(input="hi", tools=[function("current_time")])
+        error = refusal(turn(connection))
+        connection.response.create(input="what is the current_time")
+        after = completed(turn(connection))
+    assert (error.status, error.error.param) == (400, "tools[0].name")
+    assert after.output_text == "Tool current_time returned: 12:00"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("", "invalid_value"),
+        ("get weather", "invalid_value"),
+        ("wetter_für_heute", "invalid_value"),
+        ("a" * 65, "invalid_value"),
+        ("get.weather", "invalid_value"),
+        (7, "invalid_type"),
+        (None, "invalid_type"),
+    ],
+)
+def test_a_tool_name_outside_the_specs_pattern_is_a_400(
+    server: LoopbackServer, name: Any, code: str
+) -> None:
+    status, answer = post(server, "/responses", {"input": "x", "tools": [function(name)]})
+    assert status == 400
+    assert (answer["error"]["param"], answer["error"]["code"]) == ("tools[0].name", code)
+
+
+def test_the_longest_name_the_spec_allows_is_accepted(server: LoopbackServer) -> None:
+    name = "Az09_-" + "x" * 58
+    status, answer = post(server, "/responses", {"input": "x", "tools": [function(name)]})
+    assert status == 200
+    assert answer["tools"][0]["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("description", 5, "invalid_type"),
+        ("parameters", [], "invalid_type"),
+        ("strict", "yes", "invalid_type"),
+        ("defer_loading", True, "unknown_parameter"),
+    ],
+)
+def test_a_tool_field_of_the_wrong_type_or_unknown_is_a_400_naming_it(
+    server: LoopbackServer, field: str, value: Any, code: str
+) -> None:
+    tool_with = function("get_time", **{field: value})
+    status, answer = post(server, "/responses", {"input": "x", "tools": [tool_with]})
+    assert status == 400
+    assert (answer["error"]["param"], answer["error"]["code"]) == (f"tools[0].{field}", code)
+
+
+@pytest.mark.parametrize(("strict", "echoed"), [(None, True), (True, True), (False, False)])
+async def test_strict_is_echoed_as_given_and_true_when_unset(
+    client: SDKClient, strict: bool | None, echoed: bool
+) -> None:
+    response = await done(
+        client.responses.create(model="m", input="x", tools=[function("get_time", strict=strict)])
+    )
+    assert response.tools[0].type == "function"
+    assert response.tools[0].strict is echoed
+
+
+def test_a_tool_without_strict_is_echoed_strict(server: LoopbackServer) -> None:
+    status, answer = post(server, "/responses", {"input": "x", "tools": [function("get_time")]})
+    assert status == 200
+    assert answer["tools"][0]["strict"] is True

@@ -194,6 +194,9 @@ MALFORMED: list[tuple[str, str, str | None]] = [
     (_create(stream_options={}), "unsupported_parameter", "stream_options"),
     (_create(background=False), "unsupported_parameter", "background"),
     (_create(temperature="hot"), "invalid_type", "temperature"),
+    (_create(presence_penalty=3), "invalid_value", "presence_penalty"),
+    (_create(tools=[WEATHER, WEATHER]), "invalid_value", "tools[1].name"),
+    ('{"type": "response.create", "input": "x", "top_p": NaN}', "invalid_json", None),
     (_create(stream_id="lane"), "unknown_parameter", "stream_id"),
 ]
 
