@@ -43,7 +43,7 @@ def decode_json(raw: bytes | str, limit: int) -> Any:
     if len(raw) > limit:
         raise _too_large(limit)
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
+        body = _decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ResponsesError("The request body is not valid JSON.", code="invalid_json") from None
     # Only a \u escape can make a lone surrogate; valid UTF-8 bytes never do.
@@ -58,6 +58,10 @@ def decode_json(raw: bytes | str, limit: int) -> Any:
 def _refuse_constant(name: str) -> Any:
     """``NaN``, ``Infinity`` and ``-Infinity``: Python's decoder takes them, JSON has none."""
     raise ValueError(f"{name} is not JSON")
+
+
+_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+"""One decoder for every body: ``json.loads`` with an option builds a new one per call."""
 
 
 def _too_large(limit: int) -> ResponsesError:
