@@ -186,6 +186,7 @@ class ResponsesChannel:
                 safety_identifier=parsed.safety_identifier,
                 prompt_cache_key=parsed.prompt_cache_key,
                 user=parsed.user,
+                own_tools=context.target_tool_names,
             )
             return _TurnStart(parsed, turn, self._channel_request(parsed, keys, turn), draft)
 

@@ -63,6 +63,8 @@ class ResponseDraft:
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
     user: str | None = None
+    own_tools: frozenset[str] = frozenset()
+    """The target's own tool names: calls to them are the agent's to run, never output."""
     created_at: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -139,11 +141,18 @@ def response_object(
     }
 
 
-def function_call_items(contents: Iterable[Content]) -> list[dict[str, Any]]:
-    """A ``function_call`` item per call the agent left for the caller to run."""
+def function_call_items(
+    contents: Iterable[Content], *, own_tools: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """A ``function_call`` item per call the agent left for the caller to run.
+
+    A call of one of ``own_tools`` is not the caller's even when the framework left it
+    unanswered: it holds such a call back while declared calls of the same batch wait for
+    their answers, and runs it itself when the turn continues.
+    """
     calls: dict[str, dict[str, Any]] = {}
     for content in contents:
-        if content.type != "function_call" or not content.call_id:
+        if content.type != "function_call" or not content.call_id or content.name in own_tools:
             continue
         arguments = content.arguments
         text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
@@ -161,14 +170,17 @@ def function_call_items(contents: Iterable[Content]) -> list[dict[str, Any]]:
     return list(calls.values())
 
 
-def output_of(result: AgentResponse) -> list[dict[str, Any]]:
+def output_of(
+    result: AgentResponse, *, own_tools: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """A finished run's output: its items, then the calls it left to the caller.
 
     A run that produced neither answers with an empty message, so there is always output.
     """
     contents = [content for message in result.messages for content in message.contents]
     answered = calls_answered(contents)
-    calls = function_call_items(c for c in contents if c.call_id not in answered)
+    pending = (c for c in contents if c.call_id not in answered)
+    calls = function_call_items(pending, own_tools=own_tools)
     output = [wire(item, status="completed") for item in items_of(result)]
     if not output and not calls:
         output.append(wire(Item("message", new_item_id("message")), status="completed"))
@@ -179,7 +191,7 @@ def completed_response(
     draft: ResponseDraft, result: AgentResponse, *, output: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """The finished response: ``output``, or the output of ``result``."""
-    output = output_of(result) if output is None else output
+    output = output_of(result, own_tools=draft.own_tools) if output is None else output
     return response_object(draft, status="completed", output=output, result=result)
 
 
@@ -235,7 +247,8 @@ class OutputStream:
                 events.extend(item_events(item, next_index))
                 next_index += 1
             output.append(wire(item, status="completed"))
-        calls = function_call_items(c for c in self._calls if c.call_id not in self._answered)
+        pending = (c for c in self._calls if c.call_id not in self._answered)
+        calls = function_call_items(pending, own_tools=self._draft.own_tools)
         if not output and not calls:
             empty = Item("message", new_item_id("message"))
             events.extend(item_events(empty, next_index))

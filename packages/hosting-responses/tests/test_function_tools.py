@@ -251,3 +251,26 @@ def test_a_tool_without_strict_is_echoed_strict(server: LoopbackServer) -> None:
     status, answer = post(server, "/responses", {"input": "x", "tools": [function("get_time")]})
     assert status == 200
     assert answer["tools"][0]["strict"] is True
+
+
+@sync_and_async
+async def test_a_call_of_the_agents_own_tool_beside_a_declared_one_is_not_the_callers(
+    timed_server: LoopbackServer, kind: str
+) -> None:
+    client = client_of(kind, timed_server)
+    ask: Any = {"model": "m", "input": "current_time and get_weather", "tools": [WEATHER]}
+    first = await done(client.responses.create(**ask))
+    streamed = await final_of_stream(client, **ask)
+    for response in (first, streamed):
+        calls = [item for item in response.output if isinstance(item, ResponseFunctionToolCall)]
+        assert [call.name for call in calls] == ["get_weather"]
+    call = next(item for item in first.output if isinstance(item, ResponseFunctionToolCall))
+    answer: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
+    second = await done(
+        client.responses.create(
+            model="m", input=answer, previous_response_id=first.id, tools=[WEATHER]
+        )
+    )
+    assert second.status == "completed"
+    assert not [item for item in second.output if isinstance(item, ResponseFunctionToolCall)]
+    assert second.output_text.startswith("Tool ")
