@@ -228,23 +228,28 @@ def concurrent_streams(count: int, delay: float) -> dict[str, object]:
 
 
 def memory_per_session(count: int) -> dict[str, object]:
-    with (
-        Server("host", max_live=count) as server,
-        httpx.Client(base_url=server.url, timeout=30) as client,
-    ):
-        for i in range(200):  # let allocator pools settle before the baseline
-            client.post(
-                "/responses", json={"model": "m", "input": "w"}, headers={HEADER: f"warm-{i}"}
-            )
-        before = server.rss_kb()
-        for i in range(count):
-            client.post(
-                "/responses", json={"model": "m", "input": "hi"}, headers={HEADER: f"user-{i}"}
-            )
-        after = server.rss_kb()
+    """RSS growth per idle conversation, host and floor: the floor keeps only the agent's."""
+    per_session: dict[str, int] = {}
+    for kind in ("host", "floor"):
+        with (
+            Server(kind, max_live=count) as server,
+            httpx.Client(base_url=server.url, timeout=30) as client,
+        ):
+            for i in range(200):  # let allocator pools settle before the baseline
+                client.post(
+                    "/responses", json={"model": "m", "input": "w"}, headers={HEADER: f"warm-{i}"}
+                )
+            before = server.rss_kb()
+            for i in range(count):
+                client.post(
+                    "/responses", json={"model": "m", "input": "hi"}, headers={HEADER: f"user-{i}"}
+                )
+            per_session[kind] = round((server.rss_kb() - before) * 1024 / count)
     return {
         "case": f"memory per idle session ({count} sessions)",
-        "bytes_per_session": round((after - before) * 1024 / count),
+        "host_bytes": per_session["host"],
+        "floor_bytes": per_session["floor"],
+        "host_minus_floor_bytes": per_session["host"] - per_session["floor"],
     }
 
 
