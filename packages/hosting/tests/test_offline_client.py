@@ -11,6 +11,7 @@ import pytest
 from agent_framework import (
     Agent,
     AgentResponse,
+    ChatOptions,
     ChatResponseUpdate,
     Content,
     FunctionTool,
@@ -26,8 +27,11 @@ def user(*contents: Content | str) -> list[Message]:
     return [Message("user", list(contents))]
 
 
-async def collect(client: OfflineChatClient, messages: list[Message]) -> list[ChatResponseUpdate]:
-    return [update async for update in client.get_response(messages, stream=True)]
+async def collect(
+    client: OfflineChatClient, messages: list[Message], options: ChatOptions[None] | None = None
+) -> list[ChatResponseUpdate]:
+    stream = client.get_response(messages, stream=True, options=options)
+    return [update async for update in stream]
 
 
 async def drain(stream: AsyncIterable[T], sink: list[T]) -> None:
@@ -198,6 +202,51 @@ async def test_usage_can_be_switched_off_and_report_cached_tokens() -> None:
     assert cached.usage_details is not None
     # Never more than the input.
     assert cached.usage_details.get("cache_read_input_token_count") == 3
+
+
+# The token limit
+
+
+async def test_a_reply_over_max_tokens_is_cut_and_finishes_with_length() -> None:
+    client = OfflineChatClient(image=Content.from_data(b"\x89PNG", "image/png"))
+    response = await client.get_response(user("a b c d"), options={"max_tokens": 3})
+    assert response.finish_reason == "length"
+    assert [c.type for c in response.messages[0].contents] == ["text"]  # no image after it
+    assert response.text == "Echo: a b"
+    assert response.usage_details is not None
+    assert response.usage_details.get("output_token_count") == 3
+
+
+async def test_a_reply_within_max_tokens_is_whole() -> None:
+    client = OfflineChatClient()
+    response = await client.get_response(user("a b"), options={"max_tokens": 5})
+    assert response.finish_reason == "stop"
+    assert response.text == "Echo: a b (turn 1)"
+
+
+async def test_reasoning_counts_toward_max_tokens() -> None:
+    client = OfflineChatClient(reasoning="one two three")
+    cut_in_reasoning = await client.get_response(user("x"), options={"max_tokens": 2})
+    (thought,) = cut_in_reasoning.messages[0].contents
+    assert (thought.type, thought.text) == ("text_reasoning", "one two")
+    cut_in_text = await client.get_response(user("x"), options={"max_tokens": 4})
+    assert [c.text for c in cut_in_text.messages[0].contents] == ["one two three", "Echo:"]
+
+
+async def test_a_streamed_reply_is_cut_the_same_and_its_last_update_says_length() -> None:
+    client = OfflineChatClient(chunks=2)
+    updates = await collect(client, user("a b c d"), {"max_tokens": 3})
+    assert "".join(text_updates(updates)) == "Echo: a b"
+    assert updates[-1].finish_reason == "length"
+
+
+async def test_the_agent_reports_the_length_finish() -> None:
+    agent = Agent(client=OfflineChatClient())
+    response = await agent.run("a b c d", options={"max_tokens": 2})
+    assert (response.text, response.finish_reason) == ("Echo: a", "length")
+    stream = agent.run("a b c d", options={"max_tokens": 2}, stream=True)
+    final = await stream.get_final_response()
+    assert (final.text, final.finish_reason) == ("Echo: a", "length")
 
 
 # Streaming

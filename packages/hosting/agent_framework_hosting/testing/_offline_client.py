@@ -64,6 +64,11 @@ class OfflineChatClient(
     With ``reasoning`` set, every reply starts with it as ``text_reasoning`` content (id
     ``rs-offline-<call>``), streamed in pieces like the text.
 
+    With a ``max_tokens`` chat option, a reply of more words (reasoning and text, counted
+    as tokens like the usage) is cut after that many, drops what would come after (an
+    image), and finishes with ``length``, as a model stopped at its token limit does.
+    Otherwise a reply finishes with ``stop``, or ``tool_calls`` when it calls tools.
+
     N is the number of user messages it can see, so session continuity is observable from
     outside: the second run in a session that keeps history answers ``(turn 2)``.
 
@@ -186,7 +191,8 @@ class OfflineChatClient(
         Args:
             messages: The conversation as the framework prepared it for the model.
             stream: Whether to answer with a stream of updates.
-            options: The chat options; ``tools`` and ``tool_choice`` are read.
+            options: The chat options; ``tools``, ``tool_choice``,
+                ``allow_multiple_tool_calls`` and ``max_tokens`` are read.
             **kwargs: Further client arguments, ignored.
 
         Returns:
@@ -197,10 +203,15 @@ class OfflineChatClient(
         self.last_messages = list(messages)
         response_id = f"offline-{self.calls}"
         contents = self._decorate(_reply(messages, options, refusal=self.refusal), response_id)
+        finish = _finish_reason(contents)
+        limit: object = options.get("max_tokens")
+        cut = _cut(contents, limit) if isinstance(limit, int) else None
+        if cut is not None:
+            contents, finish = cut, "length"
         usage = _usage(messages, contents, cached=self.cached_input_tokens) if self.usage else None
         if stream:
-            return self._build_response_stream(self._stream(contents, usage, response_id))
-        return self._respond(contents, usage, response_id)
+            return self._build_response_stream(self._stream(contents, usage, response_id, finish))
+        return self._respond(contents, usage, response_id, finish)
 
     def _decorate(self, contents: list[Content], response_id: str) -> list[Content]:
         """The reply with the configured reasoning before it and image after an echo."""
@@ -212,7 +223,11 @@ class OfflineChatClient(
         return contents
 
     async def _respond(
-        self, contents: list[Content], usage: UsageDetails | None, response_id: str
+        self,
+        contents: list[Content],
+        usage: UsageDetails | None,
+        response_id: str,
+        finish: FinishReasonLiteral,
     ) -> ChatResponse:
         """Build the non-streaming response, after the delay (or raise the error)."""
         if self.delay:
@@ -222,12 +237,16 @@ class OfflineChatClient(
         return ChatResponse(
             messages=[Message("assistant", contents, message_id=f"msg-{response_id}")],
             response_id=response_id,
-            finish_reason=_finish_reason(contents),
+            finish_reason=finish,
             usage_details=usage,
         )
 
     async def _stream(
-        self, contents: list[Content], usage: UsageDetails | None, response_id: str
+        self,
+        contents: list[Content],
+        usage: UsageDetails | None,
+        response_id: str,
+        finish: FinishReasonLiteral,
     ) -> AsyncIterator[ChatResponseUpdate]:
         """Yield the reply in pieces, then its usage (or raise the error part way)."""
         pieces: list[Content] = []
@@ -255,7 +274,7 @@ class OfflineChatClient(
             role="assistant",
             message_id=message_id,
             response_id=response_id,
-            finish_reason=_finish_reason(contents),
+            finish_reason=finish,
         )
 
     def _raise(self) -> NoReturn:
@@ -427,6 +446,33 @@ def _split(text: str, chunks: int) -> list[str]:
         return words
     bounds = [len(words) * index // chunks for index in range(chunks + 1)]
     return ["".join(words[start:end]) for start, end in pairwise(bounds)]
+
+
+def _cut(contents: list[Content], limit: int) -> list[Content] | None:
+    """The reply cut after ``limit`` words of reasoning and text, or ``None`` when it fits."""
+    kept: list[Content] = []
+    for content in contents:
+        text = content.text if content.type in ("text", "text_reasoning") else None
+        words = len(text.split()) if text else 0
+        if text and words > limit:
+            if limit > 0:
+                kept.append(_piece(content, _first_words(text, limit)))
+            return kept
+        kept.append(content)
+        limit -= words
+    return None
+
+
+def _first_words(text: str, count: int) -> str:
+    """The start of ``text`` up to the end of its ``count``-th word."""
+    taken: list[str] = []
+    for piece in _WORD.findall(text):
+        taken.append(piece)
+        if not piece.isspace():
+            count -= 1
+        if count == 0:
+            break
+    return "".join(taken).rstrip()
 
 
 def _finish_reason(contents: Sequence[Content]) -> FinishReasonLiteral:
