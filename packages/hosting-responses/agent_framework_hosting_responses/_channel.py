@@ -72,8 +72,9 @@ class ResponsesChannel:
     each with the same events.
 
     Continuity: ``previous_response_id`` continues from any response this channel stored,
-    over chains of any length; naming an older response of a conversation branches from
-    that point. Without it, trusted isolation headers name the conversation; otherwise
+    over chains of any length, from the context it ended with (deleting earlier responses
+    does not change it); naming an older response of a conversation branches from that
+    point. Without it, trusted isolation headers name the conversation; otherwise
     each request starts a new one. ``conversation`` continues a conversation of the
     Conversations API, served at ``conversations_path``. ``instructions`` apply to their
     own turn only.
@@ -256,8 +257,10 @@ class ResponsesChannel:
         async def delete_response(request: Request) -> Response:
             response_id = request.path_params["response_id"]
             partition = context.isolation_keys(request.headers).user_key
-            if not store.delete(response_id, partition):
+            if not conversations.delete(response_id, partition):
                 return _not_found(request)
+            # Its run ends before its log goes: nothing it writes outlives the deletion.
+            await self._stop_background(response_id)
             logs.delete(response_id, partition)
             return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 
@@ -279,11 +282,7 @@ class ResponsesChannel:
                 return error_response(
                     400, "Only background responses can be cancelled.", code="invalid_value"
                 )
-            task = self._background.get(record.response["id"])
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if await self._stop_background(record.id):
                 record = _stored(store, context, request) or record
             return JSONResponse(record.response)
 
@@ -368,16 +367,14 @@ class ResponsesChannel:
                     return
                 result = await context.run(run, protocol_request=parsed.body)
             except asyncio.CancelledError:
-                self._abandon(turn)
                 cancelled = response_object(draft, status="cancelled", output=[])
-                self._remember(turn, cancelled)
+                self._settle(turn, cancelled)
                 if log is not None:
                     log.event("response.incomplete", {"response": cancelled})
                 raise
             except Exception:
                 logger.exception("Background response %s failed", draft.id)
-                self._abandon(turn)
-                self._remember(turn, failed_response(draft))
+                self._settle(turn, failed_response(draft))
             else:
                 self._remember(turn, completed_response(draft, result.result))
             finally:
@@ -386,6 +383,16 @@ class ResponsesChannel:
         self._background[draft.id] = asyncio.create_task(run_in_background())
         return queued
 
+    async def _stop_background(self, response_id: str) -> bool:
+        """Cancel the background run of ``response_id`` and wait for it; whether one ran."""
+        task = self._background.get(response_id)
+        if task is None:
+            return False
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return True
+
     def _remember(self, turn: Turn, response: dict[str, Any]) -> None:
         if self._conversations is not None:
             self._conversations.save(turn, response)
@@ -393,6 +400,10 @@ class ResponsesChannel:
     def _abandon(self, turn: Turn) -> None:
         if self._conversations is not None:
             self._conversations.abandon(turn)
+
+    def _settle(self, turn: Turn, response: dict[str, Any]) -> None:
+        if self._conversations is not None:
+            self._conversations.settle(turn, response)
 
     async def _stream(
         self,
@@ -422,14 +433,16 @@ class ResponsesChannel:
             finally:
                 await stream.aclose()
         except BaseException as error:
-            # Failed, or the client went away: the turn produced nothing.
-            self._abandon(turn)
             if not isinstance(error, Exception):
+                if not draft.background:  # the client went away: the turn produced nothing
+                    self._abandon(turn)
                 raise
             logger.exception("Responses stream %s failed", draft.id)
             failed = failed_response(draft)
             if draft.background:
-                self._remember(turn, failed)  # polled: it must not stay in progress
+                self._settle(turn, failed)  # polled: it must not stay in progress
+            else:
+                self._abandon(turn)
             yield sse.event("error", error_event_fields())
             yield sse.event("response.failed", {"response": failed})
             yield DONE

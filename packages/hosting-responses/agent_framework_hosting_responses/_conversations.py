@@ -8,6 +8,13 @@ conversation is left as it was. A turn claims the head before it runs, so two re
 continuing the same response at once do not share a session; a turn that produces
 nothing gives the head back.
 
+What a response continues from is fixed when it is made: each stored response is held
+by the stored responses that follow it, so deleting one leaves it a deleted entry (see
+``_store``) for as long as a descendant replays it, and the descendants' branches keep
+their whole context. An unstored response a WebSocket connection keeps holds a copy of
+its stored ancestry instead. A conversation head naming a response that goes moves to
+the nearest response still kept before it.
+
 A conversation object (``conversation`` on the request) is a mutable head of its own:
 each turn continues the conversation's session, first handing it the items added through
 the Conversations API since its last turn (or, after an item it saw was deleted, a fresh
@@ -32,7 +39,7 @@ from ._connection_cache import ConnectionCache
 from ._conversation_store import ConversationStore, conversation_not_found, new_session_key
 from ._errors import ResponsesError
 from ._parse import messages_from_responses_input
-from ._store import ConversationHead, ResponseRecord, ResponseStore
+from ._store import RUNNING, ConversationHead, ResponseRecord, ResponseStore
 
 __all__ = ["ConversationClaim", "Conversations", "Turn"]
 
@@ -68,6 +75,9 @@ class Turn:
         displaced: The conversation's head before this turn claimed it.
         claimed: For a turn in a conversation object, what it claimed of it.
         cache: For a turn on a WebSocket connection, the connection's cache.
+        store: Whether the response is stored (it then holds its parent).
+        ancestry: For an unstored response of a WebSocket connection whose parent is
+            stored, the transcript up to that parent.
 
     """
 
@@ -80,6 +90,8 @@ class Turn:
     displaced: ConversationHead | None
     claimed: ConversationClaim | None = None
     cache: ConnectionCache | None = None
+    store: bool = False
+    ancestry: list[dict[str, Any]] | None = None
 
 
 class Conversations:
@@ -114,7 +126,7 @@ class Conversations:
         """
         partition = keys.user_key
         if conversation is not None:
-            return self._begin_in(conversation, response_id, partition, inputs, cache)
+            return self._begin_in(conversation, response_id, partition, inputs, store, cache)
         replay: list[Message] = []
         head: ConversationHead | None = None
         minted = False
@@ -139,27 +151,113 @@ class Conversations:
             # A new conversation whose response is not stored: only its connection can
             # continue it (over HTTP nothing can).
             cache.set_head(conversation, claimed)
-        return Turn(response_id, conversation, partition, parent, replay, inputs, head, cache=cache)
+        return self._hold_ancestry(
+            Turn(response_id, conversation, partition, parent, replay, inputs, head),
+            store,
+            cache,
+        )
+
+    def _hold_ancestry(self, turn: Turn, store: bool, cache: ConnectionCache | None) -> Turn:
+        """``turn`` holding what it continues from: its parent, or a copy of its ancestry.
+
+        A stored response holds its stored parent from the start, so deleting the parent
+        while the turn runs does not take its context away.
+        """
+        ancestry: list[dict[str, Any]] | None = None
+        parent = turn.parent
+        if parent is not None and store:
+            self._records.adopt(parent, turn.response_id, turn.partition)
+        elif parent is not None and cache is not None and cache.get(parent, turn.partition) is None:
+            stored = self._records.entry(parent, turn.partition)
+            ancestry = self._items_up_to(stored) if stored is not None else None
+        return replace(turn, cache=cache, store=store, ancestry=ancestry)
 
     def save(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record ``response`` (in any status) of ``turn``.
 
         A stored response is kept as the turn's record, an unstored one of a WebSocket
         turn in its connection's cache; a completed turn in a conversation object appends
-        its items to the conversation, stored or not.
+        its items to the conversation, stored or not. A response deleted while it ran
+        stays deleted, and goes once its run has ended and nothing follows it.
         """
         record = ResponseRecord(
-            turn.conversation, turn.partition, response, turn.inputs, turn.parent
+            turn.conversation,
+            turn.partition,
+            response,
+            turn.inputs,
+            turn.parent,
+            ancestry=turn.ancestry,
         )
         if response["store"]:
-            self._records.save(record)
+            if not self._records.save(record) and response["status"] not in RUNNING:
+                self._collect(turn.response_id, turn.partition)
         elif turn.cache is not None:
             turn.cache.save(record)
         if turn.claimed is not None and response["status"] == "completed":
             self._append(turn, turn.claimed, response)
 
+    def settle(self, turn: Turn, response: dict[str, Any]) -> None:
+        """Record the failed or cancelled ``response`` of ``turn``; the head goes back."""
+        self._give_back(turn)
+        self.save(turn, response)
+
     def abandon(self, turn: Turn) -> None:
-        """Give the head back to the response ``turn`` followed: the turn produced nothing."""
+        """Give back what ``turn`` claimed, its head and its parent: it produced nothing."""
+        self._give_back(turn)
+        if turn.store and turn.parent is not None:
+            self._records.disown(turn.parent, turn.response_id, turn.partition)
+            self._collect(turn.parent, turn.partition)
+
+    def delete(self, response_id: str, partition: str | None) -> bool:
+        """Delete the stored response ``response_id`` in ``partition``; whether it was there.
+
+        It is gone for its callers at once. It stays as a deleted entry while stored
+        responses follow it, or while its own run goes on, so those keep their context.
+        """
+        record = self._records.get(response_id, partition)
+        if record is None:
+            return False
+        self._records.mark_deleted(record)
+        self._collect(response_id, partition)
+        return True
+
+    def _collect(self, response_id: str, partition: str | None) -> None:
+        """Remove the deleted entries nothing holds, from ``response_id`` up its chain.
+
+        A conversation head naming a removed response moves to the nearest one kept
+        before it.
+        """
+        entry = self._records.entry(response_id, partition)
+        removed: list[ResponseRecord] = []
+        while (
+            entry is not None
+            and entry.deleted
+            and not entry.children
+            and entry.response["status"] not in RUNNING
+        ):
+            self._records.remove(entry.id)
+            removed.append(entry)
+            parent = entry.parent
+            entry = self._records.disown(parent, entry.id, partition) if parent else None
+        kept = entry.id if entry is not None else None
+        for gone in removed:
+            self._repoint(gone, kept)
+
+    def _repoint(self, gone: ResponseRecord, kept: str | None) -> None:
+        """Move the heads that name ``gone`` as their latest stored response to ``kept``."""
+        head = self._records.head(gone.conversation)
+        if head is not None and head.stored == gone.id:
+            self._records.set_head(gone.conversation, replace(head, stored=kept))
+        conversation: Any = gone.response.get("conversation")
+        if conversation is None:
+            return
+        record = self._objects.get(conversation["id"], gone.partition)
+        if record is not None and record.latest_response == gone.id:
+            record.latest_response = kept
+            self._objects.save(record)
+
+    def _give_back(self, turn: Turn) -> None:
+        """Give the head back to the response ``turn`` followed."""
         if turn.claimed is not None:
             self._release(turn, turn.claimed)
             return
@@ -173,6 +271,7 @@ class Conversations:
         response_id: str,
         partition: str | None,
         inputs: list[dict[str, Any]],
+        store: bool,
         cache: ConnectionCache | None,
     ) -> Turn:
         """Claim a conversation object's session for a turn that continues it."""
@@ -205,7 +304,8 @@ class Conversations:
         self._objects.save(replace(record, session=session, synced=synced))
         replay = messages_from_responses_input(_replayable(pending)) if pending else []
         parent = record.latest_response
-        return Turn(response_id, session, partition, parent, replay, inputs, None, claimed, cache)
+        turn = Turn(response_id, session, partition, parent, replay, inputs, None, claimed)
+        return self._hold_ancestry(turn, store, cache)
 
     def _append(self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]) -> None:
         """Append a completed turn's input and output items to its conversation."""
@@ -265,20 +365,25 @@ class Conversations:
     def _items_up_to(
         self, last: ResponseRecord, cache: ConnectionCache | None = None
     ) -> list[dict[str, Any]]:
-        """The inputs and outputs of ``last`` and the stored responses before it, oldest first.
+        """The inputs and outputs of ``last`` and the responses before it, oldest first.
 
-        The transcript starts after a response that is no longer stored (deleted, or
-        evicted from a bounded store).
+        Deleted entries are replayed like the others; the transcript starts after a
+        response that is gone (evicted from a bounded store, or from the connection's
+        cache), or at the stored ancestry an unstored response copied.
         """
         chain = [last]
-        seen = {last.response["id"]}
-        while (parent := chain[-1].parent) is not None and parent not in seen:
-            record = self._record(parent, last.partition, cache)
+        seen = {last.id}
+        while (
+            chain[-1].ancestry is None
+            and (parent := chain[-1].parent) is not None
+            and parent not in seen
+        ):
+            record = self._entry(parent, last.partition, cache)
             if record is None:
                 break
             seen.add(parent)
             chain.append(record)
-        items: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = list(chain[-1].ancestry or [])
         for record in reversed(chain):
             items.extend(record.input_items)
             items.extend(_replayable(record.response["output"]))
@@ -290,6 +395,13 @@ class Conversations:
         """A stored response, or an unstored one the connection's cache keeps."""
         record = cache.get(response_id, partition) if cache is not None else None
         return record or self._records.get(response_id, partition)
+
+    def _entry(
+        self, response_id: str, partition: str | None, cache: ConnectionCache | None
+    ) -> ResponseRecord | None:
+        """:meth:`_record`, or a deleted entry kept for what follows it."""
+        record = cache.get(response_id, partition) if cache is not None else None
+        return record or self._records.entry(response_id, partition)
 
     def _head(self, conversation: str, cache: ConnectionCache | None) -> ConversationHead | None:
         if cache is not None and cache.holds(conversation):

@@ -10,6 +10,10 @@ reads as missing.
 A log is bounded: once it holds ``max_events`` events, further deltas of one part are
 merged and appended as one delta right before the next other event, so the log grows
 with the number of output items, not with the length of the text.
+
+A log is deleted with its response. A run that goes on writing it elsewhere (in another
+process sharing the store) finds its head gone at the next segment or the terminal
+event, removes what it wrote since and writes nothing more.
 """
 
 from __future__ import annotations
@@ -179,6 +183,7 @@ class EventLogWriter(SSEWriter):
 
     __slots__ = (
         "_appended",
+        "_deleted",
         "_held",
         "_max_events",
         "_partition",
@@ -204,6 +209,7 @@ class EventLogWriter(SSEWriter):
         self._appended = appended
         self._segment: list[str] = []
         self._held: tuple[str, dict[str, Any]] | None = None
+        self._deleted = False
 
     def event(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         """Append the event to the log and return its frame (empty while a delta is held)."""
@@ -226,18 +232,30 @@ class EventLogWriter(SSEWriter):
         return self._append(kind, fields)
 
     def _append(self, kind: str, fields: Mapping[str, Any]) -> bytes:
+        if self._deleted:
+            return b""
         segment, offset = divmod(self._next, SEGMENT_EVENTS)
+        terminal = kind in _TERMINAL
+        if self._next and (offset == 0 or terminal) and self._was_deleted():
+            return b""
         frame = super().event(kind, fields)
         if offset == 0:
             self._segment = []
         self._segment.append(frame.decode())
         # The segment first, then the head: a reader never sees a head ahead of its events.
         self._store.set(_segment_key(self._response_id, segment), self._segment)
-        terminal = kind in _TERMINAL
         if offset == 0 or terminal:
             _Head(self._partition, segment + 1, done=terminal).save(self._store, self._response_id)
         self._appended()
         return frame
+
+    def _was_deleted(self) -> bool:
+        """Whether the log was deleted; then the segment written since goes too."""
+        if _Head.load(self._store, self._response_id, self._partition) is not None:
+            return False
+        self._deleted = True
+        self._store.delete(_segment_key(self._response_id, (self._next - 1) // SEGMENT_EVENTS))
+        return True
 
 
 def _same_part(held: tuple[str, Mapping[str, Any]], kind: str, fields: Mapping[str, Any]) -> bool:

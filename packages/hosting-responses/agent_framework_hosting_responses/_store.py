@@ -2,31 +2,60 @@
 
 Records are partitioned by the caller's user key; a foreign partition's record reads as
 missing.
+
+A record also lists the stored responses that follow it (its ``children``), so that a
+deleted one can stay as a *deleted entry* while anything still replays it: its caller
+sees it gone, its descendants keep continuing from the context they ended with. A
+deleted entry keeps only what a replay needs (its input items and output), and goes once
+nothing follows it and its own run, if any, has ended.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from agent_framework_hosting import StateStore
 
 from ._errors import ResponsesError
 
-__all__ = ["ConversationHead", "ResponseRecord", "ResponseStore", "input_items", "page_of"]
+__all__ = [
+    "RUNNING",
+    "ConversationHead",
+    "ResponseRecord",
+    "ResponseStore",
+    "input_items",
+    "page_of",
+]
 
 _PREFIX = "responses:record:"
 _HEAD_PREFIX = "responses:head:"
+
+RUNNING = frozenset({"queued", "in_progress"})
+"""The statuses of a response whose run has not ended."""
+
+_KEPT_WHEN_DELETED = ("id", "status", "output", "conversation")
+"""The fields of a deleted response that its replay and its clean-up read."""
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseRecord:
     """A stored response: its conversation, its owner's partition, and its wire objects.
 
-    ``parent`` is the stored response it follows in its conversation (``None`` for the
-    first): the chain a branch replays.
+    Attributes:
+        conversation: The isolation key of the session it ran in.
+        partition: The owner's user key: the record is visible in this partition only.
+        response: The Response object (of a deleted entry, only what a replay reads).
+        input_items: The request's input items.
+        parent: The response it follows in its conversation (``None`` for the first):
+            the chain a branch replays.
+        children: The stored responses that follow it.
+        deleted: Deleted, and kept only for what follows it (or for its run to end).
+        ancestry: For a response a WebSocket connection keeps unstored, the transcript
+            of the stored responses before it, as it was when its turn began.
+
     """
 
     conversation: str
@@ -34,6 +63,14 @@ class ResponseRecord:
     response: dict[str, Any]
     input_items: list[dict[str, Any]]
     parent: str | None = None
+    children: tuple[str, ...] = ()
+    deleted: bool = False
+    ancestry: list[dict[str, Any]] | None = None
+
+    @property
+    def id(self) -> str:
+        """The response id."""
+        return self.response["id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,41 +87,49 @@ class ResponseStore:
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    def save(self, record: ResponseRecord) -> None:
-        """Store ``record`` under its response id."""
-        self._store.set(
-            _PREFIX + record.response["id"],
-            {
-                "conversation": record.conversation,
-                "partition": record.partition,
-                "response": record.response,
-                "input_items": record.input_items,
-                "parent": record.parent,
-            },
-        )
+    def save(self, record: ResponseRecord) -> bool:
+        """Store ``record`` under its response id; whether it is visible.
+
+        The stored entry's children are kept. An entry deleted meanwhile stays deleted,
+        keeping only what a replay reads of ``record`` (``False``).
+        """
+        stored = self._load(record.id)
+        if stored is not None:
+            record = replace(record, children=stored.children, deleted=stored.deleted)
+        self._write(_trimmed(record) if record.deleted else record)
+        return not record.deleted
 
     def get(self, response_id: str, partition: str | None) -> ResponseRecord | None:
-        """The record of ``response_id`` if it exists in ``partition``."""
-        raw = self._store.get(_PREFIX + response_id)
-        if not isinstance(raw, Mapping):
-            return None
-        fields = cast("Mapping[str, Any]", raw)
-        if fields.get("partition") != partition:
-            return None
-        return ResponseRecord(
-            conversation=fields["conversation"],
-            partition=fields["partition"],
-            response=fields["response"],
-            input_items=fields["input_items"],
-            parent=fields.get("parent"),
-        )
+        """The record of ``response_id`` if it is stored (and not deleted) in ``partition``."""
+        record = self.entry(response_id, partition)
+        return None if record is None or record.deleted else record
 
-    def delete(self, response_id: str, partition: str | None) -> bool:
-        """Delete the record if it exists in ``partition``; whether it did."""
-        if self.get(response_id, partition) is None:
-            return False
+    def entry(self, response_id: str, partition: str | None) -> ResponseRecord | None:
+        """The record of ``response_id`` in ``partition``, a deleted one that is kept too."""
+        record = self._load(response_id)
+        return record if record is not None and record.partition == partition else None
+
+    def mark_deleted(self, record: ResponseRecord) -> None:
+        """Keep ``record`` as a deleted entry: gone for its callers, still replayed."""
+        self._write(_trimmed(replace(record, deleted=True)))
+
+    def remove(self, response_id: str) -> None:
+        """Remove the entry of ``response_id``."""
         self._store.delete(_PREFIX + response_id)
-        return True
+
+    def adopt(self, parent: str, child: str, partition: str | None) -> None:
+        """Record that ``child`` follows ``parent`` (nothing when ``parent`` is gone)."""
+        record = self.entry(parent, partition)
+        if record is not None and child not in record.children:
+            self._write(replace(record, children=(*record.children, child)))
+
+    def disown(self, parent: str, child: str, partition: str | None) -> ResponseRecord | None:
+        """Record that ``child`` no longer follows ``parent``; the parent's entry, if any."""
+        record = self.entry(parent, partition)
+        if record is not None and child in record.children:
+            record = replace(record, children=tuple(c for c in record.children if c != child))
+            self._write(record)
+        return record
 
     def head(self, conversation: str) -> ConversationHead | None:
         """The head of ``conversation``, or ``None`` when unknown (new, or evicted)."""
@@ -102,6 +147,41 @@ class ResponseStore:
             self._store.set(
                 _HEAD_PREFIX + conversation, {"latest": head.latest, "stored": head.stored}
             )
+
+    def _load(self, response_id: str) -> ResponseRecord | None:
+        raw = self._store.get(_PREFIX + response_id)
+        if not isinstance(raw, Mapping):
+            return None
+        fields = cast("Mapping[str, Any]", raw)
+        return ResponseRecord(
+            conversation=fields["conversation"],
+            partition=fields["partition"],
+            response=fields["response"],
+            input_items=fields["input_items"],
+            parent=fields.get("parent"),
+            children=tuple(fields.get("children", ())),
+            deleted=fields.get("deleted", False),
+        )
+
+    def _write(self, record: ResponseRecord) -> None:
+        self._store.set(
+            _PREFIX + record.id,
+            {
+                "conversation": record.conversation,
+                "partition": record.partition,
+                "response": record.response,
+                "input_items": record.input_items,
+                "parent": record.parent,
+                "children": list(record.children),
+                "deleted": record.deleted,
+            },
+        )
+
+
+def _trimmed(record: ResponseRecord) -> ResponseRecord:
+    """``record`` with only the response fields a deleted entry keeps."""
+    kept = {name: record.response[name] for name in _KEPT_WHEN_DELETED if name in record.response}
+    return replace(record, response=kept)
 
 
 def input_items(body_input: Any) -> list[dict[str, Any]]:

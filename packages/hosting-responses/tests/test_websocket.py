@@ -159,6 +159,22 @@ def test_branching_from_an_older_unstored_response_replays_its_transcript(
     assert branch.output_text == "Echo: branch (turn 2)"
 
 
+def test_an_unstored_response_keeps_its_stored_ancestry_when_that_is_deleted(
+    server: LoopbackServer,
+) -> None:
+    client = sdk(server)
+    first = client.responses.create(input="one")
+    with connect(server) as connection:
+        connection.response.create(input="two", store=False, previous_response_id=first.id)
+        second = completed(turn(connection)).id
+        client.responses.delete(first.id)
+        connection.response.create(input="three", store=False, previous_response_id=second)
+        turn(connection)
+        connection.response.create(input="again", store=False, previous_response_id=second)
+        branch = completed(turn(connection))
+    assert branch.output_text == "Echo: again (turn 3)"
+
+
 def test_a_foreign_partitions_response_is_not_found(server: LoopbackServer) -> None:
     alices = sdk(server, user="alice").responses.create(input="mine")
     with connect(server, user="bob") as connection:
