@@ -367,10 +367,8 @@ class ResponsesChannel:
                     return
                 result = await context.run(run, protocol_request=parsed.body)
             except asyncio.CancelledError:
-                cancelled = response_object(draft, status="cancelled", output=[])
-                self._settle(turn, cancelled)
-                if log is not None:
-                    log.event("response.incomplete", {"response": cancelled})
+                if log is None:
+                    self._settle(turn, response_object(draft, status="cancelled", output=[]))
                 raise
             except Exception:
                 logger.exception("Background response %s failed", draft.id)
@@ -433,25 +431,37 @@ class ResponsesChannel:
             finally:
                 await stream.aclose()
         except BaseException as error:
+            # The item being written ends incomplete; what was streamed stays the output.
+            closing, partial = output.interrupt()
             if not isinstance(error, Exception):
-                if not draft.background:  # the client went away: the turn produced nothing
+                if draft.background:  # cancelled: the log and the record end with it
+                    cancelled = response_object(draft, status="cancelled", output=partial)
+                    self._settle(turn, cancelled)
+                    for kind, fields in closing:
+                        sse.event(kind, fields)
+                    sse.event("response.incomplete", {"response": cancelled})
+                else:  # the client went away: the turn produced nothing
                     self._abandon(turn)
                 raise
             logger.exception("Responses stream %s failed", draft.id)
-            failed = failed_response(draft)
+            failed = failed_response(draft, output=partial)
             if draft.background:
                 self._settle(turn, failed)  # polled: it must not stay in progress
             else:
                 self._abandon(turn)
+            for kind, fields in closing:
+                yield sse.event(kind, fields)
             yield sse.event("error", error_event_fields())
             yield sse.event("response.failed", {"response": failed})
             yield DONE
             return
-        closing, completed = output.finish(final.result)
-        self._remember(turn, completed)
+        closing, finished = output.finish(final.result)
+        self._remember(turn, finished)
         for kind, fields in closing:
             yield sse.event(kind, fields)
-        yield sse.event("response.completed", {"response": completed})
+        incomplete = finished["status"] == "incomplete"  # the agent hit its token limit
+        terminal = "response.incomplete" if incomplete else "response.completed"
+        yield sse.event(terminal, {"response": finished})
         yield DONE
 
 

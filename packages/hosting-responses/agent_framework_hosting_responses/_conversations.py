@@ -176,9 +176,10 @@ class Conversations:
         """Record ``response`` (in any status) of ``turn``.
 
         A stored response is kept as the turn's record, an unstored one of a WebSocket
-        turn in its connection's cache; a completed turn in a conversation object appends
-        its items to the conversation, stored or not. A response deleted while it ran
-        stays deleted, and goes once its run has ended and nothing follows it.
+        turn in its connection's cache; a turn in a conversation object that produced
+        output (completed, or cut at the token limit) appends its items to the
+        conversation, stored or not. A response deleted while it ran stays deleted, and
+        goes once its run has ended and nothing follows it.
         """
         record = ResponseRecord(
             turn.conversation,
@@ -193,7 +194,7 @@ class Conversations:
                 self._collect(turn.response_id, turn.partition)
         elif turn.cache is not None:
             turn.cache.save(record)
-        if turn.claimed is not None and response["status"] == "completed":
+        if turn.claimed is not None and response["status"] in ("completed", "incomplete"):
             self._append(turn, turn.claimed, response)
 
     def settle(self, turn: Turn, response: dict[str, Any]) -> None:

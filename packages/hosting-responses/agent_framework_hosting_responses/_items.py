@@ -16,6 +16,9 @@ announce, fill and close each item, one item at a time, in the specification's o
 Function calls and results end the open item; the calls the caller must answer are
 listed after these items (see ``_render``). Raw reasoning text (the framework's
 ``reasoning_text`` mark), images by URL and other contents have no item here.
+
+An item the agent stopped writing part way (its token limit, a failure, a cancellation)
+closes ``incomplete``, with what it holds.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ __all__ = [
     "IMAGE_FORMATS",
     "Event",
     "Item",
+    "ItemStatus",
     "OutputBuilder",
     "calls_answered",
+    "end_incomplete",
     "item_events",
     "items_of",
     "matched",
@@ -46,6 +51,7 @@ Event = tuple[str, dict[str, Any]]
 
 PartKind = Literal["output_text", "refusal", "summary_text"]
 ItemKind = Literal["reasoning", "message", "image_generation_call"]
+ItemStatus = Literal["in_progress", "completed", "incomplete"]
 
 _ID_PREFIX: dict[ItemKind, str] = {
     "reasoning": "rs",
@@ -54,6 +60,8 @@ _ID_PREFIX: dict[ItemKind, str] = {
 }
 _OUTPUT_KIND = "model_output_kind"
 _REASONING_TEXT = "reasoning_text"
+_CAN_BE_INCOMPLETE = frozenset({"reasoning", "message", "function_call"})
+"""Output item types whose status may be ``incomplete`` (an image is whole or absent)."""
 IMAGE_FORMATS = {
     "image/png": "png",
     "image/jpeg": "jpeg",
@@ -151,7 +159,7 @@ class OutputBuilder:
             return self._add_text(piece, piece.kind, "reasoning")
         return self._add_text(piece, piece.kind, "message")
 
-    def close(self, final: Item | None = None) -> list[Event]:
+    def close(self, final: Item | None = None, *, status: ItemStatus = "completed") -> list[Event]:
         """Close the open item, with the text of ``final`` when that has the same parts."""
         item, self._open = self._open, None
         if item is None:
@@ -159,7 +167,7 @@ class OutputBuilder:
         if final is not None and [p.kind for p in final.parts] == [p.kind for p in item.parts]:
             item.parts = [replace(part) for part in final.parts]
         index = self.index_of(item)
-        return [*_part_closed(item, index, len(item.parts) - 1), _item_done(item, index)]
+        return [*_part_closed(item, index, len(item.parts) - 1), _item_done(item, index, status)]
 
     @property
     def open(self) -> Item | None:
@@ -224,9 +232,9 @@ def matched(streamed: list[Item], final: list[Item]) -> list[Item | None]:
     return pairs
 
 
-def wire(item: Item, *, status: Literal["in_progress", "completed"]) -> dict[str, Any]:
+def wire(item: Item, *, status: ItemStatus) -> dict[str, Any]:
     """The wire object of ``item`` (``in_progress`` items carry no content yet)."""
-    done = status == "completed"
+    done = status != "in_progress"
     if item.kind == "reasoning":
         summary = [_part_wire(part) for part in item.parts] if done else []
         return {"type": "reasoning", "id": item.id, "summary": summary, "status": status}
@@ -288,11 +296,29 @@ def _item_added(item: Item, index: int) -> Event:
     }
 
 
-def _item_done(item: Item, index: int) -> Event:
-    return "response.output_item.done", {
-        "output_index": index,
-        "item": wire(item, status="completed"),
-    }
+def _item_done(item: Item, index: int, status: ItemStatus = "completed") -> Event:
+    return "response.output_item.done", {"output_index": index, "item": wire(item, status=status)}
+
+
+def end_incomplete(output: list[dict[str, Any]], events: list[Event] | None = None) -> None:
+    """Mark the last output item ``incomplete``: the one the agent was writing at its limit.
+
+    With ``events`` (a stream's closing events), only when they close it, in the closing
+    event too: an item the stream already closed stays as it was sent. An image is never
+    incomplete.
+    """
+    if not output or output[-1]["type"] not in _CAN_BE_INCOMPLETE:
+        return
+    last = {**output[-1], "status": "incomplete"}
+    if events is None:
+        output[-1] = last
+        return
+    for position in range(len(events) - 1, -1, -1):
+        kind, fields = events[position]
+        if kind == "response.output_item.done" and fields["item"]["id"] == last["id"]:
+            output[-1] = last
+            events[position] = (kind, {**fields, "item": last})
+            return
 
 
 def _at(item: Item, index: int, part_index: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from ._items import (
     Item,
     OutputBuilder,
     calls_answered,
+    end_incomplete,
     item_events,
     items_of,
     matched,
@@ -42,7 +43,7 @@ __all__ = [
     "usage_object",
 ]
 
-Status = Literal["queued", "in_progress", "completed", "failed", "cancelled"]
+Status = Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
 
 
 @dataclass(slots=True)
@@ -96,12 +97,13 @@ def response_object(
     output: list[dict[str, Any]],
     result: AgentResponse | None = None,
     error: Mapping[str, str] | None = None,
+    incomplete: str | None = None,
 ) -> dict[str, Any]:
     """The ``response`` object, with every field the Responses schema requires.
 
-    A response made in a conversation carries ``conversation: {"id"}`` after
-    ``previous_response_id``; ``user`` (not in the specification, in the SDK's model)
-    comes last.
+    ``incomplete`` is the reason of an ``incomplete`` response. A response made in a
+    conversation carries ``conversation: {"id"}`` after ``previous_response_id``;
+    ``user`` (not in the specification, in the SDK's model) comes last.
     """
     conversation = {"conversation": {"id": draft.conversation}} if draft.conversation else {}
     return {
@@ -110,7 +112,7 @@ def response_object(
         "created_at": draft.created_at,
         "completed_at": int(time.time()) if status == "completed" else None,
         "status": status,
-        "incomplete_details": None,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
         "model": draft.model,
         "previous_response_id": draft.previous_response_id,
         **conversation,
@@ -190,9 +192,27 @@ def output_of(
 def completed_response(
     draft: ResponseDraft, result: AgentResponse, *, output: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """The finished response: ``output``, or the output of ``result``."""
-    output = output_of(result, own_tools=draft.own_tools) if output is None else output
-    return response_object(draft, status="completed", output=output, result=result)
+    """The finished response: ``output``, or the output of ``result``.
+
+    When the agent stopped at its token limit the response is ``incomplete`` (reason
+    ``max_output_tokens``), and so is the output of ``result``'s last item.
+    """
+    if not stopped_at_limit(result):
+        output = output_of(result, own_tools=draft.own_tools) if output is None else output
+        return response_object(draft, status="completed", output=output, result=result)
+    if output is None:
+        output = output_of(result, own_tools=draft.own_tools)
+        end_incomplete(output)
+    return response_object(
+        draft, status="incomplete", output=output, result=result, incomplete="max_output_tokens"
+    )
+
+
+def stopped_at_limit(result: AgentResponse) -> bool:
+    """Whether the agent's run ended at its token limit (finish reason ``length``)."""
+    # Older framework versions have no finish reason on the agent's response.
+    reason: object = getattr(result, "finish_reason", None)
+    return getattr(reason, "value", reason) == "length"
 
 
 class OutputStream:
@@ -204,7 +224,8 @@ class OutputStream:
     streamed items they correspond to (the same kind, in the same order), and the item
     still open at the end closes with the final content when it has the same shape. Items
     the final result adds, the calls left to the caller, or an empty message when there
-    is no output at all, are streamed whole before ``response.completed``.
+    is no output at all, are streamed whole before ``response.completed``. A run that
+    ends part way closes its open item ``incomplete``.
     """
 
     def __init__(self, draft: ResponseDraft) -> None:
@@ -256,13 +277,31 @@ class OutputStream:
         for index, call in enumerate(calls, start=next_index):
             events.extend(function_call_events(call, index))
         output.extend(calls)
+        if stopped_at_limit(result):
+            end_incomplete(output, events)
         return events, completed_response(self._draft, result, output=output)
 
+    def interrupt(self) -> tuple[list[Event], list[dict[str, Any]]]:
+        """The events that close the open item ``incomplete``, and the output so far.
 
-def failed_response(draft: ResponseDraft) -> dict[str, Any]:
-    """A response whose run failed, without the failure's internals."""
+        For a run that failed or was cancelled part way: the output holds the items the
+        stream announced, each as it was closed.
+        """
+        writing = self._builder.open
+        events = self._builder.close(status="incomplete")
+        output = [
+            wire(item, status="incomplete" if item is writing else "completed")
+            for item in self._builder.items
+        ]
+        return events, output
+
+
+def failed_response(
+    draft: ResponseDraft, *, output: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A response whose run failed, with ``output`` streamed before, without internals."""
     error = {"code": "server_error", "message": AGENT_FAILED}
-    return response_object(draft, status="failed", output=[], error=error)
+    return response_object(draft, status="failed", output=output or [], error=error)
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

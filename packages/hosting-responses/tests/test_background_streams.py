@@ -199,6 +199,41 @@ def test_cancelling_a_background_stream_ends_its_log_with_the_cancelled_response
     assert replayed[-1].type == "response.incomplete"
 
 
+def test_cancelling_a_background_stream_closes_the_item_it_was_writing_as_incomplete() -> None:
+    with gated(at=3) as (server, _):
+        client = sdk(server)
+        events = iter(start(client))
+        before = until_deltas(events, 2)
+        client.responses.cancel(before[0].response.id)
+        rest = list(events)
+        stored = client.responses.retrieve(before[0].response.id)
+    assert [e.type for e in rest][-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.incomplete",
+    ]
+    item = rest[-2].item
+    assert item.status == "incomplete"
+    assert item.content[0].text == deltas(before) != ""
+    assert rest[-1].response.status == stored.status == "cancelled"
+    assert rest[-1].response.output == stored.output == [item]
+
+
+def test_a_failing_background_stream_stores_what_it_streamed() -> None:
+    with serve(chunks=4, error=RuntimeError("hunter2"), fail_after_updates=2) as server:
+        client = sdk(server)
+        live: list[Event] = []
+        with pytest.raises(openai.APIError):
+            live.extend(start(client))
+        stored = client.responses.retrieve(live[0].response.id)
+    assert live[-1].type == "response.output_item.done"
+    assert live[-1].item.status == "incomplete"
+    assert stored.status == "failed"
+    assert stored.output == [live[-1].item]
+    assert stored.output_text == deltas(live)
+
+
 def test_a_failing_background_stream_logs_the_failure_without_internals() -> None:
     with serve(chunks=4, error=RuntimeError("hunter2"), fail_after_updates=2) as server:
         client = sdk(server)

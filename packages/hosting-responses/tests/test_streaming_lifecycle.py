@@ -17,7 +17,7 @@ from agent_framework_hosting_responses import ResponsesChannel
 from openai import OpenAI
 from openai.types.responses import ResponseStreamEvent
 
-from ._clients import serve
+from ._clients import serve, stream_events
 from ._sync_and_async import SDKClient, client_of, done, read_stream, sync_and_async
 
 CHAT_HEADER = "x-agent-chat-isolation-key"
@@ -74,6 +74,25 @@ async def test_a_dropped_stream_cancels_the_run_and_the_next_turn_works() -> Non
     assert len(seen) < 40
 
 
+def test_a_failing_stream_closes_the_item_it_was_writing_as_incomplete() -> None:
+    with serve(chunks=4, error=RuntimeError("hunter2"), fail_after_updates=2) as server:
+        events = stream_events(server, {"model": "m", "input": "a b c d e f g h"})
+    kinds = [event["type"] for event in events]
+    assert kinds[-5:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "error",
+        "response.failed",
+    ]
+    item = events[-3]["item"]
+    streamed = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    assert item["status"] == "incomplete"
+    assert item["content"][0]["text"] == events[-5]["text"] == streamed != ""
+    assert events[-1]["response"]["output"] == [item]
+    assert kinds.count("response.output_item.added") == kinds.count("response.output_item.done")
+
+
 @sync_and_async
 async def test_the_sdk_reads_a_failure_mid_stream_as_an_error_without_internals(
     kind: str,
@@ -83,8 +102,14 @@ async def test_the_sdk_reads_a_failure_mid_stream_as_an_error_without_internals(
         client = client_of(kind, server)
         with pytest.raises(openai.APIError) as caught:
             await read_stream(client, events, model="m", input="a b c d e f g h")
-    # The SDK raises at the error event: the deltas before it were read, nothing after.
-    assert [event.type for event in events][-2:] == ["response.output_text.delta"] * 2
+    # The SDK raises at the error event: what it read ends with the open item closed.
+    assert [event.type for event in events][-3:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ]
+    last: Any = events[-1]
+    assert last.item.status == "incomplete"
     assert caught.value.code == "server_error"
     assert "hunter2" not in caught.value.message
 
