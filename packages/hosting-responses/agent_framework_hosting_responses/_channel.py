@@ -352,10 +352,13 @@ class ResponsesChannel:
     ) -> dict[str, Any]:
         """Store the response as queued and run it in a task of its own.
 
-        With ``log``, the run streams, and every event goes to the response's event log.
+        With ``log``, the run streams, every event goes to the response's event log, and
+        the log starts with ``response.created`` carrying the queued response.
         """
         queued = response_object(draft, status="queued", output=[])
         self._remember(turn, queued)
+        if log is not None:
+            log.event("response.created", {"response": queued})
 
         async def run_in_background() -> None:
             self._remember(turn, response_object(draft, status="in_progress", output=[]))
@@ -417,7 +420,8 @@ class ResponsesChannel:
         output = OutputStream(draft)
         try:
             started = response_object(draft, status="in_progress", output=[])
-            yield sse.event("response.created", {"response": started})
+            if not draft.background:  # a background response was announced when queued
+                yield sse.event("response.created", {"response": started})
             yield sse.event("response.in_progress", {"response": started})
             stream = await context.run_stream(run, protocol_request=parsed.body)
             try:

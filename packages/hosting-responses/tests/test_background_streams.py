@@ -199,6 +199,42 @@ def test_cancelling_a_background_stream_ends_its_log_with_the_cancelled_response
     assert replayed[-1].type == "response.incomplete"
 
 
+def test_a_background_stream_is_created_queued_then_goes_in_progress() -> None:
+    with gated(at=1) as (server, gate):
+        client = sdk(server)
+        events = iter(start(client))
+        created, progressing = next(events), next(events)
+        # The run waits at the gate: the stored status is the one the last event gave.
+        stored = client.responses.retrieve(created.response.id)
+        gate.open()
+        rest = list(events)
+        replayed = list(client.responses.retrieve(created.response.id, stream=True))
+    assert (created.type, created.response.status) == ("response.created", "queued")
+    assert (progressing.type, progressing.response.status) == (
+        "response.in_progress",
+        "in_progress",
+    )
+    assert stored.status == "in_progress"
+    assert rest[-1].type == "response.completed"
+    assert [(e.type, getattr(e, "response", None)) for e in replayed[:2]] == [
+        (created.type, created.response),
+        (progressing.type, progressing.response),
+    ]
+
+
+async def test_the_async_client_sees_a_background_stream_created_queued() -> None:
+    with serve(chunks=4) as server:
+        created = await async_sdk(server).responses.create(
+            model="m", input=WORDS, background=True, stream=True
+        )
+        live: list[Event] = [event async for event in created]
+    assert [(e.type, e.response.status) for e in live[:2]] == [
+        ("response.created", "queued"),
+        ("response.in_progress", "in_progress"),
+    ]
+    assert live[-1].type == "response.completed"
+
+
 def test_cancelling_a_background_stream_closes_the_item_it_was_writing_as_incomplete() -> None:
     with gated(at=3) as (server, _):
         client = sdk(server)
