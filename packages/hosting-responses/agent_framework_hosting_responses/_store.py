@@ -164,18 +164,19 @@ class ResponseStore:
         )
 
     def _write(self, record: ResponseRecord) -> None:
-        self._store.set(
-            _PREFIX + record.id,
-            {
-                "conversation": record.conversation,
-                "partition": record.partition,
-                "response": record.response,
-                "input_items": record.input_items,
-                "parent": record.parent,
-                "children": list(record.children),
-                "deleted": record.deleted,
-            },
-        )
+        fields: dict[str, Any] = {
+            "conversation": record.conversation,
+            "partition": record.partition,
+            "response": record.response,
+            "input_items": record.input_items,
+            "parent": record.parent,
+        }
+        # Most records have neither: leaving them out keeps a stored response small.
+        if record.children:
+            fields["children"] = list(record.children)
+        if record.deleted:
+            fields["deleted"] = True
+        self._store.set(_PREFIX + record.id, fields)
 
 
 def _trimmed(record: ResponseRecord) -> ResponseRecord:
