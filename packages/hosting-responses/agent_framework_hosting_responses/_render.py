@@ -210,8 +210,9 @@ def completed_response(
 
 def stopped_at_limit(result: AgentResponse) -> bool:
     """Whether the agent's run ended at its token limit (finish reason ``length``)."""
-    # Older framework versions have no finish reason on the agent's response.
     reason: object = getattr(result, "finish_reason", None)
+    if reason is None:  # older framework versions leave it on the model's response
+        reason = getattr(result.raw_representation, "finish_reason", None)
     return getattr(reason, "value", reason) == "length"
 
 
