@@ -160,6 +160,7 @@ class ResponsesChannel:
             parsed = parse_responses_request(
                 compactions.expand(body, keys.user_key),
                 target_tool_names=context.target_tool_names,
+                takes_options=context.target_takes_options,
             )
             # An unstored response is still kept by a WebSocket connection's cache.
             kept = parsed.store or parsed.conversation is not None or cache is not None

@@ -93,6 +93,17 @@ _SAMPLING = {
     "frequency_penalty": (-2.0, 2.0),
 }
 _MIN_OUTPUT_TOKENS = 16
+_OPTION_FIELDS = {
+    **{name: name for name in _SAMPLING},
+    "max_tokens": "max_output_tokens",
+    "tools": "tools",
+    "tool_choice": "tool_choice",
+}
+"""The run options a workflow cannot take, and the request field that sets each.
+
+``parallel_tool_calls`` is not one: with no tools to call it asks for nothing, and
+``tool_choice`` ``"auto"`` is what a workflow's agents do anyway.
+"""
 _SERVICE_TIERS = ("auto", "default", "flex", "priority")
 _STREAM_OPTIONS = frozenset({"include_obfuscation"})
 _MAX_KEY_LENGTH = 64
@@ -122,12 +133,13 @@ class ResponsesRequest:
 
 
 def parse_responses_request(
-    body: Any, *, target_tool_names: Collection[str] = frozenset()
+    body: Any, *, target_tool_names: Collection[str] = frozenset(), takes_options: bool = True
 ) -> ResponsesRequest:
     """Validate a request body; raise :class:`ResponsesError` (400) on bad input.
 
     ``target_tool_names`` are the agent's own tools: a declared tool must not take one
-    of their names.
+    of their names. A target that does not take run options (a workflow) refuses every
+    field that would set one, rather than drop it.
     """
     if not isinstance(body, dict):
         raise ResponsesError("The request body must be a JSON object.")
@@ -153,6 +165,8 @@ def parse_responses_request(
         )
     options = _sampling_options(fields)
     tools, tool_choice = _tool_options(fields, target_tool_names, options)
+    if not takes_options:
+        _refuse_options(options)
     background = _optional(fields, "background", bool, "a boolean") or False
     if background and fields.get("store") is False:
         raise ResponsesError(
@@ -206,6 +220,18 @@ def _sampling_options(fields: Mapping[str, Any]) -> dict[str, Any]:
             )
         options["max_tokens"] = max_output_tokens
     return options
+
+
+def _refuse_options(options: Mapping[str, Any]) -> None:
+    """Refuse the run options of a request to a target that takes none (a workflow)."""
+    for key, name in _OPTION_FIELDS.items():
+        if key in options and not (key == "tool_choice" and options[key] == "auto"):
+            raise ResponsesError(
+                f"'{name}' is not supported by this server: it serves a workflow, whose "
+                "agents run with their own options and tools.",
+                param=name,
+                code="unsupported_parameter",
+            )
 
 
 def _tool_options(

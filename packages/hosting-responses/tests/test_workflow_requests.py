@@ -154,6 +154,46 @@ async def test_a_new_message_while_a_request_is_pending_is_a_400(client: SDKClie
     assert "waiting for answers" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("temperature", 0.5),
+        ("top_p", 0.9),
+        ("presence_penalty", 1.0),
+        ("max_output_tokens", 64),
+        ("tools", [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]),
+        ("tool_choice", "none"),
+    ],
+)
+async def test_a_run_option_is_refused_because_a_workflow_cannot_take_it(
+    client: SDKClient, field: str, value: Any
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await done(client.responses.create(model="wf", input="essay", extra_body={field: value}))
+    assert (caught.value.param, caught.value.code) == (field, "unsupported_parameter")
+    assert "serves a workflow" in caught.value.message
+    # Nothing was started: the next request runs the workflow's first turn.
+    response, call = await ask(client)
+    assert call.name == "ReviewRequest"
+    assert response.output_text == "Draft 1: essay (awaiting review)"
+
+
+async def test_fields_that_ask_for_nothing_a_workflow_does_not_do_are_accepted(
+    client: SDKClient,
+) -> None:
+    response = await done(
+        client.responses.create(
+            model="wf", input="essay", tools=[], tool_choice="auto", parallel_tool_calls=False
+        )
+    )
+    assert response.output_text == "Draft 1: essay (awaiting review)"
+    assert (response.tools, response.tool_choice, response.parallel_tool_calls) == (
+        [],
+        "auto",
+        False,
+    )
+
+
 def test_a_streamed_request_with_a_wrong_answer_is_a_400_before_any_event(
     server: LoopbackServer,
 ) -> None:

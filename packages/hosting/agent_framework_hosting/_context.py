@@ -90,6 +90,16 @@ class ChannelContext:
         return self._services.runner.tool_names()
 
     @property
+    def target_takes_options(self) -> bool:
+        """Whether a run's chat options reach the target: true for an agent.
+
+        A workflow's agents run with their own options, so a workflow target ignores
+        ``ChannelRequest.options``; a channel refuses a request that sets them rather
+        than drop them unseen.
+        """
+        return self._services.runner.takes_options
+
+    @property
     def commands(self) -> tuple[ChannelCommand, ...]:
         """Every command of the host: the built-ins and all channels' contributions."""
         return self._services.commands()

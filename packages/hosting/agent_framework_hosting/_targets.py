@@ -51,6 +51,9 @@ class UpdateStream(Protocol):
 class TargetRunner(Protocol):
     """Runs the target for one turn against the state of one conversation."""
 
+    takes_options: bool
+    """Whether a run's chat options (sampling, tools, tool mode) reach the target."""
+
     def codec(self) -> SlotCodec[Any]:
         """How this target's per-conversation state is created and snapshotted."""
         ...
@@ -82,6 +85,8 @@ class TargetRunner(Protocol):
 
 class AgentRunner:
     """Runs an agent with the conversation's :class:`AgentSession`."""
+
+    takes_options = True
 
     def __init__(self, agent: SupportsAgentRun) -> None:
         self.agent = agent
@@ -183,6 +188,9 @@ class WorkflowRunner:
     response as ``function_call`` contents; the next turn answers them with
     ``function_result`` contents (see ``_workflow_requests``).
     """
+
+    takes_options = False
+    """A workflow's agents run with their own options; a turn cannot pass any."""
 
     def __init__(
         self,
