@@ -55,6 +55,7 @@ from ._render import (
 )
 from ._replay import replay, sse_response
 from ._store import ResponseRecord, ResponseStore, input_items, page_of
+from ._tools import late_tool_clash
 from ._websocket import websocket_route
 
 __all__ = ["ResponsesChannel"]
@@ -238,6 +239,9 @@ class ResponsesChannel:
                 conversations.abandon(turn)
                 if not isinstance(error, Exception):
                     raise
+                fault = late_tool_clash(parsed.body.get("tools"), context.target_tool_names)
+                if fault is not None:
+                    return fault.response()
                 logger.exception("Responses run %s failed", draft.id)
                 return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
             completed = completed_response(draft, result.result)
@@ -448,7 +452,9 @@ class ResponsesChannel:
                 else:  # the client went away: the turn produced nothing
                     self._abandon(turn)
                 raise
-            logger.exception("Responses stream %s failed", draft.id)
+            fault = late_tool_clash(parsed.body.get("tools"), context.target_tool_names)
+            if fault is None:
+                logger.exception("Responses stream %s failed", draft.id)
             failed = failed_response(draft, output=partial)
             if draft.background:
                 self._settle(turn, failed)  # polled: it must not stay in progress
@@ -456,7 +462,7 @@ class ResponsesChannel:
                 self._abandon(turn)
             for kind, fields in closing:
                 yield sse.event(kind, fields)
-            yield sse.event("error", error_event_fields())
+            yield sse.event("error", error_event_fields(fault))
             yield sse.event("response.failed", {"response": failed})
             yield DONE
             return

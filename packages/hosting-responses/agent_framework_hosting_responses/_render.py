@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from agent_framework import AgentResponse, AgentResponseUpdate, Content
 
-from ._errors import AGENT_FAILED
+from ._errors import AGENT_FAILED, ResponsesError
 from ._items import (
     Event,
     Item,
@@ -347,10 +347,15 @@ def function_call_events(call: dict[str, Any], output_index: int) -> list[Event]
     ]
 
 
-def error_event_fields() -> dict[str, Any]:
-    """The ``error`` event's fields: nested and flat, so every client shape reads it."""
-    error = {"type": "server_error", "code": "server_error", "message": AGENT_FAILED, "param": None}
-    return {"code": "server_error", "message": AGENT_FAILED, "param": None, "error": error}
+def error_event_fields(fault: ResponsesError | None = None) -> dict[str, Any]:
+    """The ``error`` event's fields: nested and flat, so every client shape reads it.
+
+    ``fault`` is the client's mistake the run failed on; without one, the agent failed.
+    """
+    if fault is None:
+        fault = ResponsesError(AGENT_FAILED, code="server_error", type="server_error")
+    error = {"type": fault.type, "code": fault.code, "message": fault.message, "param": fault.param}
+    return {"code": fault.code, "message": fault.message, "param": fault.param, "error": error}
 
 
 KEEPALIVE = b": keep-alive\n\n"

@@ -10,7 +10,7 @@ from agent_framework import FunctionTool
 
 from ._errors import ResponsesError
 
-__all__ = ["parse_tool_choice", "parse_tools"]
+__all__ = ["late_tool_clash", "parse_tool_choice", "parse_tools"]
 
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -76,6 +76,22 @@ def parse_tools(
             }
         )
     return declared, echoed
+
+
+def late_tool_clash(value: Any, reserved: Collection[str]) -> ResponsesError | None:
+    """The 400 for a declared tool named like an agent tool that became known only in the run.
+
+    An MCP server's tools are known once it connects, which an agent does when it first
+    runs: a request declaring one of their names passed the check before the run and
+    failed in it. Called once a run failed, with the agent's tools as they are now.
+    """
+    if value is None:
+        return None
+    try:
+        parse_tools(value, reserved)
+    except ResponsesError as error:
+        return error
+    return None
 
 
 def _tool_name(

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import openai
 import pytest
-from agent_framework import Agent, tool
+from agent_framework import Agent, FunctionTool, tool
+from agent_framework._mcp import MCPTool  # pyright: ignore[reportPrivateImportUsage]
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from openai.types.responses import ResponseFunctionToolCall
 
@@ -177,6 +178,55 @@ def test_a_streamed_request_with_a_clashing_tool_name_is_a_400_not_a_failed_stre
     status, answer = post(timed_server, "/responses", body)
     assert status == 400
     assert answer["error"]["param"] == f"tools[{len(tools) - 1}].name"
+
+
+class LateServer(MCPTool):
+    """An MCP server stand-in whose tool, ``lookup``, is listed once the agent connects it."""
+
+    def __init__(self) -> None:
+        super().__init__(name="late", load_prompts=False)
+        self._listed = [FunctionTool(name="lookup", description="", func=lambda: "found")]
+
+    async def __aenter__(self) -> Self:
+        self.is_connected = True
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.is_connected = False
+
+    @property
+    def functions(self) -> list[FunctionTool]:
+        return self._listed if self.is_connected else []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_tool_named_like_an_mcp_tool_known_only_once_connected_is_a_400(stream: bool) -> None:
+    """Before its first run the agent's MCP server is not connected, so the name is unknown
+    to the check before the run; the run fails on the clash, and the caller learns why."""
+    with serve(agent=Agent(client=OfflineChatClient(), tools=[LateServer()])) as server:
+        body = {"model": "m", "input": "hi", "tools": [function("lookup")]}
+        if stream:
+            events = stream_events(server, body)
+            [error] = [event for event in events if event["type"] == "error"]
+            assert (error["code"], error["param"]) == ("invalid_value", "tools[0].name")
+            assert error["error"]["type"] == "invalid_request_error"
+            assert "lookup" in error["message"]
+            assert events[-1]["type"] == "response.failed"
+        else:
+            status, answer = post(server, "/responses", body)
+            assert status == 400
+            assert (answer["error"]["param"], answer["error"]["code"]) == (
+                "tools[0].name",
+                "invalid_value",
+            )
+        # Connected now: the name is refused before anything runs, streamed or not.
+        for again in (body, {**body, "stream": True}):
+            status, answer = post(server, "/responses", again)
+            assert (status, answer["error"]["param"]) == (400, "tools[0].name")
+        # The agent's own MCP tool still runs server-side.
+        status, answer = post(server, "/responses", {"model": "m", "input": "use lookup"})
+        assert status == 200
+        assert answer["output"][-1]["content"][0]["text"] == "Tool lookup returned: found"
 
 
 def test_a_tool_named_like_the_agents_own_is_refused_on_a_websocket_too(
