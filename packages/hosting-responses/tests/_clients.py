@@ -42,6 +42,20 @@ from websockets.typing import Data
 
 from ._schema import SSEChecker, sse_events, validate_body, validate_ws_message
 
+WEATHER: Any = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather in a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
+"""A declared function tool, as a caller sends it."""
+
 
 def host_for(
     channel: ResponsesChannel | None = None,

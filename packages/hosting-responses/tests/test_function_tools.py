@@ -14,23 +14,21 @@ import pytest
 from agent_framework import Agent, FunctionTool, tool
 from agent_framework._mcp import MCPTool  # pyright: ignore[reportPrivateImportUsage]
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
-from openai.types.responses import ResponseFunctionToolCall
+from openai.types.responses import Response, ResponseFunctionToolCall
 
-from ._clients import completed, connect, post, refusal, serve, stream_events, turn
+from ._clients import WEATHER, completed, connect, post, refusal, serve, stream_events, turn
 from ._sync_and_async import SDKClient, client_of, done, final_of_stream, sync_and_async
 
-WEATHER: Any = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather in a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
+
+async def answered(client: SDKClient, first: Response) -> Response:
+    """The turn after ``first``: its ``get_weather`` call answered ``sunny``."""
+    call = next(item for item in first.output if isinstance(item, ResponseFunctionToolCall))
+    answer: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
+    return await done(
+        client.responses.create(
+            model="m", input=answer, previous_response_id=first.id, tools=[WEATHER]
+        )
+    )
 
 
 @pytest.fixture
@@ -61,13 +59,7 @@ async def test_the_client_answers_with_function_call_output_and_the_agent_finish
     client: SDKClient,
 ) -> None:
     first = await done(client.responses.create(model="m", input="use get_weather", tools=[WEATHER]))
-    call = next(item for item in first.output if isinstance(item, ResponseFunctionToolCall))
-    answer: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
-    second = await done(
-        client.responses.create(
-            model="m", input=answer, previous_response_id=first.id, tools=[WEATHER]
-        )
-    )
+    second = await answered(client, first)
     assert second.output_text == "Tool get_weather returned: sunny"
 
 
@@ -96,13 +88,7 @@ async def test_a_streamed_call_arrives_as_its_own_output_item(
 
 async def test_function_call_output_is_listed_among_the_input_items(client: SDKClient) -> None:
     first = await done(client.responses.create(model="m", input="use get_weather", tools=[WEATHER]))
-    call = next(item for item in first.output if isinstance(item, ResponseFunctionToolCall))
-    answer: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
-    second = await done(
-        client.responses.create(
-            model="m", input=answer, previous_response_id=first.id, tools=[WEATHER]
-        )
-    )
+    second = await answered(client, first)
     items = (await done(client.responses.input_items.list(second.id))).data
     assert [item.type for item in items] == ["function_call_output"]
     assert items[0].id
@@ -314,13 +300,7 @@ async def test_a_call_of_the_agents_own_tool_beside_a_declared_one_is_not_the_ca
     for response in (first, streamed):
         calls = [item for item in response.output if isinstance(item, ResponseFunctionToolCall)]
         assert [call.name for call in calls] == ["get_weather"]
-    call = next(item for item in first.output if isinstance(item, ResponseFunctionToolCall))
-    answer: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
-    second = await done(
-        client.responses.create(
-            model="m", input=answer, previous_response_id=first.id, tools=[WEATHER]
-        )
-    )
+    second = await answered(client, first)
     assert second.status == "completed"
     assert not [item for item in second.output if isinstance(item, ResponseFunctionToolCall)]
     assert second.output_text.startswith("Tool ")

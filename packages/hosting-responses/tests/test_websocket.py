@@ -27,6 +27,7 @@ from openai.types.responses.responses_server_event import ResponseWsError
 from websockets.exceptions import ConnectionClosedError
 
 from ._clients import (
+    WEATHER,
     async_connect,
     async_sdk,
     async_turn,
@@ -41,19 +42,6 @@ from ._clients import (
     user_item,
 )
 from ._strategies import FIELDS, PROFILE, json_values
-
-WEATHER: Any = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather in a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 
 
 @pytest.fixture
