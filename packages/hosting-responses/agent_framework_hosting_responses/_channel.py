@@ -337,7 +337,7 @@ class ResponsesChannel:
             channel=self.name,
             operation="message.create",
             input=[*turn.replay, *parsed.messages],
-            session=ChannelSession(isolation_key=turn.conversation),
+            session=ChannelSession(isolation_key=turn.conversation if turn.continued else None),
             options=options or None,
             metadata=parsed.metadata,
             attributes={} if keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: keys},

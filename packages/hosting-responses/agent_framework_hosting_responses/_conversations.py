@@ -78,6 +78,9 @@ class Turn:
         store: Whether the response is stored (it then holds its parent).
         ancestry: For an unstored response of a WebSocket connection whose parent is
             stored, the transcript up to that parent.
+        continued: Whether a later turn can continue the run's session. An unstored
+            response that starts a conversation over HTTP cannot be continued, so its
+            run keeps no session.
 
     """
 
@@ -92,6 +95,7 @@ class Turn:
     cache: ConnectionCache | None = None
     store: bool = False
     ancestry: list[dict[str, Any]] | None = None
+    continued: bool = True
 
 
 class Conversations:
@@ -145,17 +149,17 @@ class Conversations:
         else:
             conversation, parent, minted = new_session_key(), None, True
         claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
+        continued = True
         if store or not minted:
             self._set_head(conversation, claimed, cache)
         elif cache is not None:
             # A new conversation whose response is not stored: only its connection can
             # continue it (over HTTP nothing can).
             cache.set_head(conversation, claimed)
-        return self._hold_ancestry(
-            Turn(response_id, conversation, partition, parent, replay, inputs, head),
-            store,
-            cache,
-        )
+        else:
+            continued = False
+        turn = Turn(response_id, conversation, partition, parent, replay, inputs, head)
+        return self._hold_ancestry(replace(turn, continued=continued), store, cache)
 
     def _hold_ancestry(self, turn: Turn, store: bool, cache: ConnectionCache | None) -> Turn:
         """``turn`` holding what it continues from: its parent, or a copy of its ancestry.

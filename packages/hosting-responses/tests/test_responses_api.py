@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 from agent_framework import Agent
-from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting import AgentFrameworkHost, MemoryStateStore
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import OpenAI
@@ -150,6 +150,36 @@ def test_store_false_response_cannot_be_continued(server: LoopbackServer) -> Non
     first = client.responses.create(model="m", input="ephemeral", store=False)
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model="m", input="next", previous_response_id=first.id)
+
+
+class WrittenKeys(MemoryStateStore):
+    """A store that writes sessions through per turn, as a durable one does, and logs keys."""
+
+    durable = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[str] = []
+
+    def set(self, key: str, value: Any) -> None:
+        self.written.append(key)
+        super().set(key, value)
+
+
+def test_a_store_false_response_over_http_keeps_nothing_not_even_a_session() -> None:
+    store = WrittenKeys()
+    agent = Agent(client=OfflineChatClient())
+    host = AgentFrameworkHost(agent, channels=[ResponsesChannel()], state_store=store)
+    with LoopbackServer(host.app) as server:
+        client = sdk(server)
+        ephemeral = client.responses.create(model="m", input="ephemeral", store=False)
+        after_ephemeral = list(store.written)
+        kept = client.responses.create(model="m", input="kept")
+        continued = client.responses.create(model="m", input="next", previous_response_id=kept.id)
+    assert ephemeral.output_text == "Echo: ephemeral (turn 1)"
+    assert after_ephemeral == []
+    assert store.written  # a stored response, its conversation and its session
+    assert continued.output_text == "Echo: next (turn 2)"
 
 
 def test_image_input_reaches_the_agent(server: LoopbackServer) -> None:
