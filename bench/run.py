@@ -271,6 +271,12 @@ def main() -> None:
     )
     rows = [
         compare("JSON", {"model": "m", "input": PROMPT}, sessions=False, args=args),
+        compare(
+            "JSON, store: false",
+            {"model": "m", "input": PROMPT, "store": False},
+            sessions=False,
+            args=args,
+        ),
         compare("JSON + session", {"model": "m", "input": PROMPT}, sessions=True, args=args),
         compare(
             "stream, 20 updates",
