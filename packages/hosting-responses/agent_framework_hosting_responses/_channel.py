@@ -158,9 +158,10 @@ class ResponsesChannel:
                 ResponsesError: The body cannot start a turn.
 
             """
+            own_tools = context.target_tool_names
             parsed = parse_responses_request(
                 compactions.expand(body, keys.user_key),
-                target_tool_names=context.target_tool_names,
+                target_tool_names=own_tools,
                 takes_options=context.target_takes_options,
             )
             # An unstored response is still kept by a WebSocket connection's cache.
@@ -189,7 +190,7 @@ class ResponsesChannel:
                 safety_identifier=parsed.safety_identifier,
                 prompt_cache_key=parsed.prompt_cache_key,
                 user=parsed.user,
-                own_tools=context.target_tool_names,
+                own_tools=own_tools,
             )
             return _TurnStart(parsed, turn, self._channel_request(parsed, keys, turn), draft)
 
