@@ -1,0 +1,183 @@
+"""The apps' own CPU per request, without a server or a load tool, and the collector's share.
+
+    uv run bench/inprocess.py [--requests 6000] [--concurrency 32] [--rounds 2]
+
+Calls each app of ``bench/run.py`` as an ASGI callable, ``--concurrency`` requests at
+a time on one event loop, each side in a fresh process per round, and reports
+microseconds per request for the host (``store`` true and false) and the floor, their
+ratio, and the time the garbage collector spent per request in each generation
+(``gc.callbacks``). What the server and ``wrk`` cost is the same on both sides, so it is
+left out here: these are the figures the throughput ratios of ``bench/run.py`` are made of.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from apps import PROMPT, floor_app, host_app
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+class CollectorClock:
+    """Adds up the collector's passes and their time, by generation."""
+
+    def __init__(self) -> None:
+        self.passes: dict[int, int] = {}
+        self.seconds: dict[int, float] = {}
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.passes[generation] = self.passes.get(generation, 0) + 1
+        spent = time.perf_counter() - self._started
+        self.seconds[generation] = self.seconds.get(generation, 0.0) + spent
+
+    def __enter__(self) -> CollectorClock:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+async def post(app: ASGIApp, body: bytes) -> None:
+    """One ``POST /responses`` through the app; raise unless it answers 200."""
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    status: list[int] = []
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    scope: Message = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/responses",
+        "raw_path": b"/responses",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    await app(scope, receive, send)
+    if status != [200]:
+        raise RuntimeError(f"the app answered {status}")
+
+
+async def measure(
+    app: ASGIApp, body: bytes, *, requests: int, concurrency: int
+) -> tuple[float, CollectorClock]:
+    """Microseconds per request over ``requests`` requests, and the collector's passes."""
+
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await post(app, body)
+
+    await worker(1000)  # warm-up: caches filled, the host's bounded stores on their way
+    with CollectorClock() as clock:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return elapsed / _sent(requests, concurrency) * 1e6, clock
+
+
+def _sent(requests: int, concurrency: int) -> int:
+    """The requests a measurement sends: an equal share for each of its workers."""
+    return requests // concurrency * concurrency
+
+
+_SIDES: dict[str, tuple[Callable[[], Any], dict[str, Any]]] = {
+    "floor": (floor_app, {}),
+    "host": (host_app, {}),
+    "host, store: false": (host_app, {"store": False}),
+}
+
+
+def measure_side(side: str, *, requests: int, concurrency: int) -> dict[str, Any]:
+    """Measure one side in this process: µs per request and the collector's µs per request."""
+    make_app, fields = _SIDES[side]
+    body = json.dumps({"model": "m", "input": PROMPT, **fields}).encode()
+    micros, clock = asyncio.run(
+        measure(make_app(), body, requests=requests, concurrency=concurrency)
+    )
+    sent = _sent(requests, concurrency)
+    return {
+        "micros": micros,
+        "collector": [clock.seconds.get(generation, 0.0) / sent * 1e6 for generation in range(3)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--side", choices=sorted(_SIDES), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side is not None:
+        side = measure_side(args.side, requests=args.requests, concurrency=args.concurrency)
+        print(json.dumps(side))
+        return
+    results: dict[str, list[dict[str, Any]]] = {side: [] for side in _SIDES}
+    for _ in range(args.rounds):
+        for side in _SIDES:
+            # A process of its own: one side's heap must not slow the other's collector.
+            child = subprocess.run(
+                [
+                    *(sys.executable, __file__, "--side", side),
+                    *("--requests", str(args.requests), "--concurrency", str(args.concurrency)),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            results[side].append(json.loads(child.stdout))
+    floor = statistics.median(run["micros"] for run in results["floor"])
+    print(f"{args.requests} requests, {args.concurrency} at a time, median of {args.rounds}")
+    print("\n| app | µs per request | floor/app | collector µs per request (gen 0 / 1 / 2) |")
+    print("|---|---|---|---|")
+    for side, runs in results.items():
+        micros = statistics.median(run["micros"] for run in runs)
+        spent = " / ".join(
+            f"{statistics.median(run['collector'][generation] for run in runs):.1f}"
+            for generation in range(3)
+        )
+        print(f"| {side} | {micros:.0f} | {floor / micros:.2f}x | {spent} |")
+
+
+if __name__ == "__main__":
+    main()
