@@ -1,6 +1,7 @@
 """The apps' own CPU per request, without a server or a load tool, and the collector's share.
 
     uv run bench/inprocess.py [--requests 6000] [--concurrency 32] [--rounds 2]
+    uv run bench/inprocess.py --profile host|floor|"host, store: false"
 
 Calls each app of ``bench/run.py`` as an ASGI callable, ``--concurrency`` requests at
 a time on one event loop, each side in a fresh process per round, and reports
@@ -8,19 +9,25 @@ microseconds per request for the host (``store`` true and false) and the floor, 
 ratio, and the time the garbage collector spent per request in each generation
 (``gc.callbacks``). What the server and ``wrk`` cost is the same on both sides, so it is
 left out here: these are the figures the throughput ratios of ``bench/run.py`` are made of.
+
+``--profile SIDE`` measures one side under ``cProfile`` instead and prints the hosting
+packages' functions by their inclusive share of the measured requests.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
+import pstats
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from apps import PROMPT, floor_app, host_app
@@ -139,6 +146,35 @@ def measure_side(side: str, *, requests: int, concurrency: int) -> dict[str, Any
     }
 
 
+def profile_side(side: str, *, requests: int, concurrency: int, top: int = 30) -> None:
+    """Measure one side under ``cProfile``; print the hosting packages' inclusive shares."""
+    profiler = cProfile.Profile()
+    make_app, fields = _SIDES[side]
+    app = make_app()
+    body = json.dumps({"model": "m", "input": PROMPT, **fields}).encode()
+
+    async def run() -> None:
+        for _ in range(1000):  # warm-up, outside the profile
+            await post(app, body)
+        profiler.enable()
+        await measure(app, body, requests=requests, concurrency=concurrency)
+        profiler.disable()
+
+    asyncio.run(run())
+    # pstats keeps (calls, primitive calls, own time, inclusive time, callers) a function.
+    timings: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    whole = max(timing[3] for timing in timings.values())
+    hosting = [
+        (timing[3], f"{function[2]} ({Path(function[0]).name}:{function[1]})")
+        for function, timing in timings.items()
+        # The offline client is the agent both sides run, not the host's own work.
+        if "agent_framework_hosting" in function[0] and "testing" not in Path(function[0]).parts
+    ]
+    print(f"{side}: the hosting packages' functions by inclusive share of the profiled run")
+    for inclusive, name in sorted(hosting, reverse=True)[:top]:
+        print(f"  {inclusive / whole:6.1%}  {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -147,7 +183,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--side", choices=sorted(_SIDES), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", choices=sorted(_SIDES), metavar="SIDE")
     args = parser.parse_args()
+    if args.profile is not None:
+        profile_side(args.profile, requests=args.requests, concurrency=args.concurrency)
+        return
     if args.side is not None:
         side = measure_side(args.side, requests=args.requests, concurrency=args.concurrency)
         print(json.dumps(side))

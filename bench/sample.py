@@ -1,6 +1,6 @@
 """Profile the benchmark host under load with py-spy, and say where its time goes.
 
-    uv run --with py-spy bench/profile.py [--case json|stream] [--duration 10] [--session]
+    uv run --with py-spy bench/sample.py [--case json|stream] [--duration 10] [--session]
 
 Starts the host of ``bench/run.py``, warms it up, samples it with ``py-spy record`` while
 ``wrk`` loads it as the benchmark does, then prints the share of samples spent in each
