@@ -158,43 +158,23 @@ class Conversations:
             cache.set_head(conversation, claimed)
         else:
             continued = False
-        ancestry = self._hold_parent(response_id, parent, partition, store, cache)
-        return Turn(
-            response_id,
-            conversation,
-            partition,
-            parent,
-            replay,
-            inputs,
-            head,
-            cache=cache,
-            store=store,
-            ancestry=ancestry,
-            continued=continued,
-        )
+        turn = Turn(response_id, conversation, partition, parent, replay, inputs, head)
+        return self._hold_ancestry(replace(turn, continued=continued), store, cache)
 
-    def _hold_parent(
-        self,
-        response_id: str,
-        parent: str | None,
-        partition: str | None,
-        store: bool,
-        cache: ConnectionCache | None,
-    ) -> list[dict[str, Any]] | None:
-        """Make a new turn hold what it continues from; the ancestry it carries, if any.
+    def _hold_ancestry(self, turn: Turn, store: bool, cache: ConnectionCache | None) -> Turn:
+        """``turn`` holding what it continues from: its parent, or a copy of its ancestry.
 
         A stored response holds its stored parent from the start, so deleting the parent
-        while the turn runs does not take its context away. An unstored response of a
-        WebSocket connection whose parent is stored carries a copy of that transcript.
+        while the turn runs does not take its context away.
         """
-        if parent is None:
-            return None
-        if store:
-            self._records.adopt(parent, response_id, partition)
-        elif cache is not None and cache.get(parent, partition) is None:
-            stored = self._records.entry(parent, partition)
-            return self._items_up_to(stored) if stored is not None else None
-        return None
+        ancestry: list[dict[str, Any]] | None = None
+        parent = turn.parent
+        if parent is not None and store:
+            self._records.adopt(parent, turn.response_id, turn.partition)
+        elif parent is not None and cache is not None and cache.get(parent, turn.partition) is None:
+            stored = self._records.entry(parent, turn.partition)
+            ancestry = self._items_up_to(stored) if stored is not None else None
+        return replace(turn, cache=cache, store=store, ancestry=ancestry)
 
     def save(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record ``response`` (in any status) of ``turn``.
@@ -329,20 +309,8 @@ class Conversations:
         self._objects.save(replace(record, session=session, synced=synced))
         replay = messages_from_responses_input(_replayable(pending)) if pending else []
         parent = record.latest_response
-        ancestry = self._hold_parent(response_id, parent, partition, store, cache)
-        return Turn(
-            response_id,
-            session,
-            partition,
-            parent,
-            replay,
-            inputs,
-            displaced=None,
-            claimed=claimed,
-            cache=cache,
-            store=store,
-            ancestry=ancestry,
-        )
+        turn = Turn(response_id, session, partition, parent, replay, inputs, None, claimed)
+        return self._hold_ancestry(turn, store, cache)
 
     def _append(self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]) -> None:
         """Append a completed turn's input and output items to its conversation."""
