@@ -40,10 +40,9 @@ ASGIApp = Callable[
 
 
 class CollectorClock:
-    """Adds up the collector's passes and their time, by generation."""
+    """Adds up the time of the collector's passes, by generation."""
 
     def __init__(self) -> None:
-        self.passes: dict[int, int] = {}
         self.seconds: dict[int, float] = {}
         self._started = 0.0
 
@@ -52,7 +51,6 @@ class CollectorClock:
             self._started = time.perf_counter()
             return
         generation = info["generation"]
-        self.passes[generation] = self.passes.get(generation, 0) + 1
         spent = time.perf_counter() - self._started
         self.seconds[generation] = self.seconds.get(generation, 0.0) + spent
 
@@ -104,9 +102,17 @@ async def post(app: ASGIApp, body: bytes) -> None:
 
 
 async def measure(
-    app: ASGIApp, body: bytes, *, requests: int, concurrency: int
+    app: ASGIApp,
+    body: bytes,
+    *,
+    requests: int,
+    concurrency: int,
+    profiler: cProfile.Profile | None = None,
 ) -> tuple[float, CollectorClock]:
-    """Microseconds per request over ``requests`` requests, and the collector's passes."""
+    """Microseconds per request over ``requests`` requests, and the collector's time.
+
+    A ``profiler`` is enabled for the measured requests only, not the warm-up.
+    """
 
     async def worker(count: int) -> None:
         for _ in range(count):
@@ -114,9 +120,13 @@ async def measure(
 
     await worker(1000)  # warm-up: caches filled, the host's bounded stores on their way
     with CollectorClock() as clock:
+        if profiler is not None:
+            profiler.enable()
         started = time.perf_counter()
         await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
     return elapsed / _sent(requests, concurrency) * 1e6, clock
 
 
@@ -132,13 +142,15 @@ _SIDES: dict[str, tuple[Callable[[], Any], dict[str, Any]]] = {
 }
 
 
+def _app_and_body(side: str) -> tuple[ASGIApp, bytes]:
+    make_app, fields = _SIDES[side]
+    return make_app(), json.dumps({"model": "m", "input": PROMPT, **fields}).encode()
+
+
 def measure_side(side: str, *, requests: int, concurrency: int) -> dict[str, Any]:
     """Measure one side in this process: µs per request and the collector's µs per request."""
-    make_app, fields = _SIDES[side]
-    body = json.dumps({"model": "m", "input": PROMPT, **fields}).encode()
-    micros, clock = asyncio.run(
-        measure(make_app(), body, requests=requests, concurrency=concurrency)
-    )
+    app, body = _app_and_body(side)
+    micros, clock = asyncio.run(measure(app, body, requests=requests, concurrency=concurrency))
     sent = _sent(requests, concurrency)
     return {
         "micros": micros,
@@ -149,18 +161,8 @@ def measure_side(side: str, *, requests: int, concurrency: int) -> dict[str, Any
 def profile_side(side: str, *, requests: int, concurrency: int, top: int = 30) -> None:
     """Measure one side under ``cProfile``; print the hosting packages' inclusive shares."""
     profiler = cProfile.Profile()
-    make_app, fields = _SIDES[side]
-    app = make_app()
-    body = json.dumps({"model": "m", "input": PROMPT, **fields}).encode()
-
-    async def run() -> None:
-        for _ in range(1000):  # warm-up, outside the profile
-            await post(app, body)
-        profiler.enable()
-        await measure(app, body, requests=requests, concurrency=concurrency)
-        profiler.disable()
-
-    asyncio.run(run())
+    app, body = _app_and_body(side)
+    asyncio.run(measure(app, body, requests=requests, concurrency=concurrency, profiler=profiler))
     # pstats keeps (calls, primitive calls, own time, inclusive time, callers) a function.
     timings: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     whole = max(timing[3] for timing in timings.values())
