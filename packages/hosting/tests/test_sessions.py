@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,3 +233,30 @@ def test_memory_store_forgets_the_least_recently_used_entry_when_full() -> None:
     assert store.get("a") == 1
     store.set("c", 3)
     assert (store.get("a"), store.get("b"), store.get("c")) == (1, None, 3)
+
+
+def test_memory_store_hands_out_copies_of_dicts_and_lists() -> None:
+    store = MemoryStateStore()
+    value: dict[str, Any] = {"items": [1, 2], "pair": ("a", "b")}
+    store.set("k", value)
+    value["items"].append(3)
+    read = store.get("k")
+    assert read == {"items": [1, 2], "pair": ("a", "b")}
+    read["items"].append(4)
+    assert store.get("k") == {"items": [1, 2], "pair": ("a", "b")}
+
+
+def test_memory_store_keeps_bytes_as_bytes() -> None:
+    store = MemoryStateStore()
+    store.set("raw", b"\x80\x05not a pickle")
+    assert store.get("raw") == b"\x80\x05not a pickle"
+    assert type(store.get("raw")) is bytes
+
+
+def test_memory_store_refuses_a_value_it_cannot_copy() -> None:
+    store = MemoryStateStore()
+    with pytest.raises(TypeError):
+        store.set("k", {"lock": threading.Lock()})
+    with pytest.raises(TypeError, match="'k' cannot be stored"):
+        store.set("k", {"f": lambda: None})
+    assert store.get("k") is None
