@@ -242,6 +242,7 @@ def test_memory_store_hands_out_copies_of_dicts_and_lists() -> None:
     value["items"].append(3)
     read = store.get("k")
     assert read == {"items": [1, 2], "pair": ("a", "b")}
+    assert read is not None
     read["items"].append(4)
     assert store.get("k") == {"items": [1, 2], "pair": ("a", "b")}
 
