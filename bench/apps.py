@@ -1,8 +1,11 @@
 """The two apps a benchmark compares: the host with the Responses channel, and a floor.
 
-The floor is the least a hand-written Starlette endpoint could do with the same agent:
-run it, then return an equivalent JSON body or an SSE stream with the same number of
-events, built with plain ``json.dumps``.
+The floor is the least a hand-written Starlette endpoint serving the Responses API could
+do with the same agent: run it, then answer with the same wire objects the host sends —
+a Response object with every field the schema requires (what an OpenAI SDK client with
+strict validation accepts), or an SSE stream of the same events with the same fields —
+built as plain dicts and encoded with ``json.dumps``. It validates nothing and keeps
+nothing but the agent's sessions of isolation keys.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from agent_framework import Agent, AgentSession
+from agent_framework import Agent, AgentResponse, AgentSession
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
@@ -24,8 +27,6 @@ from starlette.routing import Route
 
 CHUNKS = 20
 """Text updates per reply: the streaming case's event count follows from it."""
-STREAM_FRAME_EVENTS = 8
-"""Events of a Responses stream besides the text deltas (created … completed)."""
 PROMPT = (
     "Summarise in one line how a hosting layer should add as little as it can between "
     "a client and the agent it serves, for this benchmark"
@@ -70,7 +71,8 @@ def floor_app(delay: float = 0.0, max_live_sessions: int = 1024) -> Any:
         response_id = f"resp_{uuid.uuid4().hex}"
         if not body.get("stream"):
             result = await bench_agent.run(body["input"], session=session)
-            return JSONResponse(_response(response_id, body, result.text))
+            message = _message(f"msg_{uuid.uuid4().hex}", "completed", result.text)
+            return JSONResponse(_response(response_id, body, "completed", [message], result))
         return StreamingResponse(
             _sse(bench_agent, body, session, response_id), media_type="text/event-stream"
         )
@@ -81,31 +83,32 @@ def floor_app(delay: float = 0.0, max_live_sessions: int = 1024) -> Any:
 async def _sse(
     bench_agent: Agent, body: dict[str, Any], session: AgentSession, response_id: str
 ) -> AsyncIterator[str]:
+    """The events of one streamed reply, each with the fields the Responses schema requires."""
     stream = bench_agent.run(body["input"], stream=True, session=session)
-    number = 0
-    for kind in (
-        "response.created",
-        "response.in_progress",
-        "response.output_item.added",
-        "response.content_part.added",
-    ):
-        yield _event(kind, number, {"response_id": response_id})
-        number += 1
+    item_id = f"msg_{uuid.uuid4().hex}"
+    at = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    started = _response(response_id, body, "in_progress", [])
+    yield _event("response.created", 0, {"response": started})
+    yield _event("response.in_progress", 1, {"response": started})
+    item = _message(item_id, "in_progress", None)
+    yield _event("response.output_item.added", 2, {"output_index": 0, "item": item})
+    yield _event("response.content_part.added", 3, {**at, "part": _text_part("")})
+    number = 4
     text: list[str] = []
     async for update in stream:
         if update.text:
             text.append(update.text)
-            yield _event("response.output_text.delta", number, {"delta": update.text})
+            delta = {**at, "delta": update.text, "logprobs": []}
+            yield _event("response.output_text.delta", number, delta)
             number += 1
     final = "".join(text)
-    for kind in (
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-    ):
-        yield _event(kind, number, {"text": final})
-        number += 1
-    yield _event("response.completed", number, {"response": _response(response_id, body, final)})
+    result = await stream.get_final_response()
+    yield _event("response.output_text.done", number, {**at, "text": final, "logprobs": []})
+    yield _event("response.content_part.done", number + 1, {**at, "part": _text_part(final)})
+    item = _message(item_id, "completed", final)
+    yield _event("response.output_item.done", number + 2, {"output_index": 0, "item": item})
+    completed = _response(response_id, body, "completed", [item], result)
+    yield _event("response.completed", number + 3, {"response": completed})
 
 
 def _event(kind: str, number: int, fields: dict[str, Any]) -> str:
@@ -113,20 +116,75 @@ def _event(kind: str, number: int, fields: dict[str, Any]) -> str:
     return f"event: {kind}\ndata: {data}\n\n"
 
 
-def _response(response_id: str, body: dict[str, Any], text: str) -> dict[str, Any]:
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _message(item_id: str, status: str, text: str | None) -> dict[str, Any]:
+    """An assistant message item: no content while in progress, one text part after."""
+    content = [] if text is None else [_text_part(text)]
+    return {
+        "type": "message",
+        "id": item_id,
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def _response(
+    response_id: str,
+    body: dict[str, Any],
+    status: str,
+    output: list[dict[str, Any]],
+    result: AgentResponse | None = None,
+) -> dict[str, Any]:
+    """A Response object with every field the schema requires, as the host answers."""
+    now = int(time.time())
+    usage = result.usage_details if result is not None else None
     return {
         "id": response_id,
         "object": "response",
-        "created_at": int(time.time()),
-        "status": "completed",
+        "created_at": now,
+        "completed_at": now if status == "completed" else None,
+        "status": status,
+        "incomplete_details": None,
         "model": body.get("model", "agent"),
-        "output": [
-            {
-                "type": "message",
-                "id": f"msg_{uuid.uuid4().hex}",
-                "role": "assistant",
-                "status": "completed",
-                "content": [{"type": "output_text", "text": text, "annotations": []}],
-            }
-        ],
+        "previous_response_id": None,
+        "instructions": None,
+        "output": output,
+        "error": None,
+        "tools": [],
+        "tool_choice": "auto",
+        "truncation": "disabled",
+        "parallel_tool_calls": True,
+        "text": {"format": {"type": "text"}},
+        "top_p": 1.0,
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "top_logprobs": 0,
+        "temperature": 1.0,
+        "reasoning": None,
+        "usage": _usage(usage) if usage else None,
+        "max_output_tokens": None,
+        "max_tool_calls": None,
+        "store": body.get("store", True),
+        "background": False,
+        "service_tier": "default",
+        "metadata": {},
+        "safety_identifier": None,
+        "prompt_cache_key": None,
+        "user": None,
+    }
+
+
+def _usage(details: Mapping[str, Any]) -> dict[str, Any]:
+    input_tokens = int(details.get("input_token_count") or 0)
+    output_tokens = int(details.get("output_token_count") or 0)
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": 0},
     }
