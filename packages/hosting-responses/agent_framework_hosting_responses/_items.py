@@ -1,8 +1,9 @@
 """Agent contents → Responses output items, and the events that stream them.
 
 One :class:`OutputBuilder` serves both paths. Fed a finished run's contents it assembles
-the output items; fed streamed contents as they arrive it also returns the events that
-announce, fill and close each item, one item at a time, in the specification's order:
+the output items, and builds no events; fed streamed contents as they arrive it also
+returns the events that announce, fill and close each item, one item at a time, in the
+specification's order:
 
 * ``text_reasoning`` → a ``reasoning`` item with one ``summary_text`` part
   (``response.reasoning_summary_part.*``, ``response.reasoning_summary_text.*``).
@@ -128,8 +129,9 @@ class OutputBuilder:
     """Builds output items from contents in order, and the events that stream them.
 
     Args:
-        streaming: The contents are streamed pieces: a ``replace`` piece replaces the open
-            part's text instead of extending it. A finished run's contents are whole.
+        streaming: The contents are streamed pieces, and each call returns the events that
+            stream them: a ``replace`` piece replaces the open part's text instead of
+            extending it. A finished run's contents are whole, and make no events.
 
     """
 
@@ -154,7 +156,9 @@ class OutputBuilder:
             events = self.close()
             item = self._append(Item("image_generation_call", new_item_id("image_generation_call")))
             item.image = piece.image
-            return [*events, *item_events(item, self.index_of(item))]
+            if self._streaming:
+                events.extend(item_events(item, self.index_of(item)))
+            return events
         if piece.kind == "summary_text":
             return self._add_text(piece, piece.kind, "reasoning")
         return self._add_text(piece, piece.kind, "message")
@@ -162,7 +166,7 @@ class OutputBuilder:
     def close(self, final: Item | None = None, *, status: ItemStatus = "completed") -> list[Event]:
         """Close the open item, with the text of ``final`` when that has the same parts."""
         item, self._open = self._open, None
-        if item is None:
+        if item is None or not self._streaming:
             return []
         if final is not None and [p.kind for p in final.parts] == [p.kind for p in item.parts]:
             item.parts = [replace(part) for part in final.parts]
@@ -183,27 +187,33 @@ class OutputBuilder:
         return item
 
     def _add_text(self, piece: _Piece, part_kind: PartKind, kind: ItemKind) -> list[Event]:
+        streaming = self._streaming  # a finished run's items are read, never its events
         events: list[Event] = []
         item = self._open
         if item is None or item.kind != kind or _other_group(item.group, piece.group):
             events.extend(self.close())
             item = self._open = self._append(Item(kind, new_item_id(kind), group=piece.group))
-            events.append(_item_added(item, self.index_of(item)))
-        index = self.index_of(item)
-        if not item.parts or item.parts[-1].kind != part_kind:
-            if item.parts:
-                events.extend(_part_closed(item, index, len(item.parts) - 1))
+            if streaming:
+                events.append(_item_added(item, self.index_of(item)))
+        last = len(item.parts) - 1
+        if last < 0 or item.parts[last].kind != part_kind:
             item.parts.append(Part(part_kind))
-            events.append(_part_added(item, index, len(item.parts) - 1))
+            if streaming:
+                index = self.index_of(item)
+                events.extend(_part_closed(item, index, last))
+                events.append(_part_added(item, index, last + 1))
         part = item.parts[-1]
+        if not streaming:
+            part.text += piece.text
+            return events
         delta = piece.text
-        if self._streaming and piece.replace:
+        if piece.replace:
             delta = piece.text[len(part.text) :] if piece.text.startswith(part.text) else ""
             part.text = piece.text
         else:
             part.text += delta
         if delta:
-            events.append(_delta(item, index, len(item.parts) - 1, delta))
+            events.append(_delta(item, self.index_of(item), len(item.parts) - 1, delta))
         return events
 
 

@@ -123,3 +123,37 @@ def test_text_of_separate_framework_messages_are_separate_items() -> None:
         ]
     )
     assert [[part.text for part in item.parts] for item in items_of(result)] == [["one"], ["two"]]
+
+
+def test_a_finished_run_makes_the_items_a_stream_of_its_contents_makes_and_no_events() -> None:
+    refusal = Content.from_text(
+        "No.", additional_properties={"core": {"model_output_kind": "refusal"}}
+    )
+    contents = [
+        Content.from_text_reasoning(id="rs_a", text="thinking"),
+        Content.from_text("Well"),
+        Content.from_text("... "),
+        refusal,
+        Content.from_function_call("call_1", "lookup", arguments="{}"),
+        Content.from_text("Found it."),
+        Content.from_uri(f"data:image/png;base64,{PNG}"),
+    ]
+    streamed, _ = build(*contents)
+    finished = OutputBuilder(streaming=False)
+    assert [finished.add(content, source="m1") for content in contents] == [[]] * len(contents)
+    assert finished.close() == []
+
+    def shape(builder: OutputBuilder) -> list[dict[str, object]]:
+        return [{**wire(item, status="completed"), "id": None} for item in builder.items]
+
+    assert shape(finished) == shape(streamed)
+    assert [item.kind for item in finished.items] == [
+        "reasoning",
+        "message",
+        "message",
+        "image_generation_call",
+    ]
+    assert [(part.kind, part.text) for part in finished.items[1].parts] == [
+        ("output_text", "Well... "),
+        ("refusal", "No."),
+    ]
