@@ -158,23 +158,43 @@ class Conversations:
             cache.set_head(conversation, claimed)
         else:
             continued = False
-        turn = Turn(response_id, conversation, partition, parent, replay, inputs, head)
-        return self._hold_ancestry(replace(turn, continued=continued), store, cache)
+        return Turn(
+            response_id,
+            conversation,
+            partition,
+            parent,
+            replay,
+            inputs,
+            head,
+            cache=cache,
+            store=store,
+            ancestry=self._hold(parent, response_id, partition, store, cache),
+            continued=continued,
+        )
 
-    def _hold_ancestry(self, turn: Turn, store: bool, cache: ConnectionCache | None) -> Turn:
-        """``turn`` holding what it continues from: its parent, or a copy of its ancestry.
+    def _hold(
+        self,
+        parent: str | None,
+        response_id: str,
+        partition: str | None,
+        store: bool,
+        cache: ConnectionCache | None,
+    ) -> list[dict[str, Any]] | None:
+        """Hold what a new response continues from: its parent, or a copy of its ancestry.
 
         A stored response holds its stored parent from the start, so deleting the parent
-        while the turn runs does not take its context away.
+        while the turn runs does not take its context away. An unstored response of a
+        WebSocket connection whose parent is stored gets the transcript up to that parent
+        (returned), as it is now.
         """
-        ancestry: list[dict[str, Any]] | None = None
-        parent = turn.parent
-        if parent is not None and store:
-            self._records.adopt(parent, turn.response_id, turn.partition)
-        elif parent is not None and cache is not None and cache.get(parent, turn.partition) is None:
-            stored = self._records.entry(parent, turn.partition)
-            ancestry = self._items_up_to(stored) if stored is not None else None
-        return replace(turn, cache=cache, store=store, ancestry=ancestry)
+        if parent is None:
+            return None
+        if store:
+            self._records.adopt(parent, response_id, partition)
+        elif cache is not None and cache.get(parent, partition) is None:
+            stored = self._records.entry(parent, partition)
+            return self._items_up_to(stored) if stored is not None else None
+        return None
 
     def save(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record ``response`` (in any status) of ``turn``.
@@ -309,8 +329,19 @@ class Conversations:
         self._objects.save(replace(record, session=session, synced=synced))
         replay = messages_from_responses_input(_replayable(pending)) if pending else []
         parent = record.latest_response
-        turn = Turn(response_id, session, partition, parent, replay, inputs, None, claimed)
-        return self._hold_ancestry(turn, store, cache)
+        return Turn(
+            response_id,
+            session,
+            partition,
+            parent,
+            replay,
+            inputs,
+            None,
+            claimed,
+            cache=cache,
+            store=store,
+            ancestry=self._hold(parent, response_id, partition, store, cache),
+        )
 
     def _append(self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]) -> None:
         """Append a completed turn's input and output items to its conversation."""
