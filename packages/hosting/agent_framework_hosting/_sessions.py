@@ -24,27 +24,43 @@ class KeyLocks:
     """One lock per key, created on demand and dropped when nobody holds or awaits it."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._locks: dict[str, _KeyLock] = {}
 
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncGenerator[None]:
-        """Hold the lock of ``key`` for the duration of the block."""
+    async def acquire(self, key: str) -> None:
+        """Wait for the lock of ``key``; a cancelled wait leaves no trace of its caller."""
         entry = self._locks.get(key)
         if entry is None:
-            entry = (asyncio.Lock(), [0])
-            self._locks[key] = entry
-        lock, users = entry
-        users[0] += 1
+            entry = self._locks[key] = _KeyLock()
+        entry.users += 1
         try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._locks[key]
+            await entry.lock.acquire()
+        except BaseException:
+            self._leave(key, entry)
+            raise
+
+    def release(self, key: str) -> None:
+        """Release the lock of ``key``, which the caller holds."""
+        entry = self._locks[key]
+        entry.lock.release()
+        self._leave(key, entry)
+
+    def _leave(self, key: str, entry: _KeyLock) -> None:
+        entry.users -= 1
+        if entry.users == 0:
+            del self._locks[key]
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class _KeyLock:
+    """A key's lock, and how many callers hold or await it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +101,8 @@ class ConversationSlots(Generic[T]):
     @asynccontextmanager
     async def lease(self, isolation_key: str) -> AsyncGenerator[T]:
         """Yield the key's state, exclusively: concurrent leases of one key queue up."""
-        async with self._locks.hold(isolation_key):
+        await self._locks.acquire(isolation_key)
+        try:
             slot_key = self.slot_key(isolation_key)
             value = self._checkout(slot_key)
             self._leased.add(slot_key)
@@ -96,6 +113,8 @@ class ConversationSlots(Generic[T]):
                 # A reset during the run moved the key on: this generation is garbage.
                 if self.slot_key(isolation_key) == slot_key:
                     self._checkin(slot_key, value)
+        finally:
+            self._locks.release(isolation_key)
 
     def reset(self, isolation_key: str) -> None:
         """Start a new generation for ``isolation_key`` and drop the current one."""

@@ -202,8 +202,9 @@ def test_max_live_must_be_at_least_one() -> None:
 
 async def test_key_locks_are_dropped_once_nobody_holds_or_awaits_them() -> None:
     locks = KeyLocks()
-    async with locks.hold("k"):
-        assert len(locks) == 1
+    await locks.acquire("k")
+    assert len(locks) == 1
+    locks.release("k")
     assert len(locks) == 0
 
 
@@ -213,16 +214,38 @@ async def test_a_cancelled_waiter_does_not_leak_its_key_lock() -> None:
 
     async def wait_for_lock() -> None:
         waiting.set()
-        async with locks.hold("k"):
-            pass
+        await locks.acquire("k")
+        locks.release("k")
 
-    async with locks.hold("k"):
-        waiter = asyncio.create_task(wait_for_lock())
-        await waiting.wait()
+    await locks.acquire("k")
+    waiter = asyncio.create_task(wait_for_lock())
+    await waiting.wait()
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert len(locks) == 1
+    locks.release("k")
+    assert len(locks) == 0
+
+
+async def test_a_key_lock_goes_to_its_waiters_in_turn() -> None:
+    locks = KeyLocks()
+    order: list[str] = []
+
+    async def take(name: str) -> None:
+        await locks.acquire("k")
+        order.append(name)
         await asyncio.sleep(0)
-        waiter.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiter
+        locks.release("k")
+
+    await locks.acquire("k")
+    waiters = [asyncio.create_task(take(name)) for name in ("a", "b")]
+    await asyncio.sleep(0)
+    assert order == []
+    locks.release("k")
+    await asyncio.gather(*waiters)
+    assert order == ["a", "b"]
     assert len(locks) == 0
 
 
