@@ -1,6 +1,6 @@
 """The apps' own CPU per request, without a server or a load tool, and the collector's share.
 
-    uv run bench/inprocess.py [--requests 6000] [--concurrency 32] [--rounds 2]
+    uv run bench/inprocess.py [--requests 6000] [--concurrency 32] [--rounds 2] [--no-collector]
     uv run bench/inprocess.py --profile host|floor|"host, store: false"
 
 Calls each app of ``bench/run.py`` as an ASGI callable, ``--concurrency`` requests at
@@ -9,6 +9,9 @@ microseconds per request for the host (``store`` true and false) and the floor, 
 ratio, and the time the garbage collector spent per request in each generation
 (``gc.callbacks``). What the server and ``wrk`` cost is the same on both sides, so it is
 left out here: these are the figures the throughput ratios of ``bench/run.py`` are made of.
+
+``--no-collector`` switches the garbage collector off in each side's process
+(``gc.disable()``), so the figures are the apps' work alone, without its passes.
 
 ``--profile SIDE`` measures one side under ``cProfile`` instead and prints the hosting
 packages' functions by their inclusive share of the measured requests.
@@ -186,7 +189,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--side", choices=sorted(_SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--profile", choices=sorted(_SIDES), metavar="SIDE")
+    parser.add_argument("--no-collector", action="store_true")
     args = parser.parse_args()
+    if args.no_collector:
+        gc.disable()
     if args.profile is not None:
         profile_side(args.profile, requests=args.requests, concurrency=args.concurrency)
         return
@@ -202,6 +208,7 @@ def main() -> None:
                 [
                     *(sys.executable, __file__, "--side", side),
                     *("--requests", str(args.requests), "--concurrency", str(args.concurrency)),
+                    *(("--no-collector",) if args.no_collector else ()),
                 ],
                 check=True,
                 capture_output=True,
