@@ -26,9 +26,11 @@ from ._types import (
     HostedRunResult,
     SessionMode,
 )
+from ._wire import DEFAULT_MAX_DEPTH, WireError, decode_json, encode_json, read_body
 from ._workflow_requests import WorkflowInputError
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "ISOLATION_HEADER_CHAT",
     "ISOLATION_HEADER_USER",
     "ISOLATION_KEYS_ATTRIBUTE",
@@ -52,8 +54,12 @@ __all__ = [
     "MemoryStateStore",
     "SessionMode",
     "StateStore",
+    "WireError",
     "WorkflowInputError",
+    "decode_json",
+    "encode_json",
     "get_current_isolation_keys",
+    "read_body",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",
 ]
