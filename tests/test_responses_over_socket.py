@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from agent_framework import Agent
-from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting import AgentFrameworkHost, IsolationKeys
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
-from agent_framework_hosting_responses import ResponsesChannel
+from agent_framework_hosting_responses import ResponsesChannel, responses_isolation_key
 from openai import AsyncOpenAI, OpenAI
 
 CHAT_HEADER = "x-agent-chat-isolation-key"
@@ -66,7 +66,7 @@ def test_two_turns_continue_through_the_isolation_header(client: OpenAI) -> None
 def test_reset_session_starts_over(client: OpenAI, host: AgentFrameworkHost) -> None:
     keyed = client.with_options(default_headers={CHAT_HEADER: "user-7"})
     keyed.responses.create(model="agent", input="one")
-    host.reset_session("responses:user-7")
+    host.reset_session(responses_isolation_key(IsolationKeys(chat_key="user-7")))
     after = keyed.responses.create(model="agent", input="again")
     assert after.output_text == "Echo: again (turn 1)"
 

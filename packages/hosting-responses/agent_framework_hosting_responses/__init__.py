@@ -1,6 +1,7 @@
 """The OpenAI Responses API as a channel of `agent-framework-hosting`."""
 
 from ._channel import ResponsesChannel
+from ._conversations import responses_isolation_key
 from ._errors import ResponsesError
 from ._parse import (
     ResponsesRequest,
@@ -16,4 +17,5 @@ __all__ = [
     "messages_from_responses_input",
     "parse_responses_identity",
     "parse_responses_request",
+    "responses_isolation_key",
 ]

@@ -20,6 +20,7 @@ from agent_framework_hosting import (
     ChannelRunHook,
     ChannelSession,
     ChannelStreamUpdateHook,
+    ConversationBusy,
     IsolationKeys,
     WorkflowInputError,
 )
@@ -149,7 +150,7 @@ class ResponsesChannel:
         logs = EventLogs(context.state_store, max_events=self._max_log_events)
         compactions = Compactions(context.state_store)
 
-        def begin_turn(
+        async def begin_turn(
             body: Any, keys: IsolationKeys, cache: ConnectionCache | None = None
         ) -> _TurnStart:
             """Validate a request body and place its response; both transports start here.
@@ -160,13 +161,13 @@ class ResponsesChannel:
             """
             own_tools = context.target_tool_names
             parsed = parse_responses_request(
-                compactions.expand(body, keys.user_key),
+                await compactions.expand(body, keys.user_key),
                 target_tool_names=own_tools,
                 takes_options=context.target_takes_options,
             )
             # An unstored response is still kept by a WebSocket connection's cache.
             kept = parsed.store or parsed.conversation is not None or cache is not None
-            turn = conversations.begin(
+            turn = await conversations.begin(
                 self._new_response_id(),
                 previous_response_id=parsed.previous_response_id,
                 keys=keys,
@@ -205,14 +206,14 @@ class ResponsesChannel:
             try:
                 await context.check_input(start.run)
             except WorkflowInputError as error:
-                conversations.abandon(start.turn)
+                await conversations.abandon(start.turn)
                 raise workflow_input_error(error, start.parsed.body) from None
             return start
 
         async def run_websocket_turn(
             body: Mapping[str, Any], keys: IsolationKeys, cache: ConnectionCache, sse: SSEWriter
         ) -> AsyncGenerator[bytes]:
-            parsed, turn, run, draft = await checked(begin_turn(body, keys, cache))
+            parsed, turn, run, draft = await checked(await begin_turn(body, keys, cache))
             async for frame in self._stream(context, run, parsed, draft, turn, sse):
                 yield frame
 
@@ -220,12 +221,12 @@ class ResponsesChannel:
             try:
                 body = await read_json_body(request, self._max_body_bytes)
                 keys = context.isolation_keys(request.headers)
-                parsed, turn, run, draft = await checked(begin_turn(body, keys))
+                parsed, turn, run, draft = await checked(await begin_turn(body, keys))
             except ResponsesError as error:
                 return error.response()
             if parsed.stream and parsed.background:
-                log = logs.create(draft.id, keys.user_key)
-                self._start_background(context, run, parsed, draft, turn, log=log)
+                log = await logs.create(draft.id, keys.user_key)
+                await self._start_background(context, run, parsed, draft, turn, log=log)
                 frames = logs.follow(
                     draft.id, keys.user_key, after=-1, keepalive=self._keepalive_seconds
                 )
@@ -233,45 +234,46 @@ class ResponsesChannel:
             if parsed.stream:
                 return sse_response(self._stream(context, run, parsed, draft, turn))
             if parsed.background:
-                return JSONResponse(self._start_background(context, run, parsed, draft, turn))
+                queued = await self._start_background(context, run, parsed, draft, turn)
+                return JSONResponse(queued)
             try:
                 result = await context.run(run, protocol_request=parsed.body)
             except BaseException as error:
-                conversations.abandon(turn)
+                await conversations.abandon(turn)
                 if not isinstance(error, Exception):
                     raise
-                fault = late_tool_clash(parsed.body.get("tools"), context.target_tool_names)
+                fault = run_fault(error, parsed, context)
                 if fault is not None:
                     return fault.response()
                 logger.exception("Responses run %s failed", draft.id)
                 return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
             completed = completed_response(draft, result.result)
-            self._remember(turn, completed)
+            await self._remember(turn, completed)
             return JSONResponse(completed)
 
         async def get_response(request: Request) -> Response:
-            record = _stored(store, context, request)
+            record = await _stored(store, context, request)
             if record is None:
                 return _not_found(request)
             if "stream" in request.query_params:
                 partition = context.isolation_keys(request.headers).user_key
                 query = request.query_params
                 keepalive = self._keepalive_seconds
-                return replay(logs, record.response, partition, query, keepalive=keepalive)
+                return await replay(logs, record.response, partition, query, keepalive=keepalive)
             return JSONResponse(record.response)
 
         async def delete_response(request: Request) -> Response:
             response_id = request.path_params["response_id"]
             partition = context.isolation_keys(request.headers).user_key
-            if not conversations.delete(response_id, partition):
+            if not await conversations.delete(response_id, partition):
                 return _not_found(request)
             # Its run ends before its log goes: nothing it writes outlives the deletion.
             await self._stop_background(response_id)
-            logs.delete(response_id, partition)
+            await logs.delete(response_id, partition)
             return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 
         async def list_input_items(request: Request) -> Response:
-            record = _stored(store, context, request)
+            record = await _stored(store, context, request)
             if record is None:
                 return _not_found(request)
             try:
@@ -281,7 +283,7 @@ class ResponsesChannel:
             return JSONResponse(page)
 
         async def cancel_response(request: Request) -> Response:
-            record = _stored(store, context, request)
+            record = await _stored(store, context, request)
             if record is None:
                 return _not_found(request)
             if not record.response.get("background"):
@@ -289,7 +291,7 @@ class ResponsesChannel:
                     400, "Only background responses can be cancelled.", code="invalid_value"
                 )
             if await self._stop_background(record.id):
-                record = _stored(store, context, request) or record
+                record = await _stored(store, context, request) or record
             return JSONResponse(record.response)
 
         async def stop_background_runs() -> None:
@@ -346,7 +348,7 @@ class ResponsesChannel:
             identity=parse_responses_identity(keys, parsed.body),
         )
 
-    def _start_background(
+    async def _start_background(
         self,
         context: ChannelContext,
         run: ChannelRequest,
@@ -362,28 +364,32 @@ class ResponsesChannel:
         the log starts with ``response.created`` carrying the queued response.
         """
         queued = response_object(draft, status="queued", output=[])
-        self._remember(turn, queued)
+        await self._remember(turn, queued)
         if log is not None:
             log.event("response.created", {"response": queued})
+            await log.flush()
 
         async def run_in_background() -> None:
-            self._remember(turn, response_object(draft, status="in_progress", output=[]))
+            await self._remember(turn, response_object(draft, status="in_progress", output=[]))
             try:
                 if log is not None:
                     # The stream stores its own outcome, and logs it, failures included.
                     async for _ in self._stream(context, run, parsed, draft, turn, log):
-                        pass
+                        await log.flush()
                     return
                 result = await context.run(run, protocol_request=parsed.body)
             except asyncio.CancelledError:
                 if log is None:
-                    self._settle(turn, response_object(draft, status="cancelled", output=[]))
+                    cancelled = response_object(draft, status="cancelled", output=[])
+                    await self._settle(turn, cancelled)
+                else:
+                    await log.flush()  # what the cancelled stream framed last
                 raise
             except Exception:
                 logger.exception("Background response %s failed", draft.id)
-                self._settle(turn, failed_response(draft))
+                await self._settle(turn, failed_response(draft))
             else:
-                self._remember(turn, completed_response(draft, result.result))
+                await self._remember(turn, completed_response(draft, result.result))
             finally:
                 self._background.pop(draft.id, None)
 
@@ -400,17 +406,17 @@ class ResponsesChannel:
             await task
         return True
 
-    def _remember(self, turn: Turn, response: dict[str, Any]) -> None:
+    async def _remember(self, turn: Turn, response: dict[str, Any]) -> None:
         if self._conversations is not None:
-            self._conversations.save(turn, response)
+            await self._conversations.save(turn, response)
 
-    def _abandon(self, turn: Turn) -> None:
+    async def _abandon(self, turn: Turn) -> None:
         if self._conversations is not None:
-            self._conversations.abandon(turn)
+            await self._conversations.abandon(turn)
 
-    def _settle(self, turn: Turn, response: dict[str, Any]) -> None:
+    async def _settle(self, turn: Turn, response: dict[str, Any]) -> None:
         if self._conversations is not None:
-            self._conversations.settle(turn, response)
+            await self._conversations.settle(turn, response)
 
     async def _stream(
         self,
@@ -446,21 +452,21 @@ class ResponsesChannel:
             if not isinstance(error, Exception):
                 if draft.background:  # cancelled: the log and the record end with it
                     cancelled = response_object(draft, status="cancelled", output=partial)
-                    self._settle(turn, cancelled)
+                    await self._settle(turn, cancelled)
                     for kind, fields in closing:
                         sse.event(kind, fields)
                     sse.event("response.incomplete", {"response": cancelled})
                 else:  # the client went away: the turn produced nothing
-                    self._abandon(turn)
+                    await self._abandon(turn)
                 raise
-            fault = late_tool_clash(parsed.body.get("tools"), context.target_tool_names)
+            fault = run_fault(error, parsed, context)
             if fault is None:
                 logger.exception("Responses stream %s failed", draft.id)
             failed = failed_response(draft, output=partial)
             if draft.background:
-                self._settle(turn, failed)  # polled: it must not stay in progress
+                await self._settle(turn, failed)  # polled: it must not stay in progress
             else:
-                self._abandon(turn)
+                await self._abandon(turn)
             for kind, fields in closing:
                 yield sse.event(kind, fields)
             yield sse.event("error", error_event_fields(fault))
@@ -468,7 +474,7 @@ class ResponsesChannel:
             yield DONE
             return
         closing, finished = output.finish(final.result)
-        self._remember(turn, finished)
+        await self._remember(turn, finished)
         for kind, fields in closing:
             yield sse.event(kind, fields)
         incomplete = finished["status"] == "incomplete"  # the agent hit its token limit
@@ -486,11 +492,25 @@ class _TurnStart(NamedTuple):
     draft: ResponseDraft
 
 
-def _stored(
+async def _stored(
     store: ResponseStore, context: ChannelContext, request: Request
 ) -> ResponseRecord | None:
     partition = context.isolation_keys(request.headers).user_key
-    return store.get(request.path_params["response_id"], partition)
+    return await store.get(request.path_params["response_id"], partition)
+
+
+def run_fault(
+    error: Exception, parsed: ResponsesRequest, context: ChannelContext
+) -> ResponsesError | None:
+    """The caller's error a failed run stands for, or ``None`` when the agent failed.
+
+    A conversation busy with another turn for too long is the caller's to retry; a
+    declared tool named like an agent tool that became known only in the run is the
+    caller's mistake.
+    """
+    if isinstance(error, ConversationBusy):
+        return ResponsesError(str(error), code="conversation_locked", status=409)
+    return late_tool_clash(parsed.body.get("tools"), context.target_tool_names)
 
 
 def _not_found(request: Request) -> Response:

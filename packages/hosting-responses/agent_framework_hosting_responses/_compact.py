@@ -57,21 +57,21 @@ class Compactions:
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    def mint(self, items: list[dict[str, Any]], partition: str | None) -> dict[str, Any]:
+    async def mint(self, items: list[dict[str, Any]], partition: str | None) -> dict[str, Any]:
         """Keep ``items`` and return the ``compaction`` item that stands for them.
 
         Item ids are dropped: items a compaction brings back get fresh ids.
         """
         token = secrets.token_urlsafe(32)
         kept = [{key: value for key, value in item.items() if key != "id"} for item in items]
-        self._store.set(_PREFIX + token, {"partition": partition, "items": kept})
+        await self._store.set(_PREFIX + token, {"partition": partition, "items": kept})
         return {
             "id": f"cmp_{secrets.token_hex(24)}",
             "type": "compaction",
             "encrypted_content": token,
         }
 
-    def expand(self, body: Any, partition: str | None) -> Any:
+    async def expand(self, body: Any, partition: str | None) -> Any:
         """``body`` with each compaction item of its ``input`` replaced by its transcript."""
         if not isinstance(body, dict):
             return body
@@ -79,9 +79,10 @@ class Compactions:
         items = fields.get("input")
         if not isinstance(items, list):
             return fields
-        return {**fields, "input": self.expand_input(cast("list[Any]", items), partition)}
+        expanded = await self.expand_input(cast("list[Any]", items), partition)
+        return {**fields, "input": expanded}
 
-    def expand_input(self, items: list[Any], partition: str | None) -> list[Any]:
+    async def expand_input(self, items: list[Any], partition: str | None) -> list[Any]:
         """``items`` with each compaction item replaced by the transcript it stands for.
 
         Raises:
@@ -96,13 +97,14 @@ class Compactions:
         for index, item in enumerate(items):
             where = f"input[{index}]"
             if _is_compaction(item):
-                expanded.extend(self._transcript(cast("Mapping[str, Any]", item), where, partition))
+                item_fields = cast("Mapping[str, Any]", item)
+                expanded.extend(await self._transcript(item_fields, where, partition))
             else:
                 message_from_item(item, where)
                 expanded.append(item)
         return expanded
 
-    def _transcript(
+    async def _transcript(
         self, item: Mapping[str, Any], where: str, partition: str | None
     ) -> list[dict[str, Any]]:
         token = item.get("encrypted_content")
@@ -112,7 +114,7 @@ class Compactions:
                 param=f"{where}.encrypted_content",
                 code="invalid_type",
             )
-        raw = self._store.get(_PREFIX + token)
+        raw = await self._store.get(_PREFIX + token)
         fields = cast("Mapping[str, Any]", raw) if isinstance(raw, Mapping) else None
         # Another partition's compaction is indistinguishable from a made-up one.
         if fields is None or fields.get("partition") != partition:
@@ -138,10 +140,10 @@ def compaction_route(
         try:
             body = await read_json_body(request, max_body_bytes)
             partition = context.isolation_keys(request.headers).user_key
-            items = _transcript_of(compactions, conversations, _validated(body), partition)
+            items = await _transcript_of(compactions, conversations, _validated(body), partition)
         except ResponsesError as error:
             return error.response()
-        compaction = compactions.mint(items, partition)
+        compaction = await compactions.mint(items, partition)
         return JSONResponse(
             {
                 "id": new_id(),
@@ -206,7 +208,7 @@ def _validated(body: Any) -> dict[str, Any]:
     return fields
 
 
-def _transcript_of(
+async def _transcript_of(
     compactions: Compactions,
     conversations: Conversations,
     fields: Mapping[str, Any],
@@ -216,11 +218,11 @@ def _transcript_of(
     items: list[dict[str, Any]] = []
     previous_response_id = fields.get("previous_response_id")
     if previous_response_id is not None:
-        items.extend(conversations.transcript_items(previous_response_id, partition))
+        items.extend(await conversations.transcript_items(previous_response_id, partition))
     body_input = fields.get("input")
     if body_input is not None:
         if isinstance(body_input, list):
-            body_input = compactions.expand_input(cast("list[Any]", body_input), partition)
+            body_input = await compactions.expand_input(cast("list[Any]", body_input), partition)
         messages_from_responses_input(body_input)
         items.extend(input_items(body_input))
     return items

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from agent_framework_hosting import StateStore
+from agent_framework_hosting import StateStore, update_state
 
 from ._errors import ResponsesError
 
 __all__ = ["ConversationRecord", "ConversationStore", "conversation_not_found", "new_session_key"]
 
 _PREFIX = "responses:conversation:"
+
+T = TypeVar("T")
 
 
 def new_session_key() -> str:
@@ -80,12 +82,15 @@ class ConversationRecord:
 
 
 class ConversationStore:
-    """Reads and writes conversation records; a foreign partition's record reads as missing."""
+    """Reads and writes conversation records; a foreign partition's record reads as missing.
+
+    Changes are versioned writes: processes sharing the store never undo each other's.
+    """
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    def create(
+    async def create(
         self,
         partition: str | None,
         *,
@@ -96,46 +101,73 @@ class ConversationStore:
         record = ConversationRecord(
             id=f"conv_{secrets.token_hex(24)}", partition=partition, metadata=metadata, items=items
         )
-        self.save(record)
+        await self._store.set(_PREFIX + record.id, _fields(record))
         return record
 
-    def save(self, record: ConversationRecord) -> None:
-        """Store ``record`` under its id."""
-        self._store.set(
-            _PREFIX + record.id,
-            {
-                "partition": record.partition,
-                "created_at": record.created_at,
-                "metadata": record.metadata,
-                "items": record.items,
-                "session": record.session,
-                "synced": record.synced,
-                "latest_response": record.latest_response,
-            },
-        )
-
-    def get(self, conversation_id: str, partition: str | None) -> ConversationRecord | None:
+    async def get(self, conversation_id: str, partition: str | None) -> ConversationRecord | None:
         """The record of ``conversation_id`` if it exists in ``partition``."""
-        raw = self._store.get(_PREFIX + conversation_id)
-        if not isinstance(raw, Mapping):
-            return None
-        fields = cast("Mapping[str, Any]", raw)
-        if fields.get("partition") != partition:
-            return None
-        return ConversationRecord(
-            id=conversation_id,
-            partition=fields["partition"],
-            created_at=fields["created_at"],
-            metadata=dict(fields["metadata"]),
-            items=list(fields["items"]),
-            session=fields["session"],
-            synced=list(fields["synced"]),
-            latest_response=fields.get("latest_response"),
-        )
+        return _record(conversation_id, partition, await self._store.get(_PREFIX + conversation_id))
 
-    def delete(self, conversation_id: str, partition: str | None) -> bool:
+    async def change(
+        self,
+        conversation_id: str,
+        partition: str | None,
+        change: Callable[[ConversationRecord], T],
+    ) -> tuple[ConversationRecord, T] | None:
+        """Apply ``change`` to the record in place and store it, unless another write came first.
+
+        ``change`` may run more than once (on the newer record each time); what it returns
+        from its last run is returned with the stored record. ``None`` when the
+        conversation does not exist in ``partition``; ``change`` may raise to store
+        nothing.
+        """
+        outcome: tuple[ConversationRecord, T] | None = None
+
+        def apply(raw: Any) -> Any:
+            nonlocal outcome
+            record = _record(conversation_id, partition, raw)
+            if record is None:
+                outcome = None
+                return raw
+            outcome = (record, change(record))
+            return _fields(record)
+
+        await update_state(self._store, _PREFIX + conversation_id, apply)
+        return outcome
+
+    async def delete(self, conversation_id: str, partition: str | None) -> bool:
         """Delete the record if it exists in ``partition``; whether it did."""
-        if self.get(conversation_id, partition) is None:
+        if await self.get(conversation_id, partition) is None:
             return False
-        self._store.delete(_PREFIX + conversation_id)
+        await self._store.delete(_PREFIX + conversation_id)
         return True
+
+
+def _fields(record: ConversationRecord) -> dict[str, Any]:
+    return {
+        "partition": record.partition,
+        "created_at": record.created_at,
+        "metadata": record.metadata,
+        "items": record.items,
+        "session": record.session,
+        "synced": record.synced,
+        "latest_response": record.latest_response,
+    }
+
+
+def _record(conversation_id: str, partition: str | None, raw: Any) -> ConversationRecord | None:
+    if not isinstance(raw, Mapping):
+        return None
+    fields = cast("Mapping[str, Any]", raw)
+    if fields.get("partition") != partition:
+        return None
+    return ConversationRecord(
+        id=conversation_id,
+        partition=fields["partition"],
+        created_at=fields["created_at"],
+        metadata=dict(fields["metadata"]),
+        items=list(fields["items"]),
+        session=fields["session"],
+        synced=list(fields["synced"]),
+        latest_response=fields.get("latest_response"),
+    )

@@ -36,12 +36,20 @@ from agent_framework import Message
 from agent_framework_hosting import IsolationKeys
 
 from ._connection_cache import ConnectionCache
-from ._conversation_store import ConversationStore, conversation_not_found, new_session_key
+from ._conversation_store import (
+    ConversationRecord,
+    ConversationStore,
+    conversation_not_found,
+    new_session_key,
+)
 from ._errors import ResponsesError
 from ._parse import messages_from_responses_input
 from ._store import RUNNING, ConversationHead, ResponseRecord, ResponseStore
 
-__all__ = ["ConversationClaim", "Conversations", "Turn"]
+__all__ = ["ConversationClaim", "Conversations", "Turn", "responses_isolation_key"]
+
+_CLAIM_ATTEMPTS = 64
+"""How often a turn looks again at a head other turns keep claiming first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +107,18 @@ class Turn:
 
 
 class Conversations:
-    """Places responses in conversations, over the channel's response store."""
+    """Places responses in conversations, over the channel's response store.
+
+    Heads move by versioned writes: of two turns that claim one head at once (in this
+    process or another sharing the store), one continues the conversation and the other
+    branches from the response it named.
+    """
 
     def __init__(self, records: ResponseStore, objects: ConversationStore) -> None:
         self._records = records
         self._objects = objects
 
-    def begin(
+    async def begin(
         self,
         response_id: str,
         *,
@@ -130,49 +143,62 @@ class Conversations:
         """
         partition = keys.user_key
         if conversation is not None:
-            return self._begin_in(conversation, response_id, partition, inputs, store, cache)
-        replay: list[Message] = []
-        head: ConversationHead | None = None
-        minted = False
-        if previous_response_id is not None:
-            previous = self._previous(previous_response_id, partition, cache)
-            conversation, parent = previous.conversation, previous_response_id
-            head = self._head(conversation, cache)
-            if head is None or head.latest != previous_response_id:
-                # The conversation moved on past it (or its head was evicted): branch.
-                conversation, head, minted = new_session_key(), None, True
-                replay = self._transcript(previous, cache)
-        elif keys.chat_key or keys.user_key:
-            conversation = f"responses:{keys.chat_key or keys.user_key}"
-            head = self._records.head(conversation)
-            parent = head.stored if head is not None else None
-        else:
-            conversation, parent, minted = new_session_key(), None, True
-        claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
-        continued = True
-        if store or not minted:
-            self._set_head(conversation, claimed, cache)
-        elif cache is not None:
-            # A new conversation whose response is not stored: only its connection can
-            # continue it (over HTTP nothing can).
-            cache.set_head(conversation, claimed)
-        else:
-            continued = False
-        return Turn(
-            response_id,
-            conversation,
-            partition,
-            parent,
-            replay,
-            inputs,
-            head,
-            cache=cache,
-            store=store,
-            ancestry=self._hold(parent, response_id, partition, store, cache),
-            continued=continued,
+            return await self._begin_in(conversation, response_id, partition, inputs, store, cache)
+        previous = (
+            None
+            if previous_response_id is None
+            else await self._previous(previous_response_id, partition, cache)
+        )
+        for _ in range(_CLAIM_ATTEMPTS):
+            replay: list[Message] = []
+            head: ConversationHead | None = None
+            version: int | None = None
+            minted = False
+            parent: str | None = None
+            if previous is not None:
+                conversation, parent = previous.conversation, previous.id
+                head, version = await self._head(conversation, cache)
+                if head is None or head.latest != previous.id:
+                    # The conversation moved on past it (or its head was evicted): branch.
+                    conversation, head, version, minted = new_session_key(), None, None, True
+                    replay = await self._transcript(previous, cache)
+            elif keys.chat_key or keys.user_key:
+                conversation = responses_isolation_key(keys)
+                head, version = await self._head(conversation, cache)
+                parent = head.stored if head is not None else None
+            else:
+                conversation, minted = new_session_key(), True
+            claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
+            continued = True
+            if store or not minted:
+                if not await self._claim(conversation, claimed, version, cache):
+                    continue  # another turn claimed it first: look again
+            elif cache is not None:
+                # A new conversation whose response is not stored: only its connection can
+                # continue it (over HTTP nothing can).
+                cache.set_head(conversation, claimed)
+            else:
+                continued = False
+            return Turn(
+                response_id,
+                conversation,
+                partition,
+                parent,
+                replay,
+                inputs,
+                head,
+                cache=cache,
+                store=store,
+                ancestry=await self._hold(parent, response_id, partition, store, cache),
+                continued=continued,
+            )
+        raise ResponsesError(
+            "Other turns of this conversation keep starting first; retry shortly.",
+            code="conversation_locked",
+            status=409,
         )
 
-    def _hold(
+    async def _hold(
         self,
         parent: str | None,
         response_id: str,
@@ -190,13 +216,13 @@ class Conversations:
         if parent is None:
             return None
         if store:
-            self._records.adopt(parent, response_id, partition)
+            await self._records.adopt(parent, response_id, partition)
         elif cache is not None and cache.get(parent, partition) is None:
-            stored = self._records.entry(parent, partition)
-            return self._items_up_to(stored) if stored is not None else None
+            stored = await self._records.entry(parent, partition)
+            return await self._items_up_to(stored) if stored is not None else None
         return None
 
-    def save(self, turn: Turn, response: dict[str, Any]) -> None:
+    async def save(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record ``response`` (in any status) of ``turn``.
 
         A stored response is kept as the turn's record, an unstored one of a WebSocket
@@ -214,45 +240,45 @@ class Conversations:
             ancestry=turn.ancestry,
         )
         if response["store"]:
-            if not self._records.save(record) and response["status"] not in RUNNING:
-                self._collect(turn.response_id, turn.partition)
+            visible = await self._records.save(record)
+            if not visible and response["status"] not in RUNNING:
+                await self._collect(turn.response_id, turn.partition)
         elif turn.cache is not None:
             turn.cache.save(record)
         if turn.claimed is not None and response["status"] in ("completed", "incomplete"):
-            self._append(turn, turn.claimed, response)
+            await self._append(turn, turn.claimed, response)
 
-    def settle(self, turn: Turn, response: dict[str, Any]) -> None:
+    async def settle(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record the failed or cancelled ``response`` of ``turn``; the head goes back."""
-        self._give_back(turn)
-        self.save(turn, response)
+        await self._give_back(turn)
+        await self.save(turn, response)
 
-    def abandon(self, turn: Turn) -> None:
+    async def abandon(self, turn: Turn) -> None:
         """Give back what ``turn`` claimed, its head and its parent: it produced nothing."""
-        self._give_back(turn)
+        await self._give_back(turn)
         if turn.store and turn.parent is not None:
-            self._records.disown(turn.parent, turn.response_id, turn.partition)
-            self._collect(turn.parent, turn.partition)
+            await self._records.disown(turn.parent, turn.response_id, turn.partition)
+            await self._collect(turn.parent, turn.partition)
 
-    def delete(self, response_id: str, partition: str | None) -> bool:
+    async def delete(self, response_id: str, partition: str | None) -> bool:
         """Delete the stored response ``response_id`` in ``partition``; whether it was there.
 
         It is gone for its callers at once. It stays as a deleted entry while stored
         responses follow it, or while its own run goes on, so those keep their context.
         """
-        record = self._records.get(response_id, partition)
-        if record is None:
+        if await self._records.get(response_id, partition) is None:
             return False
-        self._records.mark_deleted(record)
-        self._collect(response_id, partition)
+        await self._records.mark_deleted(response_id)
+        await self._collect(response_id, partition)
         return True
 
-    def _collect(self, response_id: str, partition: str | None) -> None:
+    async def _collect(self, response_id: str, partition: str | None) -> None:
         """Remove the deleted entries nothing holds, from ``response_id`` up its chain.
 
         A conversation head naming a removed response moves to the nearest one kept
         before it.
         """
-        entry = self._records.entry(response_id, partition)
+        entry = await self._records.entry(response_id, partition)
         removed: list[ResponseRecord] = []
         while (
             entry is not None
@@ -260,37 +286,50 @@ class Conversations:
             and not entry.children
             and entry.response["status"] not in RUNNING
         ):
-            self._records.remove(entry.id)
+            await self._records.remove(entry.id)
             removed.append(entry)
             parent = entry.parent
-            entry = self._records.disown(parent, entry.id, partition) if parent else None
+            entry = await self._records.disown(parent, entry.id, partition) if parent else None
         kept = entry.id if entry is not None else None
         for gone in removed:
-            self._repoint(gone, kept)
+            await self._repoint(gone, kept)
 
-    def _repoint(self, gone: ResponseRecord, kept: str | None) -> None:
+    async def _repoint(self, gone: ResponseRecord, kept: str | None) -> None:
         """Move the heads that name ``gone`` as their latest stored response to ``kept``."""
-        head = self._records.head(gone.conversation)
-        if head is not None and head.stored == gone.id:
-            self._records.set_head(gone.conversation, replace(head, stored=kept))
+        while True:
+            head, version = await self._records.head(gone.conversation)
+            if head is None or head.stored != gone.id:
+                break
+            moved = replace(head, stored=kept)
+            if await self._records.claim_head(gone.conversation, moved, version=version):
+                break
         conversation: Any = gone.response.get("conversation")
         if conversation is None:
             return
-        record = self._objects.get(conversation["id"], gone.partition)
-        if record is not None and record.latest_response == gone.id:
-            record.latest_response = kept
-            self._objects.save(record)
 
-    def _give_back(self, turn: Turn) -> None:
+        def repoint(record: ConversationRecord) -> None:
+            if record.latest_response == gone.id:
+                record.latest_response = kept
+
+        await self._objects.change(conversation["id"], gone.partition, repoint)
+
+    async def _give_back(self, turn: Turn) -> None:
         """Give the head back to the response ``turn`` followed."""
         if turn.claimed is not None:
-            self._release(turn, turn.claimed)
+            await self._release(turn, turn.claimed)
             return
-        head = self._head(turn.conversation, turn.cache)
+        cache = turn.cache
+        if cache is not None and cache.holds(turn.conversation):
+            head = cache.head(turn.conversation)
+            if head is not None and head.latest == turn.response_id:
+                cache.set_head(turn.conversation, turn.displaced)
+            return
+        head, version = await self._records.head(turn.conversation)
+        # Only while it is still this turn's: a later turn that claimed it keeps it.
         if head is not None and head.latest == turn.response_id:
-            self._set_head(turn.conversation, turn.displaced, turn.cache)
+            await self._records.claim_head(turn.conversation, turn.displaced, version=version)
 
-    def _begin_in(
+    async def _begin_in(
         self,
         conversation_id: str,
         response_id: str,
@@ -300,38 +339,41 @@ class Conversations:
         cache: ConnectionCache | None,
     ) -> Turn:
         """Claim a conversation object's session for a turn that continues it."""
-        record = self._objects.get(conversation_id, partition)
-        if record is None:
+
+        def claim(record: ConversationRecord) -> tuple[ConversationClaim, list[dict[str, Any]]]:
+            ids = {item["id"] for item in record.items}
+            known = set(ids)
+            for index, item in enumerate(inputs):
+                if item["id"] in known:
+                    raise ResponsesError(
+                        f"input[{index}] has the id '{item['id']}' of another item of the "
+                        "conversation: send only new items, each with its own id.",
+                        param=f"input[{index}].id",
+                        code="invalid_value",
+                    )
+                known.add(item["id"])
+            seen = set(record.synced)
+            if seen <= ids:
+                pending = [item for item in record.items if item["id"] not in seen]
+                claimed = ConversationClaim(record.id, [item["id"] for item in pending], None)
+                record.synced = [*record.synced, *claimed.replayed]
+            else:
+                # The session saw an item that was deleted since: start over without it.
+                pending = record.items
+                displaced = (record.session, record.synced)
+                claimed = ConversationClaim(record.id, [item["id"] for item in pending], displaced)
+                record.synced, record.session = list(claimed.replayed), new_session_key()
+            return claimed, pending
+
+        changed = await self._objects.change(conversation_id, partition, claim)
+        if changed is None:
             raise conversation_not_found(conversation_id, param="conversation")
-        ids = {item["id"] for item in record.items}
-        known = set(ids)
-        for index, item in enumerate(inputs):
-            if item["id"] in known:
-                raise ResponsesError(
-                    f"input[{index}] has the id '{item['id']}' of another item of the "
-                    "conversation: send only new items, each with its own id.",
-                    param=f"input[{index}].id",
-                    code="invalid_value",
-                )
-            known.add(item["id"])
-        seen = set(record.synced)
-        if seen <= ids:
-            pending = [item for item in record.items if item["id"] not in seen]
-            claimed = ConversationClaim(record.id, [item["id"] for item in pending], None)
-            synced = [*record.synced, *claimed.replayed]
-            session = record.session
-        else:
-            # The session saw an item that was deleted since: start over without it.
-            pending = record.items
-            displaced = (record.session, record.synced)
-            claimed = ConversationClaim(record.id, [item["id"] for item in pending], displaced)
-            synced, session = list(claimed.replayed), new_session_key()
-        self._objects.save(replace(record, session=session, synced=synced))
+        record, (claimed, pending) = changed
         replay = messages_from_responses_input(_replayable(pending)) if pending else []
         parent = record.latest_response
         return Turn(
             response_id,
-            session,
+            record.session,
             partition,
             parent,
             replay,
@@ -340,35 +382,42 @@ class Conversations:
             claimed,
             cache=cache,
             store=store,
-            ancestry=self._hold(parent, response_id, partition, store, cache),
+            ancestry=await self._hold(parent, response_id, partition, store, cache),
         )
 
-    def _append(self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]) -> None:
+    async def _append(
+        self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]
+    ) -> None:
         """Append a completed turn's input and output items to its conversation."""
-        record = self._objects.get(claimed.conversation_id, turn.partition)
-        if record is None:  # deleted while the turn ran
-            return
         added = [*turn.inputs, *_replayable(response["output"])]
-        record.items.extend(added)
-        if record.session == turn.conversation:
-            record.synced.extend(item["id"] for item in added)
-        if response["store"]:
-            record.latest_response = response["id"]
-        self._objects.save(record)
 
-    def _release(self, turn: Turn, claimed: ConversationClaim) -> None:
+        def append(record: ConversationRecord) -> None:
+            record.items.extend(added)
+            if record.session == turn.conversation:
+                record.synced.extend(item["id"] for item in added)
+            if response["store"]:
+                record.latest_response = response["id"]
+
+        # Nothing, when the conversation was deleted while the turn ran.
+        await self._objects.change(claimed.conversation_id, turn.partition, append)
+
+    async def _release(self, turn: Turn, claimed: ConversationClaim) -> None:
         """Undo what ``turn`` claimed: its session never saw the items it was to replay."""
-        record = self._objects.get(claimed.conversation_id, turn.partition)
-        if record is None or record.session != turn.conversation:
-            return  # deleted, or a later turn started another session since
-        if claimed.displaced is not None:
-            record.session, record.synced = claimed.displaced
-        else:
-            unseen = set(claimed.replayed)
-            record.synced = [item_id for item_id in record.synced if item_id not in unseen]
-        self._objects.save(record)
 
-    def transcript_items(self, response_id: str, partition: str | None) -> list[dict[str, Any]]:
+        def release(record: ConversationRecord) -> None:
+            if record.session != turn.conversation:
+                return  # a later turn started another session since
+            if claimed.displaced is not None:
+                record.session, record.synced = claimed.displaced
+            else:
+                unseen = set(claimed.replayed)
+                record.synced = [item_id for item_id in record.synced if item_id not in unseen]
+
+        await self._objects.change(claimed.conversation_id, turn.partition, release)
+
+    async def transcript_items(
+        self, response_id: str, partition: str | None
+    ) -> list[dict[str, Any]]:
         """The items of the conversation up to the stored response ``response_id``.
 
         Raises:
@@ -376,14 +425,14 @@ class Conversations:
                 (404 ``previous_response_not_found``).
 
         """
-        return self._items_up_to(self._previous(response_id, partition))
+        return await self._items_up_to(await self._previous(response_id, partition))
 
-    def _previous(
+    async def _previous(
         self, response_id: str, partition: str | None, cache: ConnectionCache | None = None
     ) -> ResponseRecord:
         """The response a request continues from (404 when it is not the caller's)."""
         # A foreign partition's id is indistinguishable from a missing one.
-        previous = self._record(response_id, partition, cache)
+        previous = await self._record(response_id, partition, cache)
         if previous is None:
             raise ResponsesError(
                 f"Previous response with id '{response_id}' not found.",
@@ -393,12 +442,14 @@ class Conversations:
             )
         return previous
 
-    def _transcript(self, last: ResponseRecord, cache: ConnectionCache | None) -> list[Message]:
+    async def _transcript(
+        self, last: ResponseRecord, cache: ConnectionCache | None
+    ) -> list[Message]:
         """The transcript up to ``last``, as messages to hand a new session."""
-        items = self._items_up_to(last, cache)
+        items = await self._items_up_to(last, cache)
         return messages_from_responses_input(items) if items else []
 
-    def _items_up_to(
+    async def _items_up_to(
         self, last: ResponseRecord, cache: ConnectionCache | None = None
     ) -> list[dict[str, Any]]:
         """The inputs and outputs of ``last`` and the responses before it, oldest first.
@@ -414,7 +465,7 @@ class Conversations:
             and (parent := chain[-1].parent) is not None
             and parent not in seen
         ):
-            record = self._entry(parent, last.partition, cache)
+            record = await self._entry(parent, last.partition, cache)
             if record is None:
                 break
             seen.add(parent)
@@ -425,32 +476,50 @@ class Conversations:
             items.extend(_replayable(record.response["output"]))
         return items
 
-    def _record(
+    async def _record(
         self, response_id: str, partition: str | None, cache: ConnectionCache | None
     ) -> ResponseRecord | None:
         """A stored response, or an unstored one the connection's cache keeps."""
         record = cache.get(response_id, partition) if cache is not None else None
-        return record or self._records.get(response_id, partition)
+        return record or await self._records.get(response_id, partition)
 
-    def _entry(
+    async def _entry(
         self, response_id: str, partition: str | None, cache: ConnectionCache | None
     ) -> ResponseRecord | None:
         """:meth:`_record`, or a deleted entry kept for what follows it."""
         record = cache.get(response_id, partition) if cache is not None else None
-        return record or self._records.entry(response_id, partition)
+        return record or await self._records.entry(response_id, partition)
 
-    def _head(self, conversation: str, cache: ConnectionCache | None) -> ConversationHead | None:
+    async def _head(
+        self, conversation: str, cache: ConnectionCache | None
+    ) -> tuple[ConversationHead | None, int | None]:
+        """The head of ``conversation`` and its version (none for a connection's own)."""
         if cache is not None and cache.holds(conversation):
-            return cache.head(conversation)
-        return self._records.head(conversation)
+            return cache.head(conversation), None
+        return await self._records.head(conversation)
 
-    def _set_head(
-        self, conversation: str, head: ConversationHead | None, cache: ConnectionCache | None
-    ) -> None:
+    async def _claim(
+        self,
+        conversation: str,
+        head: ConversationHead,
+        version: int | None,
+        cache: ConnectionCache | None,
+    ) -> bool:
+        """Move the head to ``head`` if it is still at ``version``; whether it moved."""
         if cache is not None and cache.holds(conversation):
             cache.set_head(conversation, head)
-        else:
-            self._records.set_head(conversation, head)
+            return True
+        return await self._records.claim_head(conversation, head, version=version)
+
+
+def responses_isolation_key(keys: IsolationKeys) -> str:
+    """The conversation a caller with isolation keys and no other reference continues.
+
+    ``responses:<partition>``, both keys taking part (see ``IsolationKeys.partition``):
+    no two different pairs of keys ever name the same conversation. Pass it to
+    ``host.reset_session`` to start such a caller's conversation over.
+    """
+    return f"responses:{keys.partition}"
 
 
 def _replayable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:

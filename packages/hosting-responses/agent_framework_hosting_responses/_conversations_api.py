@@ -67,7 +67,7 @@ def conversation_routes(
 
         async def endpoint(request: Request) -> Response:
             conversation_id = request.path_params["conversation_id"]
-            record = conversations.get(conversation_id, partition(request))
+            record = await conversations.get(conversation_id, partition(request))
             if record is None:
                 return conversation_not_found(conversation_id, param="conversation_id").response()
             try:
@@ -85,7 +85,7 @@ def conversation_routes(
             metadata = metadata_of(body.get("metadata"))
         except ResponsesError as error:
             return error.response()
-        record = conversations.create(partition(request), metadata=metadata, items=items)
+        record = await conversations.create(partition(request), metadata=metadata, items=items)
         return JSONResponse(record.wire())
 
     async def get_conversation(_request: Request, record: ConversationRecord) -> Response:
@@ -98,12 +98,18 @@ def conversation_routes(
             raise ResponsesError(
                 "'metadata' is required.", param="metadata", code="missing_required_parameter"
             )
-        record.metadata = metadata_of(body["metadata"])
-        conversations.save(record)
-        return JSONResponse(record.wire())
+        metadata = metadata_of(body["metadata"])
+
+        def update(stored: ConversationRecord) -> None:
+            stored.metadata = metadata
+
+        changed = await conversations.change(record.id, record.partition, update)
+        if changed is None:  # deleted meanwhile
+            raise conversation_not_found(record.id, param="conversation_id")
+        return JSONResponse(changed[0].wire())
 
     async def delete_conversation(request: Request, record: ConversationRecord) -> Response:
-        conversations.delete(record.id, partition(request))
+        await conversations.delete(record.id, partition(request))
         return JSONResponse({"id": record.id, "object": "conversation.deleted", "deleted": True})
 
     async def list_items(request: Request, record: ConversationRecord) -> Response:
@@ -114,10 +120,17 @@ def conversation_routes(
         _check_include(request.query_params)
         body = _object(await read_json_body(request, max_body_bytes))
         _only(body, "items")
-        known = {item["id"] for item in record.items}
-        added = _new_items(body.get("items"), known=known, required=True)
-        record.items.extend(added)
-        conversations.save(record)
+        added = _new_items(
+            body.get("items"), known={item["id"] for item in record.items}, required=True
+        )
+
+        def add(stored: ConversationRecord) -> None:
+            known = {item["id"] for item in stored.items}
+            _check_new(added, known)
+            stored.items.extend(added)
+
+        if await conversations.change(record.id, record.partition, add) is None:
+            raise conversation_not_found(record.id, param="conversation_id")
         return JSONResponse(
             {
                 "object": "list",
@@ -139,9 +152,14 @@ def conversation_routes(
         item = record.item(request.path_params["item_id"])
         if item is None:
             raise _item_not_found(request.path_params["item_id"])
-        record.items.remove(item)
-        conversations.save(record)
-        return JSONResponse(record.wire())
+
+        def remove(stored: ConversationRecord) -> None:
+            stored.items = [kept for kept in stored.items if kept["id"] != item["id"]]
+
+        changed = await conversations.change(record.id, record.partition, remove)
+        if changed is None:
+            raise conversation_not_found(record.id, param="conversation_id")
+        return JSONResponse(changed[0].wire())
 
     return [
         Route("/", create_conversation, methods=["POST"]),
@@ -192,7 +210,13 @@ def _new_items(value: Any, *, known: set[str], required: bool) -> list[dict[str,
         )
     messages_from_items(items, "items")
     stored = input_items(items)
-    for index, item in enumerate(stored):
+    _check_new(stored, set(known))
+    return stored
+
+
+def _check_new(items: list[dict[str, Any]], known: set[str]) -> None:
+    """Refuse an item whose id is in ``known`` or repeats an earlier item's (``known`` grows)."""
+    for index, item in enumerate(items):
         if item["id"] in known:
             raise ResponsesError(
                 f"items[{index}] has the id '{item['id']}' of an item already in the conversation.",
@@ -200,7 +224,6 @@ def _new_items(value: Any, *, known: set[str], required: bool) -> list[dict[str,
                 code="invalid_value",
             )
         known.add(item["id"])
-    return stored
 
 
 def _check_include(query: QueryParams) -> None:

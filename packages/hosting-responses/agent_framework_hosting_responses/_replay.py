@@ -22,7 +22,7 @@ def sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
     )
 
 
-def replay(
+async def replay(
     logs: EventLogs,
     response: Mapping[str, Any],
     partition: str | None,
@@ -40,7 +40,7 @@ def replay(
         if not _flag(query, "stream"):
             return JSONResponse(dict(response))
         after = _starting_after(query)
-        if not logs.exists(response["id"], partition):
+        if not await logs.exists(response["id"], partition):
             raise ResponsesError(
                 "Only a response created with 'background' and 'stream' can be streamed "
                 "again; retrieve this one without 'stream'.",

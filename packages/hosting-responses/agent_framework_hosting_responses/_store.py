@@ -13,11 +13,11 @@ nothing follows it and its own run, if any, has ended.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from agent_framework_hosting import StateStore
+from agent_framework_hosting import StateStore, update_state
 
 from ._errors import ResponsesError
 
@@ -82,101 +82,150 @@ class ConversationHead:
 
 
 class ResponseStore:
-    """Reads and writes response records; a foreign partition's record reads as missing."""
+    """Reads and writes response records; a foreign partition's record reads as missing.
+
+    Every change of a stored record is a versioned write, so processes sharing the store
+    never undo each other's changes (a child adopted here, a deletion there).
+    """
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    def save(self, record: ResponseRecord) -> bool:
+    async def save(self, record: ResponseRecord) -> bool:
         """Store ``record`` under its response id; whether it is visible.
 
         The stored entry's children are kept. An entry deleted meanwhile stays deleted,
         keeping only what a replay reads of ``record`` (``False``).
         """
-        stored = self._load(record.id)
-        if stored is not None:
-            record = replace(record, children=stored.children, deleted=stored.deleted)
-        self._write(_trimmed(record) if record.deleted else record)
-        return not record.deleted
+        visible = True
 
-    def get(self, response_id: str, partition: str | None) -> ResponseRecord | None:
+        def merge(stored: Any) -> dict[str, Any]:
+            nonlocal visible
+            kept = _record(stored)
+            merged = record
+            if kept is not None:
+                merged = replace(record, children=kept.children, deleted=kept.deleted)
+            visible = not merged.deleted
+            return _fields(_trimmed(merged) if merged.deleted else merged)
+
+        await update_state(self._store, _PREFIX + record.id, merge)
+        return visible
+
+    async def get(self, response_id: str, partition: str | None) -> ResponseRecord | None:
         """The record of ``response_id`` if it is stored (and not deleted) in ``partition``."""
-        record = self.entry(response_id, partition)
+        record = await self.entry(response_id, partition)
         return None if record is None or record.deleted else record
 
-    def entry(self, response_id: str, partition: str | None) -> ResponseRecord | None:
+    async def entry(self, response_id: str, partition: str | None) -> ResponseRecord | None:
         """The record of ``response_id`` in ``partition``, a deleted one that is kept too."""
-        record = self._load(response_id)
+        record = _record(await self._store.get(_PREFIX + response_id))
         return record if record is not None and record.partition == partition else None
 
-    def mark_deleted(self, record: ResponseRecord) -> None:
-        """Keep ``record`` as a deleted entry: gone for its callers, still replayed."""
-        self._write(_trimmed(replace(record, deleted=True)))
+    async def mark_deleted(self, response_id: str) -> None:
+        """Keep the record as a deleted entry: gone for its callers, still replayed."""
+        await self._change(response_id, lambda record: _trimmed(replace(record, deleted=True)))
 
-    def remove(self, response_id: str) -> None:
+    async def remove(self, response_id: str) -> None:
         """Remove the entry of ``response_id``."""
-        self._store.delete(_PREFIX + response_id)
+        await self._store.delete(_PREFIX + response_id)
 
-    def adopt(self, parent: str, child: str, partition: str | None) -> None:
+    async def adopt(self, parent: str, child: str, partition: str | None) -> None:
         """Record that ``child`` follows ``parent`` (nothing when ``parent`` is gone)."""
-        record = self.entry(parent, partition)
-        if record is not None and child not in record.children:
-            self._write(replace(record, children=(*record.children, child)))
 
-    def disown(self, parent: str, child: str, partition: str | None) -> ResponseRecord | None:
+        def add(record: ResponseRecord) -> ResponseRecord:
+            if record.partition != partition or child in record.children:
+                return record
+            return replace(record, children=(*record.children, child))
+
+        await self._change(parent, add)
+
+    async def disown(self, parent: str, child: str, partition: str | None) -> ResponseRecord | None:
         """Record that ``child`` no longer follows ``parent``; the parent's entry, if any."""
-        record = self.entry(parent, partition)
-        if record is not None and child in record.children:
-            record = replace(record, children=tuple(c for c in record.children if c != child))
-            self._write(record)
-        return record
 
-    def head(self, conversation: str) -> ConversationHead | None:
-        """The head of ``conversation``, or ``None`` when unknown (new, or evicted)."""
-        raw = self._store.get(_HEAD_PREFIX + conversation)
-        if not isinstance(raw, Mapping):
-            return None
+        def drop(record: ResponseRecord) -> ResponseRecord:
+            if record.partition != partition or child not in record.children:
+                return record
+            return replace(record, children=tuple(c for c in record.children if c != child))
+
+        changed = await self._change(parent, drop)
+        return changed if changed is not None and changed.partition == partition else None
+
+    async def head(self, conversation: str) -> tuple[ConversationHead | None, int | None]:
+        """The head of ``conversation`` (``None`` when unknown) and its version to claim it."""
+        stored = await self._store.read(_HEAD_PREFIX + conversation)
+        if stored is None:
+            return None, None
+        raw: Any = stored.value
+        if not isinstance(raw, Mapping):  # given back to no head at all
+            return None, stored.version
         fields = cast("Mapping[str, Any]", raw)
-        return ConversationHead(latest=fields["latest"], stored=fields.get("stored"))
+        head = ConversationHead(latest=fields["latest"], stored=fields.get("stored"))
+        return head, stored.version
 
-    def set_head(self, conversation: str, head: ConversationHead | None) -> None:
-        """Move the head of ``conversation``; ``None`` forgets it."""
-        if head is None:
-            self._store.delete(_HEAD_PREFIX + conversation)
-        else:
-            self._store.set(
-                _HEAD_PREFIX + conversation, {"latest": head.latest, "stored": head.stored}
-            )
-
-    def _load(self, response_id: str) -> ResponseRecord | None:
-        raw = self._store.get(_PREFIX + response_id)
-        if not isinstance(raw, Mapping):
-            return None
-        fields = cast("Mapping[str, Any]", raw)
-        return ResponseRecord(
-            conversation=fields["conversation"],
-            partition=fields["partition"],
-            response=fields["response"],
-            input_items=fields["input_items"],
-            parent=fields.get("parent"),
-            children=tuple(fields.get("children", ())),
-            deleted=fields.get("deleted", False),
+    async def claim_head(
+        self, conversation: str, head: ConversationHead | None, *, version: int | None
+    ) -> bool:
+        """Move the head of ``conversation`` if it is still at ``version``; whether it moved."""
+        value = None if head is None else {"latest": head.latest, "stored": head.stored}
+        return (
+            await self._store.write(_HEAD_PREFIX + conversation, value, version=version) is not None
         )
 
-    def _write(self, record: ResponseRecord) -> None:
-        fields: dict[str, Any] = {
-            "conversation": record.conversation,
-            "partition": record.partition,
-            "response": record.response,
-            "input_items": record.input_items,
-            "parent": record.parent,
-        }
-        # Most records have neither: leaving them out keeps a stored response small.
-        if record.children:
-            fields["children"] = list(record.children)
-        if record.deleted:
-            fields["deleted"] = True
-        self._store.set(_PREFIX + record.id, fields)
+    async def set_head(self, conversation: str, head: ConversationHead | None) -> None:
+        """Move the head of ``conversation``; ``None`` forgets it."""
+        if head is None:
+            await self._store.delete(_HEAD_PREFIX + conversation)
+        else:
+            value = {"latest": head.latest, "stored": head.stored}
+            await self._store.set(_HEAD_PREFIX + conversation, value)
+
+    async def _change(
+        self, response_id: str, change: Callable[[ResponseRecord], ResponseRecord]
+    ) -> ResponseRecord | None:
+        """Apply ``change`` to the stored record of ``response_id``; the record after it."""
+        result: ResponseRecord | None = None
+
+        def apply(stored: Any) -> Any:
+            nonlocal result
+            record = result = _record(stored)
+            if record is None:
+                return stored
+            result = change(record)
+            return stored if result is record else _fields(result)
+
+        await update_state(self._store, _PREFIX + response_id, apply)
+        return result
+
+
+def _record(raw: Any) -> ResponseRecord | None:
+    if not isinstance(raw, Mapping):
+        return None
+    fields = cast("Mapping[str, Any]", raw)
+    return ResponseRecord(
+        conversation=fields["conversation"],
+        partition=fields["partition"],
+        response=fields["response"],
+        input_items=fields["input_items"],
+        parent=fields.get("parent"),
+        children=tuple(fields.get("children", ())),
+        deleted=fields.get("deleted", False),
+    )
+
+
+def _fields(record: ResponseRecord) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "conversation": record.conversation,
+        "partition": record.partition,
+        "response": record.response,
+        "input_items": record.input_items,
+        "parent": record.parent,
+    }
+    # Most records have neither: leaving them out keeps a stored response small.
+    if record.children:
+        fields["children"] = list(record.children)
+    if record.deleted:
+        fields["deleted"] = True
+    return fields
 
 
 def _trimmed(record: ResponseRecord) -> ResponseRecord:

@@ -10,6 +10,7 @@ the SDK itself does not validate.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, cast
 import httpx
 import httpx2
 from agent_framework import Agent, Workflow
-from agent_framework_hosting import ISOLATION_HEADER_USER, AgentFrameworkHost
+from agent_framework_hosting import ISOLATION_HEADER_USER, AgentFrameworkHost, StateStore
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import AsyncOpenAI, OpenAI
@@ -321,3 +322,20 @@ def id_of(item: object) -> str:
     value = getattr(item, "id", None)
     assert isinstance(value, str), item
     return value
+
+
+async def left_behind(store: StateStore, response_id: str) -> list[str]:
+    """What the state store still keeps of ``response_id``: its record, its event log."""
+    kept: list[str] = []
+    if await store.get(f"responses:record:{response_id}") is not None:
+        kept.append("record")
+    if await store.get(f"responses:eventlog:{response_id}") is not None:
+        kept.append("event log owner")
+    if await store.read_log(f"responses:events:{response_id}"):
+        kept.append("event log")
+    return kept
+
+
+def left_behind_now(store: StateStore, response_id: str) -> list[str]:
+    """:func:`left_behind`, from synchronous code."""
+    return asyncio.run(left_behind(store, response_id))

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai import OpenAI
 
-from ._clients import async_sdk, host_for, sdk, serve
+from ._clients import async_sdk, host_for, left_behind_now, sdk, serve
 from ._schema import sse_events, validate_body
 
 WORDS = "one two three four five six seven eight"
@@ -396,12 +396,11 @@ def test_deleting_a_background_response_deletes_its_log() -> None:
         client = sdk(server)
         events = list(start(client))
         response_id = events[0].response.id
-        assert host.state_store.get(f"responses:events:{response_id}") is not None
+        assert "event log" in left_behind_now(host.state_store, response_id)
         client.responses.delete(response_id)
         with pytest.raises(openai.NotFoundError):
             client.responses.retrieve(response_id, stream=True)
-    assert host.state_store.get(f"responses:events:{response_id}") is None
-    assert host.state_store.get(f"responses:events:{response_id}:0") is None
+    assert left_behind_now(host.state_store, response_id) == []
 
 
 def test_any_log_replays_whole_and_resumes_anywhere_within_its_bound() -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import httpx
-from agent_framework_hosting import Channel
+from agent_framework_hosting import Channel, IsolationKeys
 from agent_framework_hosting.testing import (
     ChannelConformanceTests,
     ChannelHooks,
     ChannelReply,
     RunningHost,
 )
-from agent_framework_hosting_responses import ResponsesChannel
+from agent_framework_hosting_responses import ResponsesChannel, responses_isolation_key
 
 CHAT_HEADER = "x-agent-chat-isolation-key"
 
@@ -28,7 +28,7 @@ class TestResponsesConformance(ChannelConformanceTests):
         )
 
     def isolation_key(self, conversation: str) -> str:
-        return f"responses:{conversation}"
+        return responses_isolation_key(IsolationKeys(chat_key=conversation))
 
     async def send_turn(
         self, running: RunningHost, text: str, *, conversation: str, stream: bool = False

@@ -161,9 +161,13 @@ class WrittenKeys(MemoryStateStore):
         super().__init__()
         self.written: list[str] = []
 
-    def set(self, key: str, value: Any) -> None:
+    async def set(self, key: str, value: Any, **options: Any) -> None:
         self.written.append(key)
-        super().set(key, value)
+        await super().set(key, value, **options)
+
+    async def write(self, key: str, value: Any, **options: Any) -> int | None:
+        self.written.append(key)
+        return await super().write(key, value, **options)
 
 
 def test_a_store_false_response_over_http_keeps_nothing_not_even_a_session() -> None:

@@ -14,47 +14,42 @@ __all__ = ["Acceptance", "SeenUpdates", "UpdateDispatcher"]
 
 logger = logging.getLogger("agent_framework.hosting.telegram")
 
-Acceptance = Literal["accepted", "duplicate", "full"]
+Acceptance = Literal["accepted", "full"]
 
 
 class SeenUpdates:
-    """The latest update ids accepted, so that a redelivered update is ignored.
+    """The update ids taken for answering, so that a redelivered update is ignored.
 
-    They live in the host's state store: with ``state_dir`` (or a shared store) a redelivery
-    is ignored after a restart, and by every replica sharing the store.
+    Each id is claimed with a write that succeeds only once, in the host's state store:
+    with ``state_dir`` (or a shared store) a redelivery is ignored after a restart, and by
+    every process sharing the store. An id is kept for ``ttl`` seconds (Telegram gives up
+    redelivering an update within a day).
     """
 
-    def __init__(self, store: StateStore, bot_id: str, *, size: int = 1024) -> None:
+    def __init__(self, store: StateStore, bot_id: str, *, ttl: float = 2 * 24 * 3600.0) -> None:
         self._store = store
-        self._key = f"telegram:seen-updates:{bot_id}"
-        self._size = size
+        self._prefix = f"telegram:update:{bot_id}:"
+        self._ttl = ttl
 
-    def __contains__(self, update_id: int) -> bool:
-        return update_id in self._ids()
+    async def claim(self, update_id: int) -> bool:
+        """Take ``update_id`` for answering; ``False`` when it was taken before."""
+        key = self._prefix + str(update_id)
+        return await self._store.write(key, True, version=None, ttl=self._ttl) is not None
 
-    def add(self, update_id: int) -> None:
-        """Remember ``update_id``; the oldest id is forgotten past ``size``."""
-        self._store.set(self._key, [*self._ids()[-(self._size - 1) :], update_id])
-
-    def forget(self, update_ids: Collection[int]) -> None:
+    async def forget(self, update_ids: Collection[int]) -> None:
         """Forget ids whose handling did not finish, so a redelivery is answered."""
-        self._store.set(self._key, [i for i in self._ids() if i not in update_ids])
-
-    def _ids(self) -> list[int]:
-        stored: object = self._store.get(self._key)
-        if not isinstance(stored, list):
-            return []
-        return [i for i in cast("list[object]", stored) if isinstance(i, int)]
+        await self._store.delete(*(self._prefix + str(update_id) for update_id in update_ids))
 
 
 class UpdateDispatcher:
     """Runs each accepted update as a task, one chat's updates one after another.
 
     An update is taken in its chat's order when it is accepted, before anything is awaited,
-    so replies (and commands such as ``/new``) keep the order the messages arrived in. At
-    most ``capacity`` updates are held at once, those waiting behind an earlier message of
-    their chat included; beyond that `accept` answers ``"full"`` and the update is not
-    marked as seen.
+    so replies (and commands such as ``/new``) keep the order the messages arrived in; its
+    task first claims its id, and ends at once when the id was claimed before (a
+    redelivery). At most ``capacity`` updates are held at once, those waiting behind an
+    earlier message of their chat included; beyond that `accept` answers ``"full"`` and
+    the update is not claimed.
     """
 
     def __init__(
@@ -86,14 +81,10 @@ class UpdateDispatcher:
         return max(0, self._capacity - len(self._tasks))
 
     def accept(self, update: dict[str, Any]) -> Acceptance:
-        """Start answering ``update`` after its chat's earlier updates, unless seen or full."""
+        """Start answering ``update`` after its chat's earlier updates, unless full."""
         update_id: int = update["update_id"]
-        if update_id in self._seen:
-            logger.info("Ignoring duplicate Telegram update %s", update_id)
-            return "duplicate"
         if not self.free:
             return "full"
-        self._seen.add(update_id)
         chat = _chat_id(update)
         previous = self._last_of_chat.get(chat) if chat is not None else None
         task = asyncio.create_task(
@@ -126,7 +117,7 @@ class UpdateDispatcher:
         for task in pending:
             task.cancel()
         await asyncio.wait(pending)
-        self._seen.forget(set(cut_off))
+        await self._seen.forget(set(cut_off))
         logger.warning(
             "Shutdown cut off %d Telegram update(s) still being answered (update ids %s); "
             "they are not marked as seen, so a redelivery will be answered",
@@ -135,6 +126,9 @@ class UpdateDispatcher:
         )
 
     async def _answer(self, update: dict[str, Any], previous: asyncio.Task[None] | None) -> None:
+        if not await self._seen.claim(update["update_id"]):
+            logger.info("Ignoring duplicate Telegram update %s", update["update_id"])
+            return
         if previous is not None:
             # Only its end matters here: a failure was handled (and logged) in its own task.
             await asyncio.wait([previous])

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_framework_hosting import ChannelRequest
+from agent_framework_hosting import ChannelRequest, MemoryStateStore
+from agent_framework_hosting_telegram._dispatch import SeenUpdates  # pyright: ignore[reportPrivateUsage]
 from telegram_harness import (
     Bot,
     bot_on_fake,
@@ -157,25 +158,31 @@ async def test_updates_cut_off_at_shutdown_are_logged_and_answered_when_redelive
     assert fake.texts(61) == ["Echo: private words (turn 1)"]
 
 
-async def test_the_seen_update_ids_are_bounded_to_the_latest_1024() -> None:
+async def test_a_redelivery_is_recognized_however_many_updates_came_between() -> None:
     async with bot_on_fake(stream=False, max_concurrent_updates=2048) as bot:
         fake = bot.fake
         oldest = fake.message_update(71, "oldest")
         assert await bot.deliver(oldest) == 200
-        for _ in range(1022):
+        for _ in range(1500):
             assert await bot.deliver(fake.message_update(72, None) | {"message": None}) == 200
-        newest = fake.message_update(73, "newest")
-        assert await bot.deliver(newest) == 200
         await bot.idle()
-        # 1024 ids remembered: both redeliveries are still recognized.
-        for update in (oldest, newest):
-            assert await bot.deliver(update) == 200
+        assert await bot.deliver(oldest) == 200
         await bot.idle()
-        assert fake.texts(71) == ["Echo: oldest (turn 1)"]
-        # One id more, and the oldest is forgotten: its redelivery is answered again.
-        assert await bot.deliver(fake.message_update(72, None) | {"message": None}) == 200
-        for update in (oldest, newest):
-            assert await bot.deliver(update) == 200
-        await bot.idle()
-    assert fake.texts(71) == ["Echo: oldest (turn 1)", "Echo: oldest (turn 2)"]
-    assert fake.texts(73) == ["Echo: newest (turn 1)"]
+    assert fake.texts(71) == ["Echo: oldest (turn 1)"]
+
+
+async def test_a_seen_update_id_is_forgotten_after_its_time() -> None:
+    seen = SeenUpdates(MemoryStateStore(), "bot", ttl=0.2)
+    assert await seen.claim(1)
+    assert not await seen.claim(1)
+    await asyncio.sleep(0.4)
+    assert await seen.claim(1)
+
+
+async def test_a_forgotten_update_id_can_be_claimed_again() -> None:
+    seen = SeenUpdates(MemoryStateStore(), "bot")
+    assert await seen.claim(1)
+    assert await seen.claim(2)
+    await seen.forget([1])
+    assert await seen.claim(1)
+    assert not await seen.claim(2)

@@ -12,7 +12,17 @@ from ._isolation import (
     set_current_isolation_keys,
 )
 from ._paths import HostStatePaths
-from ._state import DiskStateStore, MemoryStateStore, StateStore
+from ._sessions import ConversationBusy
+from ._state import (
+    DiskStateStore,
+    Lease,
+    LeaseLost,
+    MemoryStateStore,
+    StateStore,
+    StateUnavailable,
+    Versioned,
+    update_state,
+)
 from ._types import (
     ChannelCommand,
     ChannelCommandContext,
@@ -46,14 +56,19 @@ __all__ = [
     "ChannelRunHook",
     "ChannelSession",
     "ChannelStreamUpdateHook",
+    "ConversationBusy",
     "DiskStateStore",
     "HostStatePaths",
     "HostedRunResult",
     "HostedRunStream",
     "IsolationKeys",
+    "Lease",
+    "LeaseLost",
     "MemoryStateStore",
     "SessionMode",
     "StateStore",
+    "StateUnavailable",
+    "Versioned",
     "WireError",
     "WorkflowInputError",
     "decode_json",
@@ -62,4 +77,5 @@ __all__ = [
     "read_body",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",
+    "update_state",
 ]

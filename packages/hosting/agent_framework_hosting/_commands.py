@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ._types import ChannelCommand, ChannelCommandContext
 
 __all__ = ["builtin_commands"]
 
 
-def builtin_commands(reset_session: Callable[[str], None]) -> tuple[ChannelCommand, ...]:
+def builtin_commands(
+    reset_session: Callable[[str], Awaitable[None]],
+) -> tuple[ChannelCommand, ...]:
     """``new`` and ``reset``: both start a fresh session for the caller's key."""
 
     async def start_fresh(ctx: ChannelCommandContext) -> None:
@@ -17,7 +19,7 @@ def builtin_commands(reset_session: Callable[[str], None]) -> tuple[ChannelComma
         if key is None:
             await ctx.reply("There is no conversation to reset here.")
             return
-        reset_session(key)
+        await reset_session(key)
         await ctx.reply("Started a new conversation.")
 
     return (

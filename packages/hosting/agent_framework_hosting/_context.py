@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +53,7 @@ class RunServices:
     slots: ConversationSlots[Any]
     trust_isolation_headers: bool
     commands: Callable[[], tuple[ChannelCommand, ...]]
-    reset_session: Callable[[str], None]
+    reset_session: Callable[[str], Awaitable[None]]
     state_store: StateStore
 
 
@@ -120,9 +127,9 @@ class ChannelContext:
         """The host's state store, for the channel's own objects (namespace the keys)."""
         return self._services.state_store
 
-    def reset_session(self, isolation_key: str) -> None:
-        """Start a fresh session for ``isolation_key``."""
-        self._services.reset_session(isolation_key)
+    async def reset_session(self, isolation_key: str) -> None:
+        """Start a fresh session for ``isolation_key`` from its next turn on."""
+        await self._services.reset_session(isolation_key)
 
     async def run(
         self, request: ChannelRequest, *, protocol_request: Any = None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
@@ -101,15 +103,39 @@ class AgentFrameworkHost:
             else trust_isolation_headers
         )
         self._contributed_commands: list[ChannelCommand] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def reset_session(self, isolation_key: str) -> None:
+        """Give ``isolation_key`` a brand-new session from its next request on.
+
+        Callable from anywhere. From another thread (or before the app runs) it returns
+        once the reset is stored. On the app's own event loop it cannot wait for the
+        store: it starts the reset, and the key's next turn waits for it to finish;
+        ``await host.areset_session(key)`` there to wait for it yourself.
+        """
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        loop = self._loop
+        if loop is not None and running is loop:
+            self._slots.schedule_reset(isolation_key)
+        elif loop is not None and loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.areset_session(isolation_key), loop).result()
+        elif running is None:
+            asyncio.run(self.areset_session(isolation_key))
+        else:  # inside another event loop, with the app not running
+            with ThreadPoolExecutor(1) as worker:
+                worker.submit(asyncio.run, self.areset_session(isolation_key)).result()
+
+    async def areset_session(self, isolation_key: str) -> None:
         """Give ``isolation_key`` a brand-new session from its next request on."""
-        self._slots.reset(isolation_key)
+        await self._slots.reset(isolation_key)
 
     @property
     def commands(self) -> tuple[ChannelCommand, ...]:
         """The host's built-in commands followed by every channel's contributed ones."""
-        builtin = builtin_commands(self.reset_session)
+        builtin = builtin_commands(self.areset_session)
         names = {command.name for command in self._contributed_commands}
         return (
             *(command for command in builtin if command.name not in names),
@@ -125,7 +151,7 @@ class AgentFrameworkHost:
             slots=self._slots,
             trust_isolation_headers=self.trust_isolation_headers,
             commands=lambda: self.commands,
-            reset_session=self.reset_session,
+            reset_session=self.areset_session,
             state_store=self.state_store,
         )
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
@@ -158,6 +184,7 @@ class AgentFrameworkHost:
         @asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncGenerator[None]:
             started: list[tuple[Channel, ChannelContribution]] = []
+            self._loop = asyncio.get_running_loop()
             try:
                 for channel, contribution in contributions:
                     started.append((channel, contribution))
@@ -176,7 +203,8 @@ class AgentFrameworkHost:
                             await callback()
                         except Exception:
                             logger.exception("Channel %r failed to shut down", channel.name)
-                self.state_store.close()
+                self._loop = None
+                await self.state_store.close()
 
         return lifespan
 

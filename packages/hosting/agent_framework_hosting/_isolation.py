@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from urllib.parse import quote
 
 __all__ = [
     "ISOLATION_HEADER_CHAT",
@@ -37,6 +38,18 @@ class IsolationKeys:
         """Whether neither key is set."""
         return not self.user_key and not self.chat_key
 
+    @property
+    def partition(self) -> str:
+        """Both keys in one string that no other pair of keys produces.
+
+        Each key is percent-encoded (``:`` and ``%`` included) and the two are joined
+        by ``:``, with a trailing empty chat key left out: ``alice``, ``alice:team-1``,
+        ``:team-1``. So ``user=a, chat=b:c`` and ``user=a:b, chat=c`` differ, and so do
+        a user key and a chat key of the same value.
+        """
+        user = _component(self.user_key)
+        return user if not self.chat_key else f"{user}:{_component(self.chat_key)}"
+
 
 _EMPTY = IsolationKeys()
 _current: ContextVar[IsolationKeys] = ContextVar("agent_framework_hosting_isolation_keys")
@@ -55,6 +68,10 @@ def set_current_isolation_keys(keys: IsolationKeys) -> Token[IsolationKeys]:
 def reset_current_isolation_keys(token: Token[IsolationKeys]) -> None:
     """Restore the isolation keys that were current before :func:`set_current_isolation_keys`."""
     _current.reset(token)
+
+
+def _component(key: str | None) -> str:
+    return quote(key, safe="") if key else ""
 
 
 def trusted_platform_detected() -> bool:

@@ -1,66 +1,58 @@
-"""Per-isolation-key conversation state: one live object per key, bounded, with snapshots."""
+"""Per-isolation-key conversation state: one writer at a time, live copies checked, snapshots.
+
+A conversation's stored state is ``{"generation": n, "snapshot": ...}`` under
+``session:<isolation key>``, versioned by the store. A turn leases the conversation
+(``conversation:<isolation key>``), so turns of one conversation run one after another,
+in this process or any other sharing the store. A live object kept in memory is used
+only while the stored version is the one it was checked in at; otherwise the stored
+snapshot is restored. ``reset`` moves the conversation to its next generation: the
+next turn starts from scratch.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import contextlib
+import logging
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from ._state import StateStore
+from ._state import Lease, StateStore, update_state
 
-__all__ = ["ConversationSlots", "KeyLocks"]
+__all__ = ["ConversationBusy", "ConversationSlots", "SlotCodec", "slot_key"]
+
+logger = logging.getLogger("agent_framework.hosting")
 
 T = TypeVar("T")
 
-_ALIAS_PREFIX = "alias:"
-_SNAPSHOT_PREFIX = "snapshot:"
+_STATE = "session:"
+_LEASE = "conversation:"
+_PARKED = "parked:"
+_IN_PROCESS_TTL = 365 * 24 * 3600.0
 
 
-class KeyLocks:
-    """One lock per key, created on demand and dropped when nobody holds or awaits it."""
+class ConversationBusy(RuntimeError):
+    """Another turn of the conversation held it for longer than a turn may wait."""
 
-    def __init__(self) -> None:
-        self._locks: dict[str, _KeyLock] = {}
-
-    async def acquire(self, key: str) -> None:
-        """Wait for the lock of ``key``; a cancelled wait leaves no trace of its caller."""
-        entry = self._locks.get(key)
-        if entry is None:
-            entry = self._locks[key] = _KeyLock()
-        entry.users += 1
-        try:
-            await entry.lock.acquire()
-        except BaseException:
-            self._leave(key, entry)
-            raise
-
-    def release(self, key: str) -> None:
-        """Release the lock of ``key``, which the caller holds."""
-        entry = self._locks[key]
-        entry.lock.release()
-        self._leave(key, entry)
-
-    def _leave(self, key: str, entry: _KeyLock) -> None:
-        entry.users -= 1
-        if entry.users == 0:
-            del self._locks[key]
-
-    def __len__(self) -> int:
-        return len(self._locks)
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"Another turn of this conversation is still running after {seconds:g} seconds; "
+            "retry when it has finished."
+        )
+        self.seconds = seconds
 
 
-class _KeyLock:
-    """A key's lock, and how many callers hold or await it."""
+def slot_key(isolation_key: str, generation: int) -> str:
+    """The id of a conversation's state in ``generation``: ``key``, ``key#1``, ``key#2``, ….
 
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
+    It is the ``session_id`` of the agent session a conversation's turns run in, so
+    history kept by the session id follows the conversation across restarts and
+    processes, and a reset starts a new history.
+    """
+    return isolation_key if generation == 0 else f"{isolation_key}#{generation}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,100 +64,195 @@ class SlotCodec(Generic[T]):
     restore: Callable[[Any], T] | None = None
 
 
-class ConversationSlots(Generic[T]):
-    """Resolves the state of an isolation key and serializes its users.
+@dataclass(slots=True)
+class _Slot(Generic[T]):
+    """A conversation's live object, its generation and the stored version it matches."""
 
-    Live objects sit in an LRU of ``max_live`` entries; an evicted one moves to ``store``
-    and comes back on the key's next turn. A durable store holds serialized snapshots,
-    written through on every turn, so a killed process resumes where it stopped; the
-    in-process store keeps evicted objects as they are (bounded by its own size).
-    ``reset(key)`` points the key at a new generation: the next lease starts from
-    scratch, and the old generation's state is dropped.
+    generation: int
+    version: int | None
+    value: T
+
+
+class ConversationSlots(Generic[T]):
+    """Resolves the state of an isolation key and serializes its turns.
+
+    Live objects sit in an LRU of ``max_live`` entries. With a durable or shared store
+    every turn writes the conversation's state through (a snapshot when the codec has
+    one), fenced by the turn's lease; a live object evicted from an in-process store is
+    parked in it as it is and comes back on the key's next turn.
     """
 
-    def __init__(self, codec: SlotCodec[T], store: StateStore, *, max_live: int) -> None:
+    def __init__(
+        self,
+        codec: SlotCodec[T],
+        store: StateStore,
+        *,
+        max_live: int,
+        lease_seconds: float = 30.0,
+        wait_seconds: float = 300.0,
+    ) -> None:
         if max_live < 1:
             raise ValueError("max_live_sessions must be at least 1")
         self._codec = codec
         self._store = store
         self._max_live = max_live
-        self._live: OrderedDict[str, T] = OrderedDict()
+        self._lease_seconds = lease_seconds
+        self._wait_seconds = wait_seconds
+        self._writes_through = store.durable or store.shared
+        self._live: OrderedDict[str, _Slot[T]] = OrderedDict()
         self._leased: set[str] = set()
-        self._locks = KeyLocks()
-
-    def slot_key(self, isolation_key: str) -> str:
-        """The key of the current generation of ``isolation_key``'s state."""
-        generation = self._store.get(_ALIAS_PREFIX + isolation_key)
-        return isolation_key if generation is None else f"{isolation_key}#{generation}"
+        self._resetting: dict[str, asyncio.Task[None]] = {}
 
     @asynccontextmanager
     async def lease(self, isolation_key: str) -> AsyncGenerator[T]:
-        """Yield the key's state, exclusively: concurrent leases of one key queue up."""
-        await self._locks.acquire(isolation_key)
-        try:
-            slot_key = self.slot_key(isolation_key)
-            value = self._checkout(slot_key)
-            self._leased.add(slot_key)
-            try:
-                yield value
-            finally:
-                self._leased.discard(slot_key)
-                # A reset during the run moved the key on: this generation is garbage.
-                if self.slot_key(isolation_key) == slot_key:
-                    self._checkin(slot_key, value)
-        finally:
-            self._locks.release(isolation_key)
+        """Yield the key's state, exclusively: concurrent leases of one key queue up.
 
-    def reset(self, isolation_key: str) -> None:
-        """Start a new generation for ``isolation_key`` and drop the current one."""
-        old = self.slot_key(isolation_key)
-        self._store.set(_ALIAS_PREFIX + isolation_key, uuid.uuid4().hex)
-        self._live.pop(old, None)
-        self._store.delete(_SNAPSHOT_PREFIX + old)
+        Raises:
+            ConversationBusy: The conversation stayed leased for ``wait_seconds``.
+            LeaseLost: The lease expired while the turn ran (another process may have
+                taken the conversation over); the turn's state was not written.
+
+        """
+        resetting = self._resetting.get(isolation_key)
+        if resetting is not None:
+            await asyncio.shield(resetting)
+        # In one process a turn cannot outlive its owner: its lease needs no expiry.
+        ttl = self._lease_seconds if self._store.shared else _IN_PROCESS_TTL
+        lease = await self._store.acquire(_LEASE + isolation_key, ttl=ttl, wait=self._wait_seconds)
+        if lease is None:
+            raise ConversationBusy(self._wait_seconds)
+        keeper = (
+            _LeaseKeeper(self._store, lease, self._lease_seconds) if self._store.shared else None
+        )
+        try:
+            slot = await self._checkout(isolation_key)
+            self._leased.add(isolation_key)
+            try:
+                yield slot.value
+            finally:
+                self._leased.discard(isolation_key)
+                await self._checkin(isolation_key, slot, lease)
+        finally:
+            if keeper is not None:
+                await keeper.stop()
+            await self._store.release(lease)
+
+    async def reset(self, isolation_key: str) -> None:
+        """Move ``isolation_key`` to a new generation and drop the current one."""
+        self._live.pop(isolation_key, None)
+        state = await update_state(self._store, _STATE + isolation_key, _next_generation)
+        await self._store.delete(_PARKED + slot_key(isolation_key, state["generation"] - 1))
+
+    def schedule_reset(self, isolation_key: str) -> None:
+        """Start :meth:`reset` in the running loop; the key's next lease waits for it."""
+        task = asyncio.get_running_loop().create_task(self.reset(isolation_key))
+        self._resetting[isolation_key] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._resetting.get(isolation_key) is done:
+                del self._resetting[isolation_key]
+            if not done.cancelled() and done.exception() is not None:
+                logger.error("Resetting a session failed", exc_info=done.exception())
+
+        task.add_done_callback(forget)
+
+    async def generation(self, isolation_key: str) -> int:
+        """The current generation of ``isolation_key`` (``0`` until its first reset)."""
+        return _generation_of(await self._store.get(_STATE + isolation_key))
 
     @property
     def live_count(self) -> int:
         """How many objects are live in memory."""
         return len(self._live)
 
-    def _checkout(self, slot_key: str) -> T:
-        value = self._live.get(slot_key)
-        if value is not None:
-            self._live.move_to_end(slot_key)
-            return value
-        stored = self._store.get(_SNAPSHOT_PREFIX + slot_key)
-        if stored is None:
-            return self._codec.create(slot_key)
-        if self._store.durable and self._codec.restore is not None:
-            return self._codec.restore(stored)
-        self._store.delete(_SNAPSHOT_PREFIX + slot_key)
-        return stored
+    async def _checkout(self, isolation_key: str) -> _Slot[T]:
+        live = self._live.get(isolation_key)
+        if live is not None and not self._store.shared:
+            self._live.move_to_end(isolation_key)
+            return live
+        stored = await self._store.read(_STATE + isolation_key)
+        version = None if stored is None else stored.version
+        if live is not None and live.version == version:
+            self._live.move_to_end(isolation_key)
+            return live
+        state = _state_fields(None if stored is None else stored.value)
+        generation = _generation_of(state)
+        key = slot_key(isolation_key, generation)
+        snapshot = state.get("snapshot")
+        if snapshot is not None and self._codec.restore is not None:
+            return _Slot(generation, version, self._codec.restore(snapshot))
+        if not self._writes_through:
+            parked = await self._store.get(_PARKED + key)
+            if parked is not None:
+                await self._store.delete(_PARKED + key)
+                return _Slot(generation, version, cast("T", parked))
+        return _Slot(generation, version, self._codec.create(key))
 
-    def _checkin(self, slot_key: str, value: T) -> None:
-        self._live[slot_key] = value
-        self._live.move_to_end(slot_key)
-        if self._store.durable:
-            self._write_snapshot(slot_key, value)
-        self._evict()
+    async def _checkin(self, isolation_key: str, slot: _Slot[T], lease: Lease) -> None:
+        if self._writes_through:
+            state: dict[str, Any] = {"generation": slot.generation}
+            if self._codec.snapshot is not None:
+                state["snapshot"] = self._codec.snapshot(slot.value)
+            version = await self._store.write(
+                _STATE + isolation_key, state, version=slot.version, fence=lease
+            )
+            if version is None:  # reset while the turn ran: this generation is garbage
+                self._live.pop(isolation_key, None)
+                return
+            slot.version = version
+        elif await self.generation(isolation_key) != slot.generation:
+            return  # reset while the turn ran
+        self._live[isolation_key] = slot
+        self._live.move_to_end(isolation_key)
+        await self._evict()
 
-    def _evict(self) -> None:
+    async def _evict(self) -> None:
         """Move the least recently used objects out of memory, skipping leased ones."""
         excess = len(self._live) - self._max_live
-        skipped: list[tuple[str, T]] = []
-        while excess > 0 and self._live:
-            slot_key, value = self._live.popitem(last=False)
-            if slot_key in self._leased:
-                skipped.append((slot_key, value))
+        evicted: list[tuple[str, _Slot[T]]] = []
+        for isolation_key in list(self._live):
+            if excess <= 0:
+                break
+            if isolation_key in self._leased:
                 continue
+            evicted.append((isolation_key, self._live.pop(isolation_key)))
             excess -= 1
-            if not self._store.durable:
-                # An in-process store keeps the object itself: serializing it would only
-                # cost time. Durable stores already hold this turn's snapshot.
-                self._store.set(_SNAPSHOT_PREFIX + slot_key, value)
-        for slot_key, value in reversed(skipped):
-            self._live[slot_key] = value
-            self._live.move_to_end(slot_key, last=False)
+        if self._writes_through:
+            return  # the store holds each one's state already
+        for isolation_key, slot in evicted:
+            # An in-process store keeps the object itself: serializing it would only
+            # cost time.
+            await self._store.set(_PARKED + slot_key(isolation_key, slot.generation), slot.value)
 
-    def _write_snapshot(self, slot_key: str, value: T) -> None:
-        if self._codec.snapshot is not None:
-            self._store.set(_SNAPSHOT_PREFIX + slot_key, self._codec.snapshot(value))
+
+class _LeaseKeeper:
+    """Renews a lease in the background while its turn runs, at a third of its TTL."""
+
+    def __init__(self, store: StateStore, lease: Lease, ttl: float) -> None:
+        self._task = asyncio.create_task(self._renew(store, lease, ttl))
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    @staticmethod
+    async def _renew(store: StateStore, lease: Lease, ttl: float) -> None:
+        while True:
+            await asyncio.sleep(ttl / 3)
+            if not await store.renew(lease, ttl=ttl):
+                logger.warning("The lease of %s expired while its turn ran", lease.key)
+                return
+
+
+def _state_fields(value: Any) -> Mapping[str, Any]:
+    return cast("Mapping[str, Any]", value) if isinstance(value, Mapping) else {}
+
+
+def _generation_of(value: Any) -> int:
+    generation = _state_fields(value).get("generation", 0)
+    return generation if isinstance(generation, int) else 0
+
+
+def _next_generation(value: Any) -> dict[str, Any]:
+    return {"generation": _generation_of(value) + 1}

@@ -92,9 +92,13 @@ class AgentRunner:
         self.agent = agent
 
     def codec(self) -> SlotCodec[AgentSession]:
-        """Sessions come from the agent and snapshot through ``to_dict``/``from_dict``."""
+        """Sessions come from the agent and snapshot through ``to_dict``/``from_dict``.
+
+        A conversation's session is created with the conversation's slot key as its
+        ``session_id`` (see :func:`slot_key`), never a random one.
+        """
         return SlotCodec(
-            create=lambda _slot_key: self.agent.create_session(),
+            create=lambda slot_key: self.agent.create_session(session_id=slot_key),
             snapshot=lambda session: session.to_dict(),
             restore=AgentSession.from_dict,
         )

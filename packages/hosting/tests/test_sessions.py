@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from agent_framework_hosting import DiskStateStore, MemoryStateStore, StateStore
 from agent_framework_hosting._sessions import (  # pyright: ignore[reportPrivateUsage]
+    ConversationBusy,
     ConversationSlots,
-    KeyLocks,
     SlotCodec,
+    slot_key,
 )
 
 
@@ -37,8 +38,12 @@ CODEC: SlotCodec[Notes] = SlotCodec(
 )
 
 
-def slots(store: StateStore | None = None, *, max_live: int = 8) -> ConversationSlots[Notes]:
-    return ConversationSlots(CODEC, store or MemoryStateStore(), max_live=max_live)
+def slots(
+    store: StateStore | None = None, *, max_live: int = 8, wait_seconds: float = 300.0
+) -> ConversationSlots[Notes]:
+    return ConversationSlots(
+        CODEC, store or MemoryStateStore(), max_live=max_live, wait_seconds=wait_seconds
+    )
 
 
 async def say(conversations: ConversationSlots[Notes], key: str, text: str) -> list[str]:
@@ -159,14 +164,14 @@ async def test_leases_of_different_keys_are_held_at_once() -> None:
 async def test_reset_starts_the_key_from_scratch() -> None:
     conversations = slots()
     await say(conversations, "k", "old")
-    conversations.reset("k")
+    await conversations.reset("k")
     assert await say(conversations, "k", "new") == ["new"]
 
 
 async def test_reset_leaves_other_keys_alone() -> None:
     conversations = slots()
     await say(conversations, "a", "a1")
-    conversations.reset("b")
+    await conversations.reset("b")
     assert await say(conversations, "a", "a2") == ["a1", "a2"]
 
 
@@ -174,7 +179,7 @@ async def test_reset_during_a_lease_does_not_resurrect_the_old_generation() -> N
     conversations = slots()
     async with conversations.lease("k") as old:
         old.said.append("old")
-        conversations.reset("k")
+        await conversations.reset("k")
         old.said.append("written after the reset")
     assert conversations.live_count == 0
     assert await say(conversations, "k", "new") == ["new"]
@@ -184,14 +189,14 @@ async def test_reset_of_an_evicted_key_drops_its_stored_object() -> None:
     conversations = slots(max_live=1)
     await say(conversations, "a", "a1")
     await say(conversations, "b", "b1")
-    conversations.reset("a")
+    await conversations.reset("a")
     assert await say(conversations, "a", "a2") == ["a2"]
 
 
 async def test_a_reset_survives_in_a_durable_store(tmp_path: Path) -> None:
     before = slots(DiskStateStore(tmp_path))
     await say(before, "k", "old")
-    before.reset("k")
+    await before.reset("k")
     assert await say(slots(DiskStateStore(tmp_path)), "k", "new") == ["new"]
 
 
@@ -200,87 +205,79 @@ def test_max_live_must_be_at_least_one() -> None:
         slots(max_live=0)
 
 
-async def test_key_locks_are_dropped_once_nobody_holds_or_awaits_them() -> None:
-    locks = KeyLocks()
-    await locks.acquire("k")
-    assert len(locks) == 1
-    locks.release("k")
-    assert len(locks) == 0
+async def test_a_session_is_created_with_its_conversation_as_its_id() -> None:
+    conversations = slots()
+    async with conversations.lease("alice") as notes:
+        assert notes.slot_key == "alice"
+    await conversations.reset("alice")
+    await conversations.reset("alice")
+    async with conversations.lease("alice") as notes:
+        assert notes.slot_key == "alice#2" == slot_key("alice", 2)
 
 
-async def test_a_cancelled_waiter_does_not_leak_its_key_lock() -> None:
-    locks = KeyLocks()
-    waiting = asyncio.Event()
-
-    async def wait_for_lock() -> None:
-        waiting.set()
-        await locks.acquire("k")
-        locks.release("k")
-
-    await locks.acquire("k")
-    waiter = asyncio.create_task(wait_for_lock())
-    await waiting.wait()
-    await asyncio.sleep(0)
-    waiter.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiter
-    assert len(locks) == 1
-    locks.release("k")
-    assert len(locks) == 0
+async def test_a_live_copy_behind_the_stored_version_is_not_used(tmp_path: Path) -> None:
+    here, there = slots(DiskStateStore(tmp_path)), slots(DiskStateStore(tmp_path))
+    await say(here, "k", "one")
+    await say(there, "k", "two")
+    assert await say(here, "k", "three") == ["one", "two", "three"]
+    assert await say(there, "k", "four") == ["one", "two", "three", "four"]
 
 
-async def test_a_key_lock_goes_to_its_waiters_in_turn() -> None:
-    locks = KeyLocks()
-    order: list[str] = []
-
-    async def take(name: str) -> None:
-        await locks.acquire("k")
-        order.append(name)
-        await asyncio.sleep(0)
-        locks.release("k")
-
-    await locks.acquire("k")
-    waiters = [asyncio.create_task(take(name)) for name in ("a", "b")]
-    await asyncio.sleep(0)
-    assert order == []
-    locks.release("k")
-    await asyncio.gather(*waiters)
-    assert order == ["a", "b"]
-    assert len(locks) == 0
+async def test_a_reset_in_another_process_reaches_a_live_copy(tmp_path: Path) -> None:
+    here, there = slots(DiskStateStore(tmp_path)), slots(DiskStateStore(tmp_path))
+    await say(here, "k", "old")
+    await there.reset("k")
+    assert await say(here, "k", "new") == ["new"]
 
 
-def test_memory_store_forgets_the_least_recently_used_entry_when_full() -> None:
+async def test_leases_of_one_key_exclude_each_other_across_processes(tmp_path: Path) -> None:
+    here, there = slots(DiskStateStore(tmp_path)), slots(DiskStateStore(tmp_path))
+    turns = [say(here if n % 2 else there, "k", str(n)) for n in range(10)]
+    said = await asyncio.gather(*turns)
+    assert sorted(len(everything) for everything in said) == list(range(1, 11))
+
+
+async def test_a_turn_that_waits_too_long_for_its_conversation_is_refused() -> None:
+    conversations = slots(wait_seconds=0.1)
+    async with conversations.lease("k"):
+        with pytest.raises(ConversationBusy, match="still running"):
+            await say(conversations, "k", "too soon")
+    assert await say(conversations, "k", "later") == ["later"]
+
+
+async def test_a_scheduled_reset_is_finished_before_the_next_turn() -> None:
+    conversations = slots()
+    await say(conversations, "k", "old")
+    conversations.schedule_reset("k")
+    assert await say(conversations, "k", "new") == ["new"]
+
+
+async def test_memory_store_forgets_the_least_recently_used_entry_when_full() -> None:
     store = MemoryStateStore(max_entries=2)
-    store.set("a", 1)
-    store.set("b", 2)
-    assert store.get("a") == 1
-    store.set("c", 3)
-    assert (store.get("a"), store.get("b"), store.get("c")) == (1, None, 3)
+    await store.set("a", 1)
+    await store.set("b", 2)
+    assert await store.get("a") == 1
+    await store.set("c", 3)
+    assert [await store.get(key) for key in "abc"] == [1, None, 3]
 
 
-def test_memory_store_hands_out_copies_of_dicts_and_lists() -> None:
+async def test_memory_store_keeps_tuples_inside_dicts() -> None:
     store = MemoryStateStore()
-    value: dict[str, Any] = {"items": [1, 2], "pair": ("a", "b")}
-    store.set("k", value)
-    value["items"].append(3)
-    read = store.get("k")
-    assert read == {"items": [1, 2], "pair": ("a", "b")}
-    assert read is not None
-    read["items"].append(4)
-    assert store.get("k") == {"items": [1, 2], "pair": ("a", "b")}
+    await store.set("k", {"pair": ("a", "b")})
+    assert await store.get("k") == {"pair": ("a", "b")}
 
 
-def test_memory_store_keeps_bytes_as_bytes() -> None:
+async def test_memory_store_keeps_bytes_as_bytes() -> None:
     store = MemoryStateStore()
-    store.set("raw", b"\x80\x05not a pickle")
-    assert store.get("raw") == b"\x80\x05not a pickle"
-    assert type(store.get("raw")) is bytes
+    await store.set("raw", b"\x80\x05not a pickle")
+    assert await store.get("raw") == b"\x80\x05not a pickle"
+    assert type(await store.get("raw")) is bytes
 
 
-def test_memory_store_refuses_a_value_it_cannot_copy() -> None:
+async def test_memory_store_refuses_a_value_it_cannot_copy() -> None:
     store = MemoryStateStore()
     with pytest.raises(TypeError):
-        store.set("k", {"lock": threading.Lock()})
+        await store.set("k", {"lock": threading.Lock()})
     with pytest.raises(TypeError, match="'k' cannot be stored"):
-        store.set("k", {"f": lambda: None})
-    assert store.get("k") is None
+        await store.set("k", {"f": lambda: None})
+    assert await store.get("k") is None

@@ -12,6 +12,7 @@ from ._review_workflow import ReviewRequest, review_workflow
 if TYPE_CHECKING:
     from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
     from ._server import LoopbackServer
+    from ._state_conformance import StateStoreConformanceTests
 
 __all__ = [
     "ChannelConformanceTests",
@@ -21,6 +22,7 @@ __all__ = [
     "OfflineChatClient",
     "ReviewRequest",
     "RunningHost",
+    "StateStoreConformanceTests",
     "review_workflow",
 ]
 
@@ -30,6 +32,7 @@ _LAZY = {
     "ChannelReply": "._conformance",
     "RunningHost": "._conformance",
     "LoopbackServer": "._server",
+    "StateStoreConformanceTests": "._state_conformance",
 }
 
 
