@@ -4,49 +4,78 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-__all__ = ["MESSAGE_LIMIT", "ParseMode", "render", "split_text", "utf16_length"]
+__all__ = [
+    "CAPTION_LIMIT",
+    "MESSAGE_LIMIT",
+    "ParseMode",
+    "iter_pieces",
+    "render",
+    "split_text",
+    "utf16_length",
+]
 
 MESSAGE_LIMIT = 4096
-"""The most UTF-16 code units Telegram accepts in one message's text."""
+"""The most UTF-16 code units Telegram accepts in one message's text, after parsing."""
+
+CAPTION_LIMIT = 1024
+"""The most UTF-16 code units Telegram accepts in a photo's or a document's caption."""
 
 ParseMode: TypeAlias = Literal["MarkdownV2", "HTML"]
 
 
 def utf16_length(text: str) -> int:
     """The length Telegram measures: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` UTF-16 units.
+    """Split ``text`` into pieces of at most ``limit`` UTF-16 units (see `iter_pieces`)."""
+    return list(iter_pieces(text, limit))
+
+
+def iter_pieces(text: str, limit: int = MESSAGE_LIMIT) -> Iterator[str]:
+    """The pieces of ``text``, each at most ``limit`` UTF-16 units, in order.
 
     Cuts prefer, in order: a blank line, a line break, the end of a sentence, a space; a
-    piece is cut mid-word only when it has none of these in its second half.
+    piece is cut mid-word only when it has none of these in its second half. Whitespace
+    at a cut is dropped. Each piece costs time in proportion to its own length, so taking
+    the first few pieces of a huge text is cheap, and splitting all of it is linear.
     """
-    pieces: list[str] = []
-    rest = text
-    while utf16_length(rest) > limit:
-        window = rest[: _fitting_prefix(rest, limit)]
+    start, end = 0, len(text)
+    produced = False
+    while True:
+        # ``limit`` characters hold at least ``limit`` units: the window never needs more.
+        window = text[start : start + limit]
+        fitting = max(1, _fitting_prefix(window, limit))
+        if start + fitting >= end:
+            rest = text[start:]
+            if rest.strip() or not produced:
+                yield rest
+            return
+        window = window[:fitting]
         cut = _boundary(window)
-        piece, rest = window[:cut].rstrip(), rest[cut:].lstrip()
+        piece = window[:cut].rstrip()
         if piece:
-            pieces.append(piece)
-    if rest.strip() or not pieces:
-        pieces.append(rest)
-    return pieces
+            produced = True
+            yield piece
+        start += cut
+        while start < end and text[start].isspace():
+            start += 1
 
 
-def _fitting_prefix(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
+def _fitting_prefix(window: str, limit: int) -> int:
+    """How many characters of ``window`` fit in ``limit`` UTF-16 units."""
+    if window.isascii():
+        return min(len(window), limit)
+    units = window.encode("utf-16-le", "surrogatepass")[: 2 * limit]
+    # A cut through a surrogate pair leaves half a character: "ignore" drops it.
+    return len(units.decode("utf-16-le", "ignore"))
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*\s")
