@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import base64
 import os
-import re
 from typing import Any
 
 from agent_framework import Agent
@@ -86,11 +85,8 @@ async def say(fake: FakeBotApi, channel: TelegramChannel, message: dict[str, Any
         lambda: fake.confirmed_offset > update["update_id"] and not channel.pending_updates,
         "the bot's answer",
     )
-    # Show each text as Telegram renders it: without MarkdownV2's escapes.
-    return [
-        re.sub(r"\\(.)", r"\1", sent.text) if sent.text else "[photo]"
-        for sent in fake.messages(chat_id)[seen:]
-    ]
+    # Each text as Telegram shows it: the fake parses MarkdownV2 as Telegram does.
+    return [sent.text or "[photo]" for sent in fake.messages(chat_id)[seen:]]
 
 
 SCRIPT: list[dict[str, Any]] = [

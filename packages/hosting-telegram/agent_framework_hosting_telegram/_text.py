@@ -132,13 +132,13 @@ class _Link:
 _Node: TypeAlias = _Text | _Code | _Pre | _Styled | _Link
 
 _FENCE = re.compile(r"```([\w+#-]*)[^\S\n]*\n?(.*?)```", re.DOTALL)
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_HEADING = re.compile(r"^#{1,6}[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _INLINE = re.compile(
     r"(?P<code>`[^`\n]+`)"
     r"|(?P<bold>\*\*(?=\S).+?(?<=\S)\*\*|__(?=\S).+?(?<=\S)__)"
     r"|(?P<strike>~~(?=\S).+?(?<=\S)~~)"
     r"|(?P<italic>\*(?=[^\s*])[^*\n]*?(?<=[^\s*])\*|(?<!\w)_(?=[^\s_])[^_\n]*?(?<=[^\s_])_(?!\w))"
-    r"|(?P<link>\[(?P<label>[^\]\n]+)\]\((?P<url>(?:https?|tg|mailto):(?:[^()\s]|\([^()\s]*\))+)\))"
+    r"|(?P<link>\[(?P<label>[^\]\n]*[^\]\s][^\]\n]*)\]\((?P<url>(?:https?|tg|mailto):(?:[^()\s]|\([^()\s]*\))+)\))"
 )
 
 
@@ -147,7 +147,9 @@ def _parse(text: str) -> list[_Node]:
     position = 0
     for fence in _FENCE.finditer(text):
         nodes.extend(_parse_blocks(text[position : fence.start()]))
-        nodes.append(_Pre(fence.group(2).rstrip("\n"), fence.group(1)))
+        code = fence.group(2).rstrip("\n")
+        # An empty block shows nothing in Telegram: keep its fence as text instead.
+        nodes.append(_Pre(code, fence.group(1)) if code.strip() else _Text(fence.group(0)))
         position = fence.end()
     nodes.extend(_parse_blocks(text[position:]))
     return nodes
@@ -171,7 +173,9 @@ def _parse_inline(text: str) -> list[_Node]:
         if match.start() > position:
             nodes.append(_Text(text[position : match.start()]))
         token = match.group(0)
-        if match.group("code"):
+        if match.group("code") and not token[1:-1].strip():
+            nodes.append(_Text(token))  # an empty code span shows nothing: keep it as text
+        elif match.group("code"):
             nodes.append(_Code(token[1:-1]))
         elif match.group("bold"):
             nodes.append(_Styled("bold", _parse_inline(token[2:-2])))
@@ -195,6 +199,9 @@ _HTML_TAGS = {"bold": "b", "italic": "i", "strike": "s"}
 def _markdown_v2(nodes: list[_Node]) -> str:
     out: list[str] = []
     for node in nodes:
+        if isinstance(node, _Styled) and node.style == "italic" and out and out[-1][-1:] == "_":
+            # "__" would read as underline: an empty code span keeps two underscores apart.
+            out.append("``")
         match node:
             case _Text(text):
                 out.append(_MARKDOWN_V2_SPECIAL.sub(r"\\\1", text))

@@ -258,7 +258,12 @@ async def test_markdown_is_rendered_for_the_parse_mode(parse_mode: str, expected
         )
         async with running_bot(fake, channel) as bot:
             turn = await bot.say(4, "format it")
-    assert [(m.text, m.parse_mode) for m in turn.messages] == [(expected, parse_mode)]
+    assert [(m.markup, m.parse_mode) for m in turn.messages] == [(expected, parse_mode)]
+    # Telegram shows the text without the markup, with its formatting as entities.
+    assert turn.messages[0].text == "Total: 1.5 (approx) a_b - done!" + (
+        " <ok>" if parse_mode == "HTML" else ""
+    )
+    assert [e["type"] for e in turn.messages[0].entities] == ["bold", "code"]
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -430,7 +435,7 @@ async def test_the_token_is_in_no_log_record_at_debug(
     texts = [formatter.format(record) for record in caplog.records]
     httpx_lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
     assert any("/bot424242:***/sendMessage" in line for line in httpx_lines)
-    assert any("/file/bot424242:***/photos/" in line for line in httpx_lines)
+    assert any("/file/bot424242:***/files/" in line for line in httpx_lines)
     assert any(record.exc_info for record in caplog.records)
     assert [text for text in texts if TOKEN in text or secret_part in text] == []
 
