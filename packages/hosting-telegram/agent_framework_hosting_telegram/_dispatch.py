@@ -6,9 +6,11 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from agent_framework_hosting import StateStore
+
+from ._parse import TelegramUpdate
 
 __all__ = ["Acceptance", "SeenUpdates", "UpdateDispatcher"]
 
@@ -59,7 +61,7 @@ class UpdateDispatcher:
 
     def __init__(
         self,
-        handle: Callable[[dict[str, Any]], Awaitable[None]],
+        handle: Callable[[TelegramUpdate], Awaitable[None]],
         seen: SeenUpdates,
         *,
         capacity: int,
@@ -85,16 +87,16 @@ class UpdateDispatcher:
         """How many more updates can be accepted now."""
         return max(0, self._capacity - len(self._tasks))
 
-    def accept(self, update: dict[str, Any]) -> Acceptance:
+    def accept(self, update: TelegramUpdate) -> Acceptance:
         """Start answering ``update`` after its chat's earlier updates, unless seen or full."""
-        update_id: int = update["update_id"]
+        update_id = update.update_id
         if update_id in self._seen:
             logger.info("Ignoring duplicate Telegram update %s", update_id)
             return "duplicate"
         if not self.free:
             return "full"
         self._seen.add(update_id)
-        chat = _chat_id(update)
+        chat = update.message.chat_id if update.message is not None else None
         previous = self._last_of_chat.get(chat) if chat is not None else None
         task = asyncio.create_task(
             self._answer(update, previous), name=f"telegram-update-{update_id}"
@@ -134,7 +136,7 @@ class UpdateDispatcher:
             ", ".join(map(str, cut_off)),
         )
 
-    async def _answer(self, update: dict[str, Any], previous: asyncio.Task[None] | None) -> None:
+    async def _answer(self, update: TelegramUpdate, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
             # Only its end matters here: a failure was handled (and logged) in its own task.
             await asyncio.wait([previous])
@@ -145,14 +147,3 @@ class UpdateDispatcher:
         if chat is not None and self._last_of_chat.get(chat) is task:
             del self._last_of_chat[chat]
         self._room.set()
-
-
-def _chat_id(update: dict[str, Any]) -> int | None:
-    message: object = update.get("message")
-    if not isinstance(message, dict):
-        return None
-    chat: object = cast("dict[str, Any]", message).get("chat")
-    if not isinstance(chat, dict):
-        return None
-    chat_id: object = cast("dict[str, Any]", chat).get("id")
-    return chat_id if isinstance(chat_id, int) else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +22,7 @@ CAN_NOT_PARSE = "Bad Request: can't parse entities: "
 
 
 @asynccontextmanager
-async def serving(fake: FakeBotApi) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(fake: FakeBotApi) -> AsyncGenerator[httpx.AsyncClient]:
     with LoopbackServer(fake.app) as server:
         async with httpx.AsyncClient(base_url=f"{server.base_url}/bot{TOKEN}/") as client:
             yield client

@@ -86,7 +86,7 @@ async def test_webhook_url_is_registered_with_a_generated_secret_and_removed_on_
 async def test_webhook_rejects_a_wrong_or_missing_secret(secret: str | None) -> None:
     async with bot_on_fake() as bot:
         status = await bot.deliver(bot.fake.message_update(5, "let me in"), secret=secret)
-        assert status == 403
+        assert status == 401
         assert bot.channel.pending_updates == 0
         assert bot.fake.messages(5) == []
 
@@ -320,10 +320,13 @@ async def test_received_photos_reach_the_agent_as_data_without_the_token(transpo
     assert TOKEN.split(":")[1] not in history
 
 
-async def test_unsupported_messages_get_a_hint() -> None:
+async def test_a_message_without_text_or_media_gets_a_hint() -> None:
     async with bot_on_fake() as bot:
-        turn = await bot.say(2, None)
-    assert turn.text == "I can read text and images; please send one of those."
+        turn = await bot.say(2, None)  # a sticker, a location, a poll: nothing the agent reads
+    assert turn.text == (
+        "I can read text, photos, documents, voice and audio messages, and videos; "
+        "please send one of those."
+    )
 
 
 @pytest.mark.parametrize("stream", [False, True])
