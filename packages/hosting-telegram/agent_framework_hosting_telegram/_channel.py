@@ -58,14 +58,15 @@ class TelegramChannel:
     ``/reset``, and the ones passed here) are bot commands, plus ``/start``.
 
     Delivery: with ``transport="webhook"`` the Bot API posts updates to ``path``, and
-    each must carry ``secret_token`` in the ``X-Telegram-Bot-Api-Secret-Token`` header;
-    with ``"polling"`` the channel runs a ``getUpdates`` loop for the host's lifetime.
-    ``"auto"`` picks webhook when ``webhook_url`` or ``secret_token`` is given, else
-    polling.
+    each must carry ``secret_token`` in the ``X-Telegram-Bot-Api-Secret-Token`` header
+    (``401`` otherwise) and fit in ``MAX_UPDATE_BYTES`` (``413``); with ``"polling"`` the
+    channel runs a ``getUpdates`` loop for the host's lifetime. ``"auto"`` picks webhook
+    when ``webhook_url`` or ``secret_token`` is given, else polling. Either way, an update
+    whose fields do not have the Bot API's types is refused before anything uses it.
 
     Args:
         bot_token: The bot's token from @BotFather. It is never logged, and never shown
-            to the agent: received photos are downloaded and passed as data.
+            to the agent: received files are downloaded and passed as data.
         path: Where the webhook route is mounted.
         commands: Extra commands, offered to every channel of the host.
         register_native_commands: Publish the commands with ``setMyCommands`` at startup.
