@@ -5,14 +5,16 @@ With a real bot (token from @BotFather in TELEGRAM_BOT_TOKEN):
     TELEGRAM_BOT_TOKEN=123:abc uv run samples/telegram_bot.py
 
 Offline, against the repository's local fake of the Bot API, with a short scripted chat
-(a message, a follow-up, a photo with a caption, /new) printed as it happens:
+(a message, a follow-up, a photo and a document with captions, /new) printed as it happens:
 
     uv run samples/telegram_bot.py --fake
 
 Without OPENAI_API_KEY the agent runs on the offline chat client; with it, on OpenAI
 (model from OPENAI_MODEL, default gpt-4o-mini). STATE_DIR keeps sessions across restarts.
-For a webhook instead of polling, pass ``webhook_url=`` (and serve the host behind HTTPS);
-with several processes or replicas, also pass the same ``secret_token=`` to each.
+TELEGRAM_ALLOWED_USER_IDS (comma-separated user ids) answers only those users; anyone
+else is told once that the bot is private. For a webhook instead of polling, pass
+``webhook_url=`` (and serve the host behind HTTPS) and a fixed ``secret_token=``, so that a
+restart keeps the secret Telegram knows.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import argparse
 import asyncio
 import base64
 import os
-import re
 from typing import Any
 
 from agent_framework import Agent
@@ -44,6 +45,12 @@ def chat_client() -> Any:
     return OfflineChatClient()
 
 
+def allowed_user_ids() -> set[int] | None:
+    """The user ids in TELEGRAM_ALLOWED_USER_IDS, or None (everyone) when it is not set."""
+    listed = os.environ.get("TELEGRAM_ALLOWED_USER_IDS", "").strip()
+    return {int(part) for part in listed.split(",") if part.strip()} if listed else None
+
+
 def build_host(
     token: str, *, api_base: str = "https://api.telegram.org", **options: Any
 ) -> AgentFrameworkHost:
@@ -53,6 +60,7 @@ def build_host(
         api_base=api_base,
         transport="polling",
         parse_mode="MarkdownV2",
+        allowed_user_ids=allowed_user_ids(),
         **options,
     )
     return AgentFrameworkHost(
@@ -70,7 +78,7 @@ async def chat_with_fake(script: list[dict[str, Any]]) -> list[tuple[str, str]]:
         assert isinstance(channel, TelegramChannel)
         with LoopbackServer(host.app):
             for message in script:
-                said = message.get("text") or f"[photo] {message.get('caption', '')}".strip()
+                said = message.get("text") or f"[file] {message.get('caption', '')}".strip()
                 transcript.append(("user", said))
                 transcript.extend(("bot", text) for text in await say(fake, channel, message))
     return transcript
@@ -86,11 +94,8 @@ async def say(fake: FakeBotApi, channel: TelegramChannel, message: dict[str, Any
         lambda: fake.confirmed_offset > update["update_id"] and not channel.pending_updates,
         "the bot's answer",
     )
-    # Show each text as Telegram renders it: without MarkdownV2's escapes.
-    return [
-        re.sub(r"\\(.)", r"\1", sent.text) if sent.text else "[photo]"
-        for sent in fake.messages(chat_id)[seen:]
-    ]
+    # Each text as Telegram shows it: the fake parses MarkdownV2 as Telegram does.
+    return [sent.text or "[file]" for sent in fake.messages(chat_id)[seen:]]
 
 
 SCRIPT: list[dict[str, Any]] = [
@@ -98,6 +103,12 @@ SCRIPT: list[dict[str, Any]] = [
     {"text": "Hello!"},
     {"text": "Do you remember me?"},
     {"photo": PIXEL, "caption": "What is in this picture?"},
+    {
+        "document": b"Standup: ship the release on Friday.",
+        "mime_type": "text/plain",
+        "file_name": "notes.txt",
+        "caption": "Summarize my notes",
+    },
     {"text": "/new"},
     {"text": "Hello again"},
 ]

@@ -61,6 +61,7 @@ async def test_telegram_sample_chats_offline_against_the_fake_bot_api() -> None:
         "Echo: Hello! (turn 1)",
         "Echo: Do you remember me? (turn 2)",
         "Echo: What is in this picture? (turn 3)",
+        "Echo: Summarize my notes (turn 4)",
         "Started a new conversation.",
         "Echo: Hello again (turn 1)",
     ]

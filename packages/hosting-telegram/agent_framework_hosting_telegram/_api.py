@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import httpx
+from agent_framework_hosting import WireError, decode_json
 
 __all__ = ["BotApi", "TelegramApiError"]
 
@@ -113,9 +114,11 @@ class InputFile:
 class BotApi:
     """Calls ``{api_base}/bot<token>/<method>``.
 
-    Rate limits (``429`` with ``parameters.retry_after``) are waited out; server errors and
-    transport failures are retried with backoff; other errors raise at once. At most
-    ``max_attempts`` attempts are made per call.
+    Rate limits (``429`` with ``parameters.retry_after``) are waited out, unless the wait
+    is over ``max_retry_after``; server errors and transport failures are retried with
+    backoff; other errors raise at once. At most ``max_attempts`` attempts are made per
+    call. Answers are read up to ``max_answer_bytes`` and decoded within the core's
+    depth limit: what a proxy or a broken server sends instead is an error, never a crash.
     """
 
     def __init__(
@@ -126,12 +129,14 @@ class BotApi:
         max_attempts: int = 4,
         backoff: float = 0.5,
         max_retry_after: float = 60.0,
+        max_answer_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self._base = f"{api_base.rstrip('/')}/bot{token}/"
         self._file_base = f"{api_base.rstrip('/')}/file/bot{token}/"
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._max_retry_after = max_retry_after
+        self._max_answer_bytes = max_answer_bytes
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
         self._token: str | None = token
         _REDACTOR.hide(token)
@@ -175,8 +180,8 @@ class BotApi:
                 logger.warning("%s; retrying in %.1fs", error, wait)
                 await asyncio.sleep(wait)
 
-    async def download(self, file_path: str, *, max_bytes: int) -> bytes:
-        """Download a file that ``getFile`` returned, refusing more than ``max_bytes``."""
+    async def download(self, file_path: str, *, max_bytes: int) -> bytes | None:
+        """Download a file that ``getFile`` returned; ``None`` when it is over ``max_bytes``."""
         try:
             async with self._http.stream("GET", self._file_base + file_path) as response:
                 if response.status_code != 200:
@@ -185,14 +190,7 @@ class BotApi:
                         f"HTTP {response.status_code}",
                         error_code=response.status_code,
                     )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TelegramApiError("file download", f"larger than {max_bytes} bytes")
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return await _read_within(response, max_bytes)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             # httpx's message may carry the URL, and with it the token.
             raise TelegramApiError("file download", type(error).__name__) from None
@@ -208,47 +206,78 @@ class BotApi:
         request_timeout = (
             httpx.Timeout(read_timeout) if read_timeout is not None else httpx.USE_CLIENT_DEFAULT
         )
+        if files:
+            request = self._http.build_request(
+                "POST",
+                url,
+                data={key: _form_value(value) for key, value in (payload or {}).items()},
+                files={f.field: (f.filename, f.data, f.media_type) for f in files},
+                timeout=request_timeout,
+            )
+        else:
+            request = self._http.build_request(
+                "POST", url, json=dict(payload or {}), timeout=request_timeout
+            )
         try:
-            if files:
-                response = await self._http.post(
-                    url,
-                    data={key: _form_value(value) for key, value in (payload or {}).items()},
-                    files={f.field: (f.filename, f.data, f.media_type) for f in files},
-                    timeout=request_timeout,
-                )
-            else:
-                response = await self._http.post(
-                    url, json=dict(payload or {}), timeout=request_timeout
-                )
+            response = await self._http.send(request, stream=True)
+            try:
+                raw = await _read_within(response, self._max_answer_bytes)
+            finally:
+                await response.aclose()
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             # httpx's message may carry the URL, and with it the token.
             raise TelegramApiError(method, f"transport error ({type(error).__name__})") from None
-        try:
-            body: object = response.json()
-        except ValueError:
+        status = response.status_code
+        if raw is None:
             raise TelegramApiError(
                 method,
-                f"HTTP {response.status_code} without a JSON body",
-                error_code=response.status_code,
+                f"HTTP {status} with an answer over {self._max_answer_bytes} bytes",
+                error_code=status,
+            )
+        try:
+            # A proxy in front of the Bot API may answer with a page of HTML.
+            body: object = decode_json(raw)
+        except WireError:
+            raise TelegramApiError(
+                method, f"HTTP {status} without a JSON body", error_code=status
             ) from None
         if not isinstance(body, dict):
-            raise TelegramApiError(method, "unexpected answer", error_code=response.status_code)
+            raise TelegramApiError(
+                method, f"HTTP {status} with an unexpected answer", error_code=status
+            )
         answer = cast("dict[str, Any]", body)
         if answer.get("ok") is True:
             return answer.get("result")
-        parameters: object = answer.get("parameters")
-        retry_after: object = (
-            cast("dict[str, Any]", parameters).get("retry_after")
-            if isinstance(parameters, dict)
-            else None
-        )
         code: object = answer.get("error_code")
+        description: object = answer.get("description")
         raise TelegramApiError(
             method,
-            str(answer.get("description") or f"HTTP {response.status_code}"),
-            error_code=code if isinstance(code, int) else response.status_code,
-            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+            description if isinstance(description, str) and description else f"HTTP {status}",
+            error_code=code if type(code) is int else status,
+            retry_after=_retry_after(answer.get("parameters")),
         )
+
+
+def _retry_after(parameters: object) -> float | None:
+    """The seconds a ``429`` asks to wait (``parameters.retry_after``), when it says."""
+    if not isinstance(parameters, dict):
+        return None
+    value: object = cast("dict[str, Any]", parameters).get("retry_after")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return max(0.0, float(value))
+
+
+async def _read_within(response: httpx.Response, max_bytes: int) -> bytes | None:
+    """The body of a streamed ``response``, or ``None`` as soon as it grows past ``max_bytes``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _form_value(value: Any) -> str:

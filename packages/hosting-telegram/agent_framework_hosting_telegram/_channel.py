@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from agent_framework_hosting import (
@@ -19,14 +18,20 @@ from agent_framework_hosting import (
     ChannelResponseHook,
     ChannelRunHook,
     ChannelStreamUpdateHook,
+    WireError,
+    decode_json,
+    read_body,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._access import Allowlist, checked_ids
 from ._api import BotApi, TelegramApiError
 from ._dispatch import SeenUpdates, UpdateDispatcher
-from ._handler import HandlerSettings, UpdateHandler, as_mapping, telegram_isolation_key
+from ._handler import HandlerSettings, UpdateHandler, telegram_isolation_key
+from ._parse import UpdateError, parse_update
+from ._polling import Poller
 from ._text import ParseMode
 
 __all__ = ["TelegramChannel", "telegram_isolation_key"]
@@ -34,6 +39,8 @@ __all__ = ["TelegramChannel", "telegram_isolation_key"]
 logger = logging.getLogger("agent_framework.hosting.telegram")
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+MAX_UPDATE_BYTES = 1024 * 1024
+"""The largest webhook body read; Telegram's updates are far smaller."""
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _PARSE_MODES: dict[str, ParseMode] = {
     "MarkdownV2": "MarkdownV2",
@@ -51,14 +58,15 @@ class TelegramChannel:
     ``/reset``, and the ones passed here) are bot commands, plus ``/start``.
 
     Delivery: with ``transport="webhook"`` the Bot API posts updates to ``path``, and
-    each must carry ``secret_token`` in the ``X-Telegram-Bot-Api-Secret-Token`` header;
-    with ``"polling"`` the channel runs a ``getUpdates`` loop for the host's lifetime.
-    ``"auto"`` picks webhook when ``webhook_url`` or ``secret_token`` is given, else
-    polling.
+    each must carry ``secret_token`` in the ``X-Telegram-Bot-Api-Secret-Token`` header
+    (``401`` otherwise) and fit in ``MAX_UPDATE_BYTES`` (``413``); with ``"polling"`` the
+    channel runs a ``getUpdates`` loop for the host's lifetime. ``"auto"`` picks webhook
+    when ``webhook_url`` or ``secret_token`` is given, else polling. Either way, an update
+    whose fields do not have the Bot API's types is refused before anything uses it.
 
     Args:
         bot_token: The bot's token from @BotFather. It is never logged, and never shown
-            to the agent: received photos are downloaded and passed as data.
+            to the agent: received files are downloaded and passed as data.
         path: Where the webhook route is mounted.
         commands: Extra commands, offered to every channel of the host.
         register_native_commands: Publish the commands with ``setMyCommands`` at startup.
@@ -79,13 +87,21 @@ class TelegramChannel:
         stream_update_hook: Invoked by the host on each streamed update.
         stream_edit_min_interval: Seconds between two edits of a streamed message.
         group_sessions: ``"per_user"`` or ``"per_chat"`` conversations in groups.
-        max_image_bytes: Larger received images are not downloaded.
+        max_file_bytes: The largest received file (photo, document, voice, audio, video)
+            downloaded for the agent; the sender of a larger one is told so.
         apology: What the user reads when the agent fails (the cause is only logged).
         shutdown_timeout: Seconds the host's shutdown waits for replies in progress.
         max_concurrent_updates: The most updates held at once (being answered, or waiting
             behind an earlier message of their chat). When that many are held, polling
             fetches no more and the webhook answers ``503`` so that Telegram delivers the
             update again later.
+        max_reply_messages: The most messages one reply is sent as; a longer reply is
+            sent as its first message and then in full as a text file.
+        allowed_user_ids: When set (or ``allowed_chat_ids`` is), only messages from these
+            users, or in the allowed chats, are answered.
+        allowed_chat_ids: Chats (private chats or groups) whose messages are answered.
+        not_allowed_reply: What a chat whose messages are not answered is told, at most
+            once an hour.
 
     """
 
@@ -112,10 +128,14 @@ class TelegramChannel:
         stream_update_hook: ChannelStreamUpdateHook | None = None,
         stream_edit_min_interval: float = 0.4,
         group_sessions: Literal["per_user", "per_chat"] = "per_user",
-        max_image_bytes: int = 10 * 1024 * 1024,
+        max_file_bytes: int = 20 * 1024 * 1024,
         apology: str = "Sorry, something went wrong. Please try again.",
         shutdown_timeout: float = 10.0,
         max_concurrent_updates: int = 64,
+        max_reply_messages: int = 5,
+        allowed_user_ids: Collection[int] | None = None,
+        allowed_chat_ids: Collection[int] | None = None,
+        not_allowed_reply: str = "Sorry, this bot is private.",
     ) -> None:
         if not bot_token or ":" not in bot_token:
             raise ValueError("bot_token must be a Telegram bot token ('<bot id>:<secret>')")
@@ -129,10 +149,15 @@ class TelegramChannel:
             raise ValueError(
                 f"group_sessions must be 'per_user' or 'per_chat', got {group_sessions!r}"
             )
-        if max_concurrent_updates < 1:
-            raise ValueError(
-                f"max_concurrent_updates must be at least 1, got {max_concurrent_updates!r}"
-            )
+        for option, value in (
+            ("max_concurrent_updates", max_concurrent_updates),
+            ("max_reply_messages", max_reply_messages),
+            ("max_file_bytes", max_file_bytes),
+        ):
+            if value < 1:
+                raise ValueError(f"{option} must be at least 1, got {value!r}")
+        self._allowed_user_ids = checked_ids(allowed_user_ids, "allowed_user_ids")
+        self._allowed_chat_ids = checked_ids(allowed_chat_ids, "allowed_chat_ids")
         if transport == "auto":
             transport = "webhook" if webhook_url or secret_token else "polling"
         if transport == "webhook" and secret_token == "":
@@ -158,12 +183,15 @@ class TelegramChannel:
         """Whether replies stream into a live message; read at each update."""
         self._token = bot_token
         self._commands = tuple(commands)
-        self._register_native_commands = register_native_commands
         self._api_base = api_base
-        self._webhook_url = webhook_url
-        self._secret_token = secret_token
-        self._delete_webhook_on_shutdown = delete_webhook_on_shutdown
-        self._polling_timeout = polling_timeout
+        self._delivery = _Delivery(
+            transport=transport,
+            secret_token=secret_token,
+            webhook_url=webhook_url,
+            delete_webhook_on_shutdown=delete_webhook_on_shutdown,
+            polling_timeout=polling_timeout,
+            register_native_commands=register_native_commands,
+        )
         self._shutdown_timeout = shutdown_timeout
         self._max_concurrent_updates = max_concurrent_updates
         self._settings = HandlerSettings(
@@ -172,11 +200,13 @@ class TelegramChannel:
             send_typing_action=send_typing_action,
             stream_edit_min_interval=stream_edit_min_interval,
             group_sessions=group_sessions,
-            max_image_bytes=max_image_bytes,
+            max_file_bytes=max_file_bytes,
+            max_reply_messages=max_reply_messages,
             apology=apology,
+            not_allowed_reply=not_allowed_reply,
         )
         self._dispatcher: UpdateDispatcher | None = None
-        self._poller: asyncio.Task[None] | None = None
+        """The dispatcher of the host that contributed the channel last, for `pending_updates`."""
 
     @property
     def pending_updates(self) -> int:
@@ -187,7 +217,12 @@ class TelegramChannel:
         """The webhook route (webhook transport), the commands and the bot's lifecycle."""
         api = BotApi(self._token, api_base=self._api_base)
         handler = UpdateHandler(
-            self._settings, context, api, channel_name=self.name, streaming=lambda: self.stream
+            self._settings,
+            context,
+            api,
+            Allowlist(self._allowed_user_ids, self._allowed_chat_ids),
+            channel_name=self.name,
+            streaming=lambda: self.stream,
         )
         dispatcher = self._dispatcher = UpdateDispatcher(
             handler.handle,
@@ -195,115 +230,122 @@ class TelegramChannel:
             capacity=self._max_concurrent_updates,
             shutdown_timeout=self._shutdown_timeout,
         )
-
-        async def webhook(request: Request) -> Response:
-            given = request.headers.get(SECRET_HEADER, "")
-            expected = self._secret_token or ""
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                return JSONResponse({"ok": False, "description": "Forbidden"}, status_code=403)
-            try:
-                update: object = json.loads(await request.body())
-            except (ValueError, UnicodeDecodeError):
-                return JSONResponse({"ok": False, "description": "Invalid JSON"}, status_code=400)
-            if not isinstance(update, dict) or not isinstance(
-                cast("dict[str, Any]", update).get("update_id"), int
-            ):
-                return JSONResponse(
-                    {"ok": False, "description": "Not a Telegram update"}, status_code=400
-                )
-            if dispatcher.accept(cast("dict[str, Any]", update)) == "full":
-                # Telegram delivers an update again when the webhook does not answer 2xx.
-                return JSONResponse(
-                    {"ok": False, "description": "Too many updates in progress"},
-                    status_code=503,
-                    headers={"Retry-After": "1"},
-                )
-            return JSONResponse({"ok": True})
-
-        async def startup() -> None:
-            me = await api.call("getMe")
-            handler.username = str(as_mapping(me).get("username") or "")
-            if self._register_native_commands:
-                await api.call("setMyCommands", {"commands": _bot_commands(context.commands)})
-            if self.transport == "webhook" and self._webhook_url is not None:
-                await api.call(
-                    "setWebhook",
-                    {
-                        "url": self._webhook_url,
-                        "secret_token": self._secret_token,
-                        "allowed_updates": ["message"],
-                    },
-                )
-            if self.transport == "polling":
-                # getUpdates is refused while a webhook is set.
-                await api.call("deleteWebhook", {"drop_pending_updates": False})
-                self._poller = asyncio.create_task(
-                    self._poll(api, dispatcher), name="telegram-poll"
-                )
-
-        async def shutdown() -> None:
-            try:
-                if self._poller is not None:
-                    self._poller.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await self._poller
-                    self._poller = None
-                await dispatcher.drain()
-                if self.transport == "webhook" and self._delete_webhook_on_shutdown:
-                    with contextlib.suppress(TelegramApiError):
-                        await api.call("deleteWebhook", retry=False)
-            finally:
-                await api.aclose()
-
-        routes = [Route("/", webhook, methods=["POST"])] if self.transport == "webhook" else []
+        bot = _Bot(self._delivery, context, api, handler, dispatcher)
         return ChannelContribution(
-            routes=routes,
+            routes=bot.routes(),
             commands=self._commands,
-            on_startup=[startup],
-            on_shutdown=[shutdown],
+            on_startup=[bot.start],
+            on_shutdown=[bot.stop],
         )
 
-    async def _poll(self, api: BotApi, dispatcher: UpdateDispatcher) -> None:
-        """Long-poll ``getUpdates`` until cancelled; back off on errors.
 
-        Only as many updates are fetched as can be accepted: the rest wait at Telegram,
-        unconfirmed, until updates in progress finish.
-        """
-        offset: int | None = None
-        failures = 0
-        while True:
-            await dispatcher.wait_for_room()
-            payload: dict[str, Any] = {
-                "timeout": self._polling_timeout,
-                "allowed_updates": ["message"],
-                "limit": min(100, dispatcher.free),
-            }
-            if offset is not None:
-                payload["offset"] = offset
-            try:
-                updates = await api.call(
-                    "getUpdates", payload, read_timeout=self._polling_timeout + 10, retry=False
-                )
-            except TelegramApiError as error:
-                failures += 1
-                wait = error.retry_after or _polling_backoff(failures)
-                logger.warning("%s; polling again in %.1fs", error, wait)
-                await asyncio.sleep(wait)
-                continue
-            failures = 0
-            for item in cast("list[object]", updates) if isinstance(updates, list) else []:
-                update = as_mapping(item)
-                update_id = update.get("update_id")
-                if not isinstance(update_id, int):
-                    continue
-                if dispatcher.accept(update) == "full":
-                    break  # not confirmed: the next getUpdates returns it again
-                offset = max(offset or 0, update_id + 1)
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """How updates arrive and how the bot presents itself, as a host's bot needs it."""
+
+    transport: Literal["polling", "webhook"]
+    secret_token: str | None
+    webhook_url: str | None
+    delete_webhook_on_shutdown: bool
+    polling_timeout: int
+    register_native_commands: bool
 
 
-def _polling_backoff(failures: int) -> float:
-    """Seconds before polling again after ``failures`` failures in a row: 0.5, 1, 2, … 30."""
-    return min(30.0, 0.5 * 2 ** min(failures - 1, 6))
+class _Bot:
+    """One host's bot: its webhook route, and its startup and shutdown."""
+
+    def __init__(
+        self,
+        delivery: _Delivery,
+        context: ChannelContext,
+        api: BotApi,
+        handler: UpdateHandler,
+        dispatcher: UpdateDispatcher,
+    ) -> None:
+        self._delivery = delivery
+        self._context = context
+        self._api = api
+        self._handler = handler
+        self._dispatcher = dispatcher
+        self._poller = (
+            Poller(api, dispatcher, timeout=delivery.polling_timeout)
+            if delivery.transport == "polling"
+            else None
+        )
+
+    def routes(self) -> list[Route]:
+        """The webhook route, for the webhook transport."""
+        if self._delivery.transport != "webhook":
+            return []
+        return [Route("/", self.receive_webhook, methods=["POST"])]
+
+    async def receive_webhook(self, request: Request) -> Response:
+        """``POST {path}``: check the secret, read the update within its limits, accept it."""
+        given = request.headers.get(SECRET_HEADER, "")
+        expected = self._delivery.secret_token or ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return _bot_api_error(401, "Unauthorized")
+        try:
+            body = decode_json(await read_body(request, MAX_UPDATE_BYTES))
+        except WireError as error:
+            return _bot_api_error(error.status, error.message)
+        try:
+            update = parse_update(body)
+        except UpdateError as error:
+            return _bot_api_error(400, f"Not a Telegram update: {error}")
+        if self._dispatcher.accept(update) == "full":
+            # Telegram delivers an update again when the webhook does not answer 2xx.
+            return _bot_api_error(503, "Too many updates in progress", headers={"Retry-After": "1"})
+        return JSONResponse({"ok": True})
+
+    async def start(self) -> None:
+        """Learn the bot's name, publish the commands, and register the webhook or poll."""
+        delivery = self._delivery
+        me: object = await self._api.call("getMe")
+        username: object = (
+            cast("dict[str, Any]", me).get("username") if isinstance(me, dict) else None
+        )
+        self._handler.username = username if isinstance(username, str) else ""
+        if delivery.register_native_commands:
+            await self._api.call(
+                "setMyCommands", {"commands": _bot_commands(self._context.commands)}
+            )
+        if delivery.transport == "webhook" and delivery.webhook_url is not None:
+            await self._api.call(
+                "setWebhook",
+                {
+                    "url": delivery.webhook_url,
+                    "secret_token": delivery.secret_token,
+                    "allowed_updates": ["message"],
+                },
+            )
+        if self._poller is not None:
+            # getUpdates is refused while a webhook is set.
+            await self._api.call("deleteWebhook", {"drop_pending_updates": False})
+            self._poller.start()
+
+    async def stop(self) -> None:
+        """Stop polling, let replies in progress finish, and close the client."""
+        try:
+            if self._poller is not None:
+                await self._poller.stop()
+            await self._dispatcher.drain()
+            if self._delivery.transport == "webhook" and self._delivery.delete_webhook_on_shutdown:
+                with contextlib.suppress(TelegramApiError):
+                    await self._api.call("deleteWebhook", retry=False)
+        finally:
+            await self._api.aclose()
+
+
+def _bot_api_error(
+    status: int, description: str, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An error in the Bot API's own shape, which is what Telegram reads from a webhook."""
+    return JSONResponse(
+        {"ok": False, "error_code": status, "description": description},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def _bot_commands(commands: Sequence[ChannelCommand]) -> list[dict[str, str]]:

@@ -6,9 +6,11 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, Literal, cast
+from typing import Literal
 
 from agent_framework_hosting import StateStore
+
+from ._parse import TelegramUpdate
 
 __all__ = ["Acceptance", "SeenUpdates", "UpdateDispatcher"]
 
@@ -54,7 +56,7 @@ class UpdateDispatcher:
 
     def __init__(
         self,
-        handle: Callable[[dict[str, Any]], Awaitable[None]],
+        handle: Callable[[TelegramUpdate], Awaitable[None]],
         seen: SeenUpdates,
         *,
         capacity: int,
@@ -80,12 +82,12 @@ class UpdateDispatcher:
         """How many more updates can be accepted now."""
         return max(0, self._capacity - len(self._tasks))
 
-    def accept(self, update: dict[str, Any]) -> Acceptance:
+    def accept(self, update: TelegramUpdate) -> Acceptance:
         """Start answering ``update`` after its chat's earlier updates, unless full."""
-        update_id: int = update["update_id"]
+        update_id = update.update_id
         if not self.free:
             return "full"
-        chat = _chat_id(update)
+        chat = update.message.chat_id if update.message is not None else None
         previous = self._last_of_chat.get(chat) if chat is not None else None
         task = asyncio.create_task(
             self._answer(update, previous), name=f"telegram-update-{update_id}"
@@ -125,9 +127,9 @@ class UpdateDispatcher:
             ", ".join(map(str, cut_off)),
         )
 
-    async def _answer(self, update: dict[str, Any], previous: asyncio.Task[None] | None) -> None:
-        if not await self._seen.claim(update["update_id"]):
-            logger.info("Ignoring duplicate Telegram update %s", update["update_id"])
+    async def _answer(self, update: TelegramUpdate, previous: asyncio.Task[None] | None) -> None:
+        if not await self._seen.claim(update.update_id):
+            logger.info("Ignoring duplicate Telegram update %s", update.update_id)
             return
         if previous is not None:
             # Only its end matters here: a failure was handled (and logged) in its own task.
@@ -139,14 +141,3 @@ class UpdateDispatcher:
         if chat is not None and self._last_of_chat.get(chat) is task:
             del self._last_of_chat[chat]
         self._room.set()
-
-
-def _chat_id(update: dict[str, Any]) -> int | None:
-    message: object = update.get("message")
-    if not isinstance(message, dict):
-        return None
-    chat: object = cast("dict[str, Any]", message).get("chat")
-    if not isinstance(chat, dict):
-        return None
-    chat_id: object = cast("dict[str, Any]", chat).get("id")
-    return chat_id if isinstance(chat_id, int) else None

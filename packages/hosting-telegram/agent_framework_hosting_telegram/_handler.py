@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from agent_framework import AgentResponse, Content, Message
 from agent_framework_hosting import (
@@ -20,11 +20,14 @@ from agent_framework_hosting import (
     HostedRunResult,
 )
 
+from ._access import Allowlist
 from ._api import BotApi, TelegramApiError
+from ._media import MediaUnavailable, fetch_media
+from ._parse import TelegramMessage, TelegramUpdate
 from ._replies import ChatReplier
 from ._text import ParseMode
 
-__all__ = ["HandlerSettings", "UpdateHandler", "as_mapping", "telegram_isolation_key"]
+__all__ = ["HandlerSettings", "UpdateHandler", "telegram_isolation_key"]
 
 logger = logging.getLogger("agent_framework.hosting.telegram")
 
@@ -38,8 +41,10 @@ class HandlerSettings:
     send_typing_action: bool
     stream_edit_min_interval: float
     group_sessions: Literal["per_user", "per_chat"]
-    max_image_bytes: int
+    max_file_bytes: int
+    max_reply_messages: int
     apology: str
+    not_allowed_reply: str
 
 
 def telegram_isolation_key(chat_id: int | str) -> str:
@@ -55,6 +60,7 @@ class UpdateHandler:
         settings: HandlerSettings,
         context: ChannelContext,
         api: BotApi,
+        allowlist: Allowlist,
         *,
         channel_name: str,
         streaming: Callable[[], bool],
@@ -64,72 +70,85 @@ class UpdateHandler:
         self._settings = settings
         self._context = context
         self._api = api
+        self._allowlist = allowlist
         self.username = ""
         """The bot's username (from ``getMe``), to tell ``/cmd@thisbot`` from other bots'."""
 
-    async def handle(self, update: dict[str, Any]) -> None:
+    async def handle(self, update: TelegramUpdate) -> None:
         """Answer one accepted update; failures are logged, never raised."""
-        message: object = update.get("message")
-        if not isinstance(message, dict):
+        if update.message is None:
             return
         try:
-            await self._handle_message(cast("dict[str, Any]", message))
+            await self._handle_message(update.message)
         except TelegramApiError as error:
-            logger.error("Telegram update %s could not be answered: %s", update["update_id"], error)
+            logger.error("Telegram update %s could not be answered: %s", update.update_id, error)
         except Exception:
-            logger.exception("Telegram update %s could not be answered", update["update_id"])
+            logger.exception("Telegram update %s could not be answered", update.update_id)
 
-    async def _handle_message(self, message: dict[str, Any]) -> None:
-        chat = as_mapping(message.get("chat"))
-        chat_id = chat.get("id")
-        if not isinstance(chat_id, int):
-            return
-        sender = as_mapping(message.get("from"))
-        is_group = chat.get("type") in ("group", "supergroup")
+    async def _handle_message(self, message: TelegramMessage) -> None:
         settings = self._settings
         replier = ChatReplier(
             self._api,
-            chat_id,
+            message.chat_id,
             parse_mode=settings.parse_mode,
-            reply_to=message.get("message_id") if is_group else None,
+            reply_to=message.message_id if message.is_group else None,
             edit_min_interval=settings.stream_edit_min_interval,
+            max_reply_messages=settings.max_reply_messages,
         )
+        if not self._allowlist.allows(message):
+            sender = message.sender.id if message.sender is not None else None
+            logger.info(
+                "Telegram message from user %s in chat %s refused: not on the allowlist",
+                sender,
+                message.chat_id,
+            )
+            if self._allowlist.should_refuse(message.chat_id):
+                await replier.send_text(settings.not_allowed_reply)
+            return
         request = ChannelRequest(
             channel=self._channel_name,
             operation="message.create",
             input="",
-            session=ChannelSession(isolation_key=self._isolation_key(chat_id, sender, is_group)),
-            identity=_identity(sender, chat),
-            metadata={"chat_id": chat_id, "message_id": message.get("message_id")},
+            session=ChannelSession(isolation_key=self._isolation_key(message)),
+            identity=_identity(message),
+            metadata={"chat_id": message.chat_id, "message_id": message.message_id},
             stream=self._streaming(),
         )
-        text = message.get("text")
-        if isinstance(text, str) and text.startswith("/"):
+        text = message.text
+        if text is not None and text.startswith("/") and not message.files:
             await self._run_command(text, request, replier)
             return
-        contents = await self._contents(message)
+        contents: list[Content] = [Content.from_text(text)] if text else []
+        if message.files:
+            try:
+                contents.append(
+                    await fetch_media(self._api, message.files, max_bytes=settings.max_file_bytes)
+                )
+            except MediaUnavailable as unavailable:
+                await replier.send_text(unavailable.reply)
+                return
         if not contents:
-            await replier.send_text("I can read text and images; please send one of those.")
+            await replier.send_text(_UNSUPPORTED)
             return
         request.input = [Message("user", contents)]
-        typing = await self._typing(chat_id)
+        typing = await self._typing(message.chat_id)
         try:
             response = await self._run(request, replier)
         except Exception:
-            logger.exception("The agent failed on a Telegram message in chat %s", chat_id)
+            logger.exception("The agent failed on a Telegram message in chat %s", message.chat_id)
             await replier.send_text(settings.apology)
             return
         finally:
             if typing is not None:
                 typing.cancel()
+                await asyncio.wait([typing])
         await replier.finish(response)
 
-    def _isolation_key(self, chat_id: int, sender: Mapping[str, Any], is_group: bool) -> str:
-        key = telegram_isolation_key(chat_id)
-        user_id = sender.get("id")
+    def _isolation_key(self, message: TelegramMessage) -> str:
+        key = telegram_isolation_key(message.chat_id)
         per_user = self._settings.group_sessions == "per_user"
-        if is_group and per_user and isinstance(user_id, int):
-            return f"{key}:{user_id}"
+        if message.is_group and per_user and message.sender is not None:
+            return f"{key}:{message.sender.id}"
         return key
 
     async def _run(self, request: ChannelRequest, replier: ChatReplier) -> AgentResponse:
@@ -137,11 +156,9 @@ class UpdateHandler:
         if not request.stream:
             return (await self._context.run(request)).result
         async with await self._context.run_stream(request) as stream:
-            so_far: list[str] = []
             async for update in stream:
                 if update.text:
-                    so_far.append(update.text)
-                    await replier.show_progress("".join(so_far))
+                    await replier.show_progress(update.text)
             final: HostedRunResult = await stream.get_final_response()
         return final.result
 
@@ -164,31 +181,6 @@ class UpdateHandler:
             return
         await command.handle(ChannelCommandContext(request, replier.send_text, self._context))
 
-    async def _contents(self, message: dict[str, Any]) -> list[Content]:
-        """The user's text or caption, and a received image downloaded as data."""
-        contents: list[Content] = []
-        text = message.get("text") or message.get("caption")
-        if isinstance(text, str) and text:
-            contents.append(Content.from_text(text))
-        image = _image_file(message, self._settings.max_image_bytes)
-        if image is not None:
-            file_id, media_type = image
-            data = await self._download(file_id)
-            if data is not None:
-                contents.append(Content.from_data(data=data, media_type=media_type))
-        return contents
-
-    async def _download(self, file_id: str) -> bytes | None:
-        try:
-            file = as_mapping(await self._api.call("getFile", {"file_id": file_id}))
-            path = file.get("file_path")
-            if not isinstance(path, str):
-                return None
-            return await self._api.download(path, max_bytes=self._settings.max_image_bytes)
-        except TelegramApiError as error:
-            logger.warning("A received image could not be downloaded: %s", error)
-            return None
-
     async def _typing(self, chat_id: int) -> asyncio.Task[None] | None:
         """Show "typing…" now, and keep renewing it until the returned task is cancelled."""
         if not self._settings.send_typing_action:
@@ -210,51 +202,25 @@ class UpdateHandler:
         return asyncio.create_task(keep_typing(), name=f"telegram-typing-{chat_id}")
 
 
-def as_mapping(value: object) -> dict[str, Any]:
-    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+_UNSUPPORTED = (
+    "I can read text, photos, documents, voice and audio messages, and videos; "
+    "please send one of those."
+)
 
 
-def _identity(sender: Mapping[str, Any], chat: Mapping[str, Any]) -> ChannelIdentity | None:
-    user_id = sender.get("id")
-    if not isinstance(user_id, int):
+def _identity(message: TelegramMessage) -> ChannelIdentity | None:
+    if message.sender is None:
         return None
-    attributes = {
-        key: sender[key]
-        for key in ("username", "first_name", "last_name", "language_code", "is_bot")
-        if key in sender
+    attributes: dict[str, Any] = {
+        **message.sender.attributes,
+        "chat_id": message.chat_id,
+        "chat_type": message.chat_type,
     }
-    attributes["chat_id"] = chat.get("id")
-    attributes["chat_type"] = chat.get("type")
-    return ChannelIdentity(channel="telegram", native_id=str(user_id), attributes=attributes)
+    return ChannelIdentity(
+        channel="telegram", native_id=str(message.sender.id), attributes=attributes
+    )
 
 
-def _image_file(message: Mapping[str, Any], max_bytes: int) -> tuple[str, str] | None:
-    """The file id and media type of the message's image: the largest photo size that fits."""
-    photo: object = message.get("photo")
-    if isinstance(photo, list):
-        sizes = [
-            as_mapping(size)
-            for size in cast("list[object]", photo)
-            if isinstance(as_mapping(size).get("file_id"), str)
-        ]
-        fitting = [size for size in sizes if int(size.get("file_size") or 0) <= max_bytes]
-        if fitting:
-            best = max(
-                fitting, key=lambda size: int(size.get("width") or 0) * int(size.get("height") or 0)
-            )
-            return str(best["file_id"]), "image/jpeg"
-    document = as_mapping(message.get("document"))
-    media_type = document.get("mime_type")
-    if (
-        isinstance(media_type, str)
-        and media_type.startswith("image/")
-        and isinstance(document.get("file_id"), str)
-        and int(document.get("file_size") or 0) <= max_bytes
-    ):
-        return str(document["file_id"]), media_type
-    return None
-
-
-def _command_list(commands: Sequence[ChannelCommand] | Any) -> str:
+def _command_list(commands: Iterable[ChannelCommand]) -> str:
     names = ", ".join(f"/{command.name}" for command in commands)
     return f"Commands: {names}." if names else ""

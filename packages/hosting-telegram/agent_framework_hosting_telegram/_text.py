@@ -4,49 +4,78 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-__all__ = ["MESSAGE_LIMIT", "ParseMode", "render", "split_text", "utf16_length"]
+__all__ = [
+    "CAPTION_LIMIT",
+    "MESSAGE_LIMIT",
+    "ParseMode",
+    "iter_pieces",
+    "render",
+    "split_text",
+    "utf16_length",
+]
 
 MESSAGE_LIMIT = 4096
-"""The most UTF-16 code units Telegram accepts in one message's text."""
+"""The most UTF-16 code units Telegram accepts in one message's text, after parsing."""
+
+CAPTION_LIMIT = 1024
+"""The most UTF-16 code units Telegram accepts in a photo's or a document's caption."""
 
 ParseMode: TypeAlias = Literal["MarkdownV2", "HTML"]
 
 
 def utf16_length(text: str) -> int:
     """The length Telegram measures: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` UTF-16 units.
+    """Split ``text`` into pieces of at most ``limit`` UTF-16 units (see `iter_pieces`)."""
+    return list(iter_pieces(text, limit))
+
+
+def iter_pieces(text: str, limit: int = MESSAGE_LIMIT) -> Iterator[str]:
+    """The pieces of ``text``, each at most ``limit`` UTF-16 units, in order.
 
     Cuts prefer, in order: a blank line, a line break, the end of a sentence, a space; a
-    piece is cut mid-word only when it has none of these in its second half.
+    piece is cut mid-word only when it has none of these in its second half. Whitespace
+    at a cut is dropped. Each piece costs time in proportion to its own length, so taking
+    the first few pieces of a huge text is cheap, and splitting all of it is linear.
     """
-    pieces: list[str] = []
-    rest = text
-    while utf16_length(rest) > limit:
-        window = rest[: _fitting_prefix(rest, limit)]
+    start, end = 0, len(text)
+    produced = False
+    while True:
+        # ``limit`` characters hold at least ``limit`` units: the window never needs more.
+        window = text[start : start + limit]
+        fitting = max(1, _fitting_prefix(window, limit))
+        if start + fitting >= end:
+            rest = text[start:]
+            if rest.strip() or not produced:
+                yield rest
+            return
+        window = window[:fitting]
         cut = _boundary(window)
-        piece, rest = window[:cut].rstrip(), rest[cut:].lstrip()
+        piece = window[:cut].rstrip()
         if piece:
-            pieces.append(piece)
-    if rest.strip() or not pieces:
-        pieces.append(rest)
-    return pieces
+            produced = True
+            yield piece
+        start += cut
+        while start < end and text[start].isspace():
+            start += 1
 
 
-def _fitting_prefix(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
+def _fitting_prefix(window: str, limit: int) -> int:
+    """How many characters of ``window`` fit in ``limit`` UTF-16 units."""
+    if window.isascii():
+        return min(len(window), limit)
+    units = window.encode("utf-16-le", "surrogatepass")[: 2 * limit]
+    # A cut through a surrogate pair leaves half a character: "ignore" drops it.
+    return len(units.decode("utf-16-le", "ignore"))
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*\s")
@@ -103,13 +132,13 @@ class _Link:
 _Node: TypeAlias = _Text | _Code | _Pre | _Styled | _Link
 
 _FENCE = re.compile(r"```([\w+#-]*)[^\S\n]*\n?(.*?)```", re.DOTALL)
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_HEADING = re.compile(r"^#{1,6}[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _INLINE = re.compile(
     r"(?P<code>`[^`\n]+`)"
     r"|(?P<bold>\*\*(?=\S).+?(?<=\S)\*\*|__(?=\S).+?(?<=\S)__)"
     r"|(?P<strike>~~(?=\S).+?(?<=\S)~~)"
     r"|(?P<italic>\*(?=[^\s*])[^*\n]*?(?<=[^\s*])\*|(?<!\w)_(?=[^\s_])[^_\n]*?(?<=[^\s_])_(?!\w))"
-    r"|(?P<link>\[(?P<label>[^\]\n]+)\]\((?P<url>(?:https?|tg|mailto):(?:[^()\s]|\([^()\s]*\))+)\))"
+    r"|(?P<link>\[(?P<label>[^\]\n]*[^\]\s][^\]\n]*)\]\((?P<url>(?:https?|tg|mailto):(?:[^()\s]|\([^()\s]*\))+)\))"
 )
 
 
@@ -118,7 +147,9 @@ def _parse(text: str) -> list[_Node]:
     position = 0
     for fence in _FENCE.finditer(text):
         nodes.extend(_parse_blocks(text[position : fence.start()]))
-        nodes.append(_Pre(fence.group(2).rstrip("\n"), fence.group(1)))
+        code = fence.group(2).rstrip("\n")
+        # An empty block shows nothing in Telegram: keep its fence as text instead.
+        nodes.append(_Pre(code, fence.group(1)) if code.strip() else _Text(fence.group(0)))
         position = fence.end()
     nodes.extend(_parse_blocks(text[position:]))
     return nodes
@@ -142,7 +173,9 @@ def _parse_inline(text: str) -> list[_Node]:
         if match.start() > position:
             nodes.append(_Text(text[position : match.start()]))
         token = match.group(0)
-        if match.group("code"):
+        if match.group("code") and not token[1:-1].strip():
+            nodes.append(_Text(token))  # an empty code span shows nothing: keep it as text
+        elif match.group("code"):
             nodes.append(_Code(token[1:-1]))
         elif match.group("bold"):
             nodes.append(_Styled("bold", _parse_inline(token[2:-2])))
@@ -166,6 +199,9 @@ _HTML_TAGS = {"bold": "b", "italic": "i", "strike": "s"}
 def _markdown_v2(nodes: list[_Node]) -> str:
     out: list[str] = []
     for node in nodes:
+        if isinstance(node, _Styled) and node.style == "italic" and out and out[-1][-1:] == "_":
+            # "__" would read as underline: an empty code span keeps two underscores apart.
+            out.append("``")
         match node:
             case _Text(text):
                 out.append(_MARKDOWN_V2_SPECIAL.sub(r"\\\1", text))

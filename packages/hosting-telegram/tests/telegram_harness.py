@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from typing import Any
 
 import httpx
 from agent_framework import Agent
-from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting import AgentFrameworkHost, ChannelRequest
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_telegram import TelegramChannel
 from agent_framework_hosting_telegram.testing import FakeBotApi, SentMessage, wait_until
@@ -31,6 +32,31 @@ async def eventually(predicate: Callable[[], bool], what: str) -> None:
         await wait_until(predicate, what, within=15.0)
     except TimeoutError as error:
         raise AssertionError(str(error)) from None
+
+
+class Gate:
+    """A run hook that holds every run until it is opened, counting the runs it holds."""
+
+    def __init__(self) -> None:
+        self._opened = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.held = 0
+        self.most_held = 0
+
+    def open(self) -> None:
+        """Let the held runs go on (called from the test's thread, not the server's)."""
+        assert self._loop is not None, "no run was held yet"
+        self._loop.call_soon_threadsafe(self._opened.set)
+
+    async def __call__(self, request: ChannelRequest, **_: Any) -> ChannelRequest:
+        self._loop = asyncio.get_running_loop()
+        self.held += 1
+        self.most_held = max(self.most_held, self.held)
+        try:
+            await self._opened.wait()
+        finally:
+            self.held -= 1
+        return request
 
 
 @dataclass

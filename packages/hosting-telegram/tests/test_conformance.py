@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ from agent_framework_hosting.testing import (
     RunningHost,
 )
 from agent_framework_hosting_telegram import TelegramChannel, telegram_isolation_key
-from agent_framework_hosting_telegram.testing import FakeBotApi
+from agent_framework_hosting_telegram.testing import FakeBotApi, wait_until
 from telegram_harness import APOLOGY, SECRET, TOKEN, Bot, chat_of, telegram_channel
 
 
@@ -58,24 +58,6 @@ class _TelegramConformance(ChannelConformanceTests):
             deltas=turn.previews,
         )
 
-    async def send_bad_inputs(self, running: RunningHost) -> list[httpx.Response]:
-        path = running.host.channels[0].path
-        # Updates the Bot API could never send still must not stop the bot.
-        for broken in ("oops", None):
-            update = self.fake_api.message_update(1, "unused")
-            update["message"] = broken
-            self.fake_api.enqueue(update)
-        if self.transport == "polling":
-            # No webhook route: the path is not found.
-            return [await running.client.post(path), await running.client.get(path)]
-        return [
-            await running.client.post(path, content=b"{oops", headers={_HEADER: SECRET}),
-            await running.client.post(path, json=[1, 2], headers={_HEADER: SECRET}),
-            await running.client.post(path, json={"message": {}}, headers={_HEADER: SECRET}),
-            await running.client.post(path, json={"update_id": 1}, headers={_HEADER: "wrong"}),
-            await running.client.post(path, json={"update_id": 2}),
-        ]
-
 
 _HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -83,9 +65,44 @@ _HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class TestTelegramWebhookConformance(_TelegramConformance):
     transport = "webhook"
 
+    async def send_bad_inputs(self, running: RunningHost) -> list[httpx.Response]:
+        path = running.host.channels[0].path
+        return [
+            await running.client.post(path, content=b"{oops", headers={_HEADER: SECRET}),
+            await running.client.post(path, json=[1, 2], headers={_HEADER: SECRET}),
+            await running.client.post(path, json={"message": {}}, headers={_HEADER: SECRET}),
+            await running.client.post(
+                path, json={"update_id": 3, "message": None}, headers={_HEADER: SECRET}
+            ),
+            await running.client.post(path, json={"update_id": 1}, headers={_HEADER: "wrong"}),
+            await running.client.post(path, json={"update_id": 2}),
+        ]
+
 
 class TestTelegramPollingConformance(_TelegramConformance):
     transport = "polling"
+
+    async def test_bad_input_is_a_client_error(self, running: RunningHost) -> None:
+        # A polling bot has no route to post to: its input is what getUpdates returns.
+        # Updates the Bot API could never send are skipped and confirmed, and the bot goes
+        # on; none reaches the agent, or the turn after them would not be the first.
+        fake = self.fake_api
+        chat = chat_of("alpha")
+        broken: list[dict[str, Any]] = []
+        for field, value in [("message", None), ("message", "oops"), ("text", ["x"]), ("chat", 5)]:
+            update = fake.message_update(chat, "broken")
+            if field == "message":
+                update["message"] = value
+            else:
+                update["message"][field] = value
+            broken.append(update)
+        for update in broken:
+            fake.enqueue(update)
+        last = broken[-1]["update_id"]
+        await wait_until(lambda: fake.confirmed_offset > last, "the broken updates confirmed")
+        reply = await self.send_turn(running, "still fine", conversation="alpha")
+        assert reply.text == "Echo: still fine (turn 1)"
+        assert fake.texts(chat) == ["Echo: still fine (turn 1)"]
 
 
 def test_channel_keeps_the_alpha_signature() -> None:

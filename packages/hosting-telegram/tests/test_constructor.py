@@ -69,6 +69,9 @@ def test_an_empty_webhook_secret_is_refused(options: dict[str, Any]) -> None:
         ({"transport": "carrier-pigeon"}, "transport must be"),
         ({"group_sessions": "per_moon"}, "group_sessions must be"),
         ({"max_concurrent_updates": 0}, "max_concurrent_updates must be at least 1"),
+        ({"max_reply_messages": 0}, "max_reply_messages must be at least 1"),
+        ({"max_file_bytes": 0}, "max_file_bytes must be at least 1"),
+        ({"allowed_user_ids": "42"}, "allowed_user_ids must be a collection of integer"),
     ],
 )
 def test_invalid_settings_are_refused_naming_the_fix(options: dict[str, Any], message: str) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +14,20 @@ import httpx
 import pytest
 from agent_framework import Agent, AgentResponse, Content, Message
 from agent_framework_hosting import (
+    AgentFrameworkHost,
     ChannelCommand,
     ChannelCommandContext,
+    ChannelContext,
+    ChannelContribution,
     ChannelRequest,
     HostedRunResult,
 )
-from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from telegram_harness import (
     APOLOGY,
     SECRET,
     TOKEN,
+    Gate,
     bot_on_fake,
     eventually,
     fake_bot_api,
@@ -86,7 +92,7 @@ async def test_webhook_url_is_registered_with_a_generated_secret_and_removed_on_
 async def test_webhook_rejects_a_wrong_or_missing_secret(secret: str | None) -> None:
     async with bot_on_fake() as bot:
         status = await bot.deliver(bot.fake.message_update(5, "let me in"), secret=secret)
-        assert status == 403
+        assert status == 401
         assert bot.channel.pending_updates == 0
         assert bot.fake.messages(5) == []
 
@@ -96,22 +102,46 @@ def test_a_webhook_without_a_secret_is_refused() -> None:
         telegram_channel("http://127.0.0.1:1", transport="webhook", secret_token=None)
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_a_redelivered_update_is_answered_once(transport: str) -> None:
-    async with bot_on_fake(transport=transport) as bot:
-        fake = bot.fake
+async def test_a_redelivered_webhook_update_is_answered_once() -> None:
+    async with bot_on_fake() as bot:
+        update = bot.fake.message_update(5, "once")
+        assert await bot.deliver(update) == 200
+        await bot.idle()
+        assert await bot.deliver(update) == 200  # Telegram saw no 2xx in time and sent it again
+        await bot.idle()
+    assert bot.fake.texts(5) == ["Echo: once (turn 1)"]
+
+
+async def test_a_polled_update_fetched_again_after_a_restart_is_answered_once(
+    tmp_path: Path,
+) -> None:
+    # Telegram forgets an update only once a later getUpdates confirms it (its offset).
+    # A bot stopped between answering an update and confirming it gets it again.
+    gate = Gate()
+    async with fake_bot_api() as (fake, server):
         update = fake.message_update(5, "once")
-        await bot.deliver(update)
-        await bot.idle()
-        if transport == "polling":
-            # The Bot API sends an update again when its offset was not confirmed.
+        first = telegram_channel(
+            server.base_url, transport="polling", max_concurrent_updates=1, run_hook=gate
+        )
+        async with running_bot(fake, first, state_dir=str(tmp_path)):
+            fake.enqueue(update)
+            # Held, with no room for more: the loop sends no getUpdates, confirms nothing.
+            await eventually(lambda: gate.held == 1, "the run to be held")
             polls = len(fake.calls_of("getUpdates"))
-            fake.enqueue(json.loads(json.dumps(update)))
-            await eventually(lambda: len(fake.calls_of("getUpdates")) > polls + 1, "more polls")
-        else:
-            await bot.deliver(update)
-        await bot.idle()
-        assert fake.texts(5) == ["Echo: once (turn 1)"]
+            fake.fail_next(
+                "getUpdates", error_code=429, description="Too Many Requests", retry_after=3600
+            )
+            gate.open()
+            await eventually(lambda: len(fake.calls_of("getUpdates")) > polls, "the next poll")
+            await eventually(lambda: first.pending_updates == 0, "the answer")
+        assert fake.confirmed_offset <= update["update_id"]  # Telegram still holds it
+        second = telegram_channel(server.base_url, transport="polling")
+        async with running_bot(fake, second, state_dir=str(tmp_path)) as bot:
+            await eventually(
+                lambda: fake.confirmed_offset > update["update_id"], "the update fetched again"
+            )
+            await bot.idle()
+    assert fake.texts(5) == ["Echo: once (turn 1)"]
 
 
 async def test_private_chats_and_group_members_have_their_own_sessions() -> None:
@@ -258,7 +288,12 @@ async def test_markdown_is_rendered_for_the_parse_mode(parse_mode: str, expected
         )
         async with running_bot(fake, channel) as bot:
             turn = await bot.say(4, "format it")
-    assert [(m.text, m.parse_mode) for m in turn.messages] == [(expected, parse_mode)]
+    assert [(m.markup, m.parse_mode) for m in turn.messages] == [(expected, parse_mode)]
+    # Telegram shows the text without the markup, with its formatting as entities.
+    assert turn.messages[0].text == "Total: 1.5 (approx) a_b - done!" + (
+        " <ok>" if parse_mode == "HTML" else ""
+    )
+    assert [e["type"] for e in turn.messages[0].entities] == ["bold", "code"]
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -315,10 +350,13 @@ async def test_received_photos_reach_the_agent_as_data_without_the_token(transpo
     assert TOKEN.split(":")[1] not in history
 
 
-async def test_unsupported_messages_get_a_hint() -> None:
+async def test_a_message_without_text_or_media_gets_a_hint() -> None:
     async with bot_on_fake() as bot:
-        turn = await bot.say(2, None)
-    assert turn.text == "I can read text and images; please send one of those."
+        turn = await bot.say(2, None)  # a sticker, a location, a poll: nothing the agent reads
+    assert turn.text == (
+        "I can read text, photos, documents, voice and audio messages, and videos; "
+        "please send one of those."
+    )
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -365,20 +403,13 @@ async def test_a_reply_telegram_keeps_refusing_is_logged_not_silent(
     assert TOKEN not in caplog.text
 
 
-async def test_polling_backs_off_on_errors_and_stops_cleanly(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_polling_backs_off_on_errors(caplog: pytest.LogCaptureFixture) -> None:
     async with fake_bot_api() as (fake, server):
         fake.fail_next("getUpdates", error_code=500, description="Internal Server Error", times=2)
         with caplog.at_level(logging.WARNING, logger="agent_framework.hosting.telegram"):
             channel = telegram_channel(server.base_url, transport="polling")
             async with running_bot(fake, channel) as bot:
                 turn = await bot.say(2, "after the errors")
-        polls_at_stop = len(fake.calls_of("getUpdates"))
-        assert channel.pending_updates == 0
-        # After shutdown nothing polls any more.
-        fake.enqueue(fake.message_update(2, "too late"))
-        assert len(fake.calls_of("getUpdates")) == polls_at_stop
     assert "Echo: after the errors (turn 1)" in turn.text
     assert caplog.text.count("polling again") == 2
     # The backoff starts at half a second and doubles, as documented.
@@ -387,15 +418,65 @@ async def test_polling_backs_off_on_errors_and_stops_cleanly(
     assert TOKEN not in caplog.text
 
 
+class ShutdownWitness:
+    """A channel listed before the bot, so its shutdown runs after the bot's (the host stops
+    channels in reverse order); it records the tasks still alive on the host's event loop."""
+
+    name = "witness"
+    path = "/witness"
+
+    def __init__(self) -> None:
+        self.alive: list[str] | None = None
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        return ChannelContribution(on_shutdown=[self.record])
+
+    async def record(self) -> None:
+        current = asyncio.current_task()
+        self.alive = sorted(t.get_name() for t in asyncio.all_tasks() if t is not current)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_after_shutdown_nothing_of_the_bot_runs(transport: str) -> None:
+    witness = ShutdownWitness()
+    gate = Gate()  # never opened: an update is still being answered when the host stops
+    async with fake_bot_api() as (fake, server):
+        channel = telegram_channel(
+            server.base_url, transport=transport, run_hook=gate, shutdown_timeout=0
+        )
+        host = AgentFrameworkHost(
+            Agent(client=OfflineChatClient(), name="witnessed"), channels=[witness, channel]
+        )
+        with LoopbackServer(host.app) as running:
+            update = fake.message_update(3, "stay a while")
+            if transport == "polling":
+                fake.enqueue(update)
+            else:
+                async with httpx.AsyncClient(base_url=running.base_url) as client:
+                    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                    await client.post(channel.path, json=update, headers=headers)
+            await eventually(lambda: gate.held == 1, "the run to be held")
+        polls_at_stop = len(fake.calls_of("getUpdates"))
+    # Checked on the host's own loop, while it still ran: no poll, reply or typing task left.
+    assert witness.alive is not None
+    assert [name for name in witness.alive if name.startswith("telegram-")] == []
+    assert len(fake.calls_of("getUpdates")) == polls_at_stop
+
+
 async def test_an_unreachable_bot_api_never_logs_the_token(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from agent_framework_hosting_telegram._api import BotApi, TelegramApiError
 
-    api = BotApi(TOKEN, api_base="http://127.0.0.1:9", max_attempts=2, backoff=0.01)
-    with caplog.at_level(logging.DEBUG), pytest.raises(TelegramApiError) as raised:
-        await api.call("getMe")
-    await api.aclose()
+    # A port bound and never listened on refuses every connection while it stays bound.
+    with socket.socket() as unreachable:
+        unreachable.bind(("127.0.0.1", 0))
+        port = unreachable.getsockname()[1]
+        api = BotApi(TOKEN, api_base=f"http://127.0.0.1:{port}", max_attempts=2, backoff=0.01)
+        with caplog.at_level(logging.DEBUG), pytest.raises(TelegramApiError) as raised:
+            await api.call("getMe")
+        await api.aclose()
+    assert "transport error (ConnectError)" in str(raised.value)
     assert TOKEN not in str(raised.value)
     assert TOKEN not in caplog.text
     assert raised.value.__cause__ is None
@@ -430,7 +511,7 @@ async def test_the_token_is_in_no_log_record_at_debug(
     texts = [formatter.format(record) for record in caplog.records]
     httpx_lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
     assert any("/bot424242:***/sendMessage" in line for line in httpx_lines)
-    assert any("/file/bot424242:***/photos/" in line for line in httpx_lines)
+    assert any("/file/bot424242:***/files/" in line for line in httpx_lines)
     assert any(record.exc_info for record in caplog.records)
     assert [text for text in texts if TOKEN in text or secret_part in text] == []
 
