@@ -2,6 +2,7 @@
 
 from ._channel import Channel
 from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
+from ._errors import HostError, HostErrorCode, HostErrorRenderer, host_error_response
 from ._host import AgentFrameworkHost
 from ._isolation import (
     ISOLATION_HEADER_CHAT,
@@ -26,7 +27,14 @@ from ._types import (
     HostedRunResult,
     SessionMode,
 )
-from ._wire import DEFAULT_MAX_DEPTH, WireError, decode_json, encode_json, read_body
+from ._wire import (
+    DEFAULT_MAX_DEPTH,
+    WireError,
+    decode_json,
+    encode_json,
+    json_response,
+    read_body,
+)
 from ._workflow_requests import WorkflowInputError
 
 __all__ = [
@@ -47,6 +55,9 @@ __all__ = [
     "ChannelSession",
     "ChannelStreamUpdateHook",
     "DiskStateStore",
+    "HostError",
+    "HostErrorCode",
+    "HostErrorRenderer",
     "HostStatePaths",
     "HostedRunResult",
     "HostedRunStream",
@@ -59,6 +70,8 @@ __all__ = [
     "decode_json",
     "encode_json",
     "get_current_isolation_keys",
+    "host_error_response",
+    "json_response",
     "read_body",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",

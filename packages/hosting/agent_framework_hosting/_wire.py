@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "WireError",
     "decode_json",
     "encode_json",
+    "json_response",
     "read_body",
 ]
 
@@ -110,6 +113,20 @@ def encode_json(value: Any) -> bytes:
 
     """
     return _encode(value).encode()
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An ``application/json`` response of ``content``, encoded by :func:`encode_json`.
+
+    Raises:
+        ValueError: ``content`` holds a non-finite number.
+
+    """
+    return Response(
+        encode_json(content), status_code, headers=headers, media_type="application/json"
+    )
 
 
 def _refuse_constant(name: str) -> Any:
