@@ -22,9 +22,11 @@ from agent_framework_hosting import (
     ChannelStreamUpdateHook,
     IsolationKeys,
     WorkflowInputError,
+    encode_json,
+    json_response,
 )
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ._body import read_json_body
@@ -37,7 +39,7 @@ from ._errors import (
     AGENT_FAILED,
     ResponsesError,
     error_response,
-    unknown_path_route,
+    host_error,
     workflow_input_error,
 )
 from ._event_log import EventLogs, EventLogWriter
@@ -233,9 +235,12 @@ class ResponsesChannel:
             if parsed.stream:
                 return sse_response(self._stream(context, run, parsed, draft, turn))
             if parsed.background:
-                return JSONResponse(self._start_background(context, run, parsed, draft, turn))
+                return json_response(self._start_background(context, run, parsed, draft, turn))
             try:
                 result = await context.run(run, protocol_request=parsed.body)
+                completed = completed_response(draft, result.result)
+                # Encoded before it is stored: a result JSON cannot carry fails the turn.
+                answer = json_response(completed)
             except BaseException as error:
                 conversations.abandon(turn)
                 if not isinstance(error, Exception):
@@ -245,9 +250,8 @@ class ResponsesChannel:
                     return fault.response()
                 logger.exception("Responses run %s failed", draft.id)
                 return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
-            completed = completed_response(draft, result.result)
             self._remember(turn, completed)
-            return JSONResponse(completed)
+            return answer
 
         async def get_response(request: Request) -> Response:
             record = _stored(store, context, request)
@@ -258,7 +262,7 @@ class ResponsesChannel:
                 query = request.query_params
                 keepalive = self._keepalive_seconds
                 return replay(logs, record.response, partition, query, keepalive=keepalive)
-            return JSONResponse(record.response)
+            return json_response(record.response)
 
         async def delete_response(request: Request) -> Response:
             response_id = request.path_params["response_id"]
@@ -268,7 +272,7 @@ class ResponsesChannel:
             # Its run ends before its log goes: nothing it writes outlives the deletion.
             await self._stop_background(response_id)
             logs.delete(response_id, partition)
-            return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+            return json_response({"id": response_id, "object": "response", "deleted": True})
 
         async def list_input_items(request: Request) -> Response:
             record = _stored(store, context, request)
@@ -278,7 +282,7 @@ class ResponsesChannel:
                 page = page_of(record.input_items, request.query_params)
             except ResponsesError as error:
                 return error.response()
-            return JSONResponse(page)
+            return json_response(page)
 
         async def cancel_response(request: Request) -> Response:
             record = _stored(store, context, request)
@@ -290,7 +294,7 @@ class ResponsesChannel:
                 )
             if await self._stop_background(record.id):
                 record = _stored(store, context, request) or record
-            return JSONResponse(record.response)
+            return json_response(record.response)
 
         async def stop_background_runs() -> None:
             for task in list(self._background.values()):
@@ -298,11 +302,10 @@ class ResponsesChannel:
             await asyncio.gather(*self._background.values(), return_exceptions=True)
 
         conversation_api = conversation_routes(objects, context, self._max_body_bytes)
-        # At the root (an empty path) a catch-all would answer for every later route.
-        unknown = [unknown_path_route()] if self.path.strip("/") else []
         return ChannelContribution(
             on_shutdown=[stop_background_runs],
-            mounts={self.conversations_path: [*conversation_api, unknown_path_route()]},
+            error_response=host_error,
+            mounts={self.conversations_path: conversation_api},
             routes=[
                 Route("/", create_response, methods=["POST"]),
                 websocket_route(
@@ -323,7 +326,6 @@ class ResponsesChannel:
                 Route("/{response_id}", delete_response, methods=["DELETE"]),
                 Route("/{response_id}/input_items", list_input_items, methods=["GET"]),
                 Route("/{response_id}/cancel", cancel_response, methods=["POST"]),
-                *unknown,
             ],
         )
 
@@ -375,6 +377,8 @@ class ResponsesChannel:
                         pass
                     return
                 result = await context.run(run, protocol_request=parsed.body)
+                completed = completed_response(draft, result.result)
+                encode_json(completed)  # a result JSON cannot carry fails the run
             except asyncio.CancelledError:
                 if log is None:
                     self._settle(turn, response_object(draft, status="cancelled", output=[]))
@@ -383,7 +387,7 @@ class ResponsesChannel:
                 logger.exception("Background response %s failed", draft.id)
                 self._settle(turn, failed_response(draft))
             else:
-                self._remember(turn, completed_response(draft, result.result))
+                self._remember(turn, completed)
             finally:
                 self._background.pop(draft.id, None)
 

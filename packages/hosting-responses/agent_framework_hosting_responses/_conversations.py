@@ -38,7 +38,7 @@ from agent_framework_hosting import IsolationKeys
 from ._connection_cache import ConnectionCache
 from ._conversation_store import ConversationStore, conversation_not_found, new_session_key
 from ._errors import ResponsesError
-from ._parse import messages_from_responses_input
+from ._input_items import messages_from_responses_input
 from ._store import RUNNING, ConversationHead, ResponseRecord, ResponseStore
 
 __all__ = ["ConversationClaim", "Conversations", "Turn"]

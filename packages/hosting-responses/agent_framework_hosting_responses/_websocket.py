@@ -216,7 +216,7 @@ class _MessageWriter(SSEWriter):
         if kind == "error":
             fields = {**fields, "status": 500}
         self.failed = self.failed or kind == "response.failed"
-        return self.data(kind, fields).encode()
+        return self.data(kind, fields)
 
 
 def websocket_error(error: ResponsesError) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from ._types import (
 from ._wire import (
     DEFAULT_MAX_DEPTH,
     WireError,
+    check_json_content_type,
     decode_json,
     encode_json,
     json_response,
@@ -67,6 +68,7 @@ __all__ = [
     "StateStore",
     "WireError",
     "WorkflowInputError",
+    "check_json_content_type",
     "decode_json",
     "encode_json",
     "get_current_isolation_keys",

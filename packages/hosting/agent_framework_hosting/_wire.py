@@ -22,6 +22,7 @@ from starlette.responses import Response
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "WireError",
+    "check_json_content_type",
     "decode_json",
     "encode_json",
     "json_response",
@@ -31,7 +32,7 @@ __all__ = [
 DEFAULT_MAX_DEPTH = 64
 """How deeply objects and arrays may nest in a decoded document, by default."""
 
-WireFault = Literal["too_large", "invalid_json", "too_deep"]
+WireFault = Literal["too_large", "invalid_json", "too_deep", "not_json"]
 
 
 class WireError(ValueError):
@@ -44,8 +45,27 @@ class WireError(ValueError):
 
     @property
     def status(self) -> int:
-        """``413`` for a body past its size limit, ``400`` for anything else."""
-        return 413 if self.fault == "too_large" else 400
+        """``413`` past the size limit, ``415`` for a type that is not JSON, else ``400``."""
+        return {"too_large": 413, "not_json": 415}.get(self.fault, 400)
+
+
+def check_json_content_type(request: Request) -> None:
+    """Refuse a body declared as something other than JSON (no declared type passes).
+
+    Raises:
+        WireError: The ``content-type`` is neither ``application/json`` nor a
+            ``+json`` type (``not_json``).
+
+    """
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media_type = declared.partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise WireError(
+            f"The request body must be JSON (content-type: application/json), not {media_type!r}.",
+            fault="not_json",
+        )
 
 
 async def read_body(request: Request, limit: int) -> bytes:

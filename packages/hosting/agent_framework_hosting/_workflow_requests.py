@@ -58,7 +58,10 @@ def request_calls(pending: Mapping[str, WorkflowEvent[Any]]) -> list[Content]:
         Content.from_function_call(
             call_id=request_id,
             name=type(event.data).__name__,
-            arguments=json.dumps(_jsonable(event.data), default=str, ensure_ascii=False),
+            # No NaN or Infinity: the arguments are JSON a caller parses.
+            arguments=json.dumps(
+                _jsonable(event.data), default=str, ensure_ascii=False, allow_nan=False
+            ),
         )
         for request_id, event in pending.items()
     ]
