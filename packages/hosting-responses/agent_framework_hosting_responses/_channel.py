@@ -43,6 +43,7 @@ from ._errors import (
     workflow_input_error,
 )
 from ._event_log import EventLogs, EventLogWriter
+from ._input_items import unmatched_outputs
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
     DONE,
@@ -176,6 +177,7 @@ class ResponsesChannel:
                 inputs=input_items(parsed.body["input"]) if kept else [],
                 conversation=parsed.conversation,
                 cache=cache,
+                answers=unmatched_outputs(parsed.body["input"]),
             )
             draft = ResponseDraft(
                 id=turn.response_id,
@@ -444,6 +446,8 @@ class ResponsesChannel:
                 final = await stream.get_final_response()
             finally:
                 await stream.aclose()
+            # A result JSON cannot carry fails here, like the run.
+            closing, finished = output.finish(final.result)
         except BaseException as error:
             # The item being written ends incomplete; what was streamed stays the output.
             closing, partial = output.interrupt()
@@ -471,7 +475,6 @@ class ResponsesChannel:
             yield sse.event("response.failed", {"response": failed})
             yield DONE
             return
-        closing, finished = output.finish(final.result)
         self._remember(turn, finished)
         for kind, fields in closing:
             yield sse.event(kind, fields)

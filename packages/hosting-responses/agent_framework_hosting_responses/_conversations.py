@@ -29,6 +29,7 @@ only; a conversation such a response starts keeps its head there too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -115,27 +116,35 @@ class Conversations:
         inputs: list[dict[str, Any]],
         conversation: str | None = None,
         cache: ConnectionCache | None = None,
+        answers: Mapping[str, int] | None = None,
     ) -> Turn:
         """Place a new response and claim its conversation's head.
 
         With ``cache`` (a WebSocket connection's), ``previous_response_id`` may also name
-        an unstored response of that connection.
+        an unstored response of that connection. ``answers`` maps the call id of each
+        function call output of the input whose call the input does not hold to its
+        index: each must answer a call of the conversation continued.
 
         Raises:
             ResponsesError: ``previous_response_id`` is not a stored response in the
                 caller's partition (404 ``previous_response_not_found``); ``conversation``
                 is not a conversation in the caller's partition (404), or already holds
-                an input item's id (400).
+                an input item's id (400); an answer's call is not in the conversation
+                (400).
 
         """
         partition = keys.user_key
+        answers = answers or {}
         if conversation is not None:
-            return self._begin_in(conversation, response_id, partition, inputs, store, cache)
+            return self._begin_in(
+                conversation, response_id, partition, inputs, store, cache, answers
+            )
         replay: list[Message] = []
         head: ConversationHead | None = None
         minted = False
         if previous_response_id is not None:
             previous = self._previous(previous_response_id, partition, cache)
+            self._check_answers(answers, previous, cache)
             conversation, parent = previous.conversation, previous_response_id
             head = self._head(conversation, cache)
             if head is None or head.latest != previous_response_id:
@@ -146,7 +155,13 @@ class Conversations:
             conversation = f"responses:{keys.chat_key or keys.user_key}"
             head = self._records.head(conversation)
             parent = head.stored if head is not None else None
+            if parent is None or head is None or head.latest == parent:
+                # Otherwise its latest turn was not stored: its calls are the session's only.
+                last = self._records.entry(parent, partition) if parent else None
+                if parent is None or last is not None:
+                    self._check_answers(answers, last, cache)
         else:
+            self._check_answers(answers, None, cache)
             conversation, parent, minted = new_session_key(), None, True
         claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
         continued = True
@@ -298,6 +313,7 @@ class Conversations:
         inputs: list[dict[str, Any]],
         store: bool,
         cache: ConnectionCache | None,
+        answers: Mapping[str, int],
     ) -> Turn:
         """Claim a conversation object's session for a turn that continues it."""
         record = self._objects.get(conversation_id, partition)
@@ -314,6 +330,7 @@ class Conversations:
                     code="invalid_value",
                 )
             known.add(item["id"])
+        _refuse_unmatched(answers, _calls_in(record.items))
         seen = set(record.synced)
         if seen <= ids:
             pending = [item for item in record.items if item["id"] not in seen]
@@ -367,6 +384,33 @@ class Conversations:
             unseen = set(claimed.replayed)
             record.synced = [item_id for item_id in record.synced if item_id not in unseen]
         self._objects.save(record)
+
+    def _check_answers(
+        self,
+        answers: Mapping[str, int],
+        last: ResponseRecord | None,
+        cache: ConnectionCache | None,
+    ) -> None:
+        """Refuse answers to calls that neither ``last`` nor the responses before it hold.
+
+        A chain cut short (a response evicted from a bounded store) holds calls unknown
+        here: the answers then pass.
+        """
+        calls: set[str] = set()
+        record, seen = last, set[str]()
+        while not answers.keys() <= calls and record is not None:
+            calls |= _calls_in([*record.input_items, *record.response["output"]])
+            if record.ancestry is not None:
+                calls |= _calls_in(record.ancestry)
+                break
+            parent = record.parent
+            if parent is None or parent in seen:
+                break
+            seen.add(parent)
+            record = self._entry(parent, record.partition, cache)
+            if record is None:
+                return
+        _refuse_unmatched(answers, calls)
 
     def transcript_items(self, response_id: str, partition: str | None) -> list[dict[str, Any]]:
         """The items of the conversation up to the stored response ``response_id``.
@@ -451,6 +495,22 @@ class Conversations:
             cache.set_head(conversation, head)
         else:
             self._records.set_head(conversation, head)
+
+
+def _calls_in(items: list[dict[str, Any]]) -> set[str]:
+    return {item["call_id"] for item in items if item.get("type") == "function_call"}
+
+
+def _refuse_unmatched(answers: Mapping[str, int], calls: set[str]) -> None:
+    """The 400 (as OpenAI answers it) for the first function call output answering no call."""
+    unmatched = [(index, call_id) for call_id, index in answers.items() if call_id not in calls]
+    if unmatched:
+        index, call_id = min(unmatched)
+        raise ResponsesError(
+            f"No tool call found for function call output with call_id '{call_id}'.",
+            param=f"input[{index}]",
+            code="invalid_value",
+        )
 
 
 def _replayable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:

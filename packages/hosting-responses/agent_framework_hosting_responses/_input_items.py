@@ -98,14 +98,17 @@ def message_from_item(item: Any, where: str) -> Message:
     return _message(fields, where)
 
 
-def unmatched_outputs(items: list[dict[str, Any]]) -> dict[str, int]:
-    """The ``function_call_output`` items whose call the items do not hold: call id → index.
+def unmatched_outputs(body_input: Any) -> dict[str, int]:
+    """The input's ``function_call_output`` items whose call it does not hold: call id → index.
 
-    ``items`` are validated input items.
+    ``body_input`` is a validated ``input`` (a string holds none).
     """
-    calls = {item["call_id"] for item in items if item.get("type") == "function_call"}
+    if not isinstance(body_input, list):
+        return {}
+    entries = cast("list[dict[str, Any]]", body_input)
+    calls = {item["call_id"] for item in entries if item.get("type") == "function_call"}
     answers: dict[str, int] = {}
-    for index, item in enumerate(items):
+    for index, item in enumerate(entries):
         if item.get("type") == "function_call_output" and item["call_id"] not in calls:
             answers.setdefault(item["call_id"], index)
     return answers
