@@ -39,7 +39,7 @@ __all__ = ["MAX_PENDING_MESSAGES", "RunTurn", "websocket_route"]
 logger = logging.getLogger("agent_framework.hosting")
 
 MAX_PENDING_MESSAGES = 32
-"""Messages a connection holds while a turn runs; one more closes it (code 1008)."""
+"""Messages a connection holds while a turn runs; one more closes it (an error, then 1008)."""
 
 RunTurn = Callable[
     [Mapping[str, Any], IsolationKeys, ConnectionCache, SSEWriter], AsyncGenerator[bytes]
@@ -136,6 +136,13 @@ class _Connection:
             logger.error("Responses WebSocket connection failed", exc_info=failure)
             await self._close(1011, "internal error")
         elif reader.done() and not reader.cancelled() and reader.result():
+            overflow = ResponsesError(
+                f"More than {MAX_PENDING_MESSAGES} messages waited for the running turn: "
+                "send the next response.create once a turn has ended.",
+                code="too_many_pending_messages",
+            )
+            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+                await self._send_error(overflow)
             await self._close(1008, f"more than {MAX_PENDING_MESSAGES} messages waiting")
 
     async def _read(self) -> bool:
