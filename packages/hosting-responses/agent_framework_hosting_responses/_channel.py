@@ -44,6 +44,7 @@ from ._errors import (
 )
 from ._event_log import EventLogs, EventLogWriter
 from ._input_items import unmatched_outputs
+from ._openapi import openapi_route
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
     DONE,
@@ -324,6 +325,7 @@ class ResponsesChannel:
                     max_body_bytes=self._max_body_bytes,
                     new_id=self._new_response_id,
                 ),
+                openapi_route(self.path, self.conversations_path),
                 Route("/{response_id}", get_response, methods=["GET"]),
                 Route("/{response_id}", delete_response, methods=["DELETE"]),
                 Route("/{response_id}/input_items", list_input_items, methods=["GET"]),

@@ -18,6 +18,7 @@ from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 from agent_framework import Content, Message
+from agent_framework.exceptions import ContentError
 
 from ._errors import ResponsesError
 from ._items import IMAGE_FORMATS, refusal_content
@@ -242,11 +243,15 @@ def _image(fields: Mapping[str, Any], where: str) -> Content:
     if not url.startswith("data:"):
         return Content.from_uri(uri=url, media_type="image/*")
     header, _, payload = url.partition(",")
-    if ";base64" not in header or not _is_base64(payload):
-        raise ResponsesError(
-            f"{param} must be a data URL holding base64 data.", param=param, code="invalid_value"
-        )
-    return Content.from_uri(uri=url, media_type=header[5:].split(";", 1)[0])
+    refused = ResponsesError(
+        f"{param} must be a data URL holding base64 data.", param=param, code="invalid_value"
+    )
+    if header.rpartition(";")[2] != "base64" or not _is_base64(payload):
+        raise refused
+    try:
+        return Content.from_uri(uri=url, media_type=header[5:].split(";", 1)[0])
+    except ContentError:  # the framework's own reading of the URL's parameters
+        raise refused from None
 
 
 def _is_base64(text: str) -> bool:
