@@ -22,7 +22,10 @@ AGENT_FAILED = "The agent failed to produce a response."
 
 
 class ResponsesError(Exception):
-    """A client error, answered with its status in the OpenAI error shape."""
+    """A client error, answered with its status in the OpenAI error shape.
+
+    Its ``code`` is never empty: without one it is the error's ``type``.
+    """
 
     def __init__(
         self,
@@ -36,7 +39,7 @@ class ResponsesError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
-        self.code = code
+        self.code = code or type
         self.status = status
         self.type = type
 

@@ -227,10 +227,8 @@ class _MessageWriter(SSEWriter):
 
 
 def websocket_error(error: ResponsesError) -> dict[str, Any]:
-    """The WebSocket error envelope of ``error``; its ``code`` is never empty."""
-    payload = error_payload(
-        error.message, param=error.param, code=error.code or error.type, type=error.type
-    )
+    """The WebSocket error envelope of ``error``."""
+    payload = error_payload(error.message, param=error.param, code=error.code, type=error.type)
     return {"type": "error", "status": error.status, "error": payload}
 
 
