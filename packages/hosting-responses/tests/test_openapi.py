@@ -4,8 +4,9 @@ Schemathesis generates requests from the document, valid and invalid, for every
 operation and sends them to a real server on a loopback port: no answer is a 5xx, every
 status and content type is one the document lists for the operation, every error is in
 the OpenAI shape, and every success (each event of a stream too) is valid against the
-document. The number of examples per operation is small enough for every run;
-``SCHEMATHESIS_EXAMPLES=2000`` (say) runs a larger search.
+document. The document's links make sequences too (create, then read, list, change and
+delete what was created). The number of examples per operation is small enough for
+every run; ``SCHEMATHESIS_EXAMPLES=2000`` (say) runs a larger search.
 """
 
 from __future__ import annotations
@@ -62,8 +63,15 @@ def events_in_the_document(_ctx: Any, response: Any, _case: Any) -> bool | None:
     return True
 
 
-@schema.parametrize()  # pyright: ignore[reportUntypedFunctionDecorator]
-@settings(
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    openai_error_shape,
+    events_in_the_document,
+]
+PROFILE = settings(
     max_examples=EXAMPLES,
     deadline=None,
     database=None,
@@ -74,21 +82,29 @@ def events_in_the_document(_ctx: Any, response: Any, _case: Any) -> bool | None:
         HealthCheck.filter_too_much,
     ],
 )
+
+
+@schema.parametrize()  # pyright: ignore[reportUntypedFunctionDecorator]
+@PROFILE
 def test_generated_requests_get_answers_the_document_describes(
     case: Any, server: LoopbackServer
 ) -> None:
-    case.call_and_validate(
-        base_url=server.base_url,
-        timeout=30,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-            openai_error_shape,
-            events_in_the_document,
-        ],
-    )
+    case.call_and_validate(base_url=server.base_url, timeout=30, checks=CHECKS)
+
+
+def test_generated_sequences_following_the_documents_links_too(server: LoopbackServer) -> None:
+    """Created responses and conversations are read, listed, changed and deleted by id."""
+
+    class Sequences(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": server.base_url, "timeout": 30}
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Sequences.run(settings=settings(PROFILE, stateful_step_count=6))
 
 
 def test_the_document_is_served_under_the_channels_path(server: LoopbackServer) -> None:
