@@ -144,11 +144,6 @@ def _code(status: int) -> HostErrorCode:
 
 
 def _message(exc: HTTPException, method: str, path: str) -> str:
-    if exc.status_code == 404:
-        return f"Nothing is served at {method} {path}."
-    if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        return f"{method} is not allowed on {path}; allowed: {allowed}."
     try:
         phrase = HTTPStatus(exc.status_code).phrase
     except ValueError:
@@ -156,4 +151,9 @@ def _message(exc: HTTPException, method: str, path: str) -> str:
     # Starlette's detail defaults to the status phrase; a handler's own detail is its message.
     if exc.detail and exc.detail != phrase:
         return exc.detail
+    if exc.status_code == 404:
+        return f"Nothing is served at {method} {path}."
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"{method} is not allowed on {path}; allowed: {allowed}."
     return f"{phrase}."

@@ -38,6 +38,10 @@ async def _refuse(_request: Request) -> Response:
     raise HTTPException(400, "The widget is upside down.")
 
 
+async def _gone(_request: Request) -> Response:
+    raise HTTPException(404, "The widget is gone.")
+
+
 async def _fail(_request: Request) -> Response:
     raise RuntimeError("internal-detail-5c1e")
 
@@ -65,6 +69,7 @@ class _ShapedChannel:
                 Route("/", _read, methods=["POST"]),
                 Route("/refuse", _refuse, methods=["POST"]),
                 Route("/fail", _fail, methods=["POST"]),
+                Route("/gone", _gone, methods=["GET"]),
                 Route("/items/{item_id}", _read, methods=["GET"]),
             ],
             mounts={"/siblings": [Route("/{name}", _sibling, methods=["GET"])]},
@@ -134,6 +139,11 @@ def test_a_frameworks_http_exception_is_in_the_channels_shape(server: LoopbackSe
         "kind": "invalid_request",
         "text": "The widget is upside down.",
     }
+
+
+def test_a_handlers_own_404_keeps_its_message(server: LoopbackServer) -> None:
+    response = httpx.get(f"{server.base_url}/shaped/gone")
+    assert (response.status_code, _problem(response)["text"]) == (404, "The widget is gone.")
 
 
 def test_an_unexpected_failure_is_the_channels_500_without_internals(
