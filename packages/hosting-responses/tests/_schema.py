@@ -17,10 +17,13 @@ from jsonschema import Draft202012Validator
 
 
 @cache
+def _packaged() -> str:
+    return files("agent_framework_hosting_responses").joinpath("openapi.json").read_text("utf-8")
+
+
 def document() -> dict[str, Any]:
-    """The OpenAPI document as the package ships it."""
-    text = files("agent_framework_hosting_responses").joinpath("openapi.json").read_text("utf-8")
-    return json.loads(text)
+    """The OpenAPI document as the package ships it: a fresh copy, for callers to keep."""
+    return json.loads(_packaged())
 
 
 @cache
