@@ -25,7 +25,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import ChannelContext, IsolationKeys
+from agent_framework_hosting import ChannelContext, IsolationKeys, encode_json
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -197,7 +197,7 @@ class _Connection:
             self._cache.evict(previous_id)
 
     async def _send_error(self, error: ResponsesError) -> None:
-        await self._websocket.send_json(websocket_error(error))
+        await self._websocket.send_text(encode_json(websocket_error(error)).decode())
 
     async def _close(self, code: int, reason: str) -> None:
         if self._websocket.application_state is WebSocketState.CONNECTED:
