@@ -34,6 +34,9 @@ from ._schema import document, sse_events, validate
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
 
+# A longer search runs longer: the suite's hang guard grows with it.
+pytestmark = pytest.mark.timeout(60 + EXAMPLES // 2)
+
 schema = schemathesis.openapi.from_dict(document())
 schema.config.max_stream_events = 100_000  # every event of a stream, through [DONE]
 
