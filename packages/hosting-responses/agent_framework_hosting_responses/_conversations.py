@@ -155,8 +155,8 @@ class Conversations:
             conversation = f"responses:{keys.chat_key or keys.user_key}"
             head = self._records.head(conversation)
             parent = head.stored if head is not None else None
-            if parent is None or head is None or head.latest == parent:
-                # Otherwise its latest turn was not stored: its calls are the session's only.
+            # An unstored latest turn left its calls in the session only: they are unknown.
+            if head is None or head.latest == head.stored:
                 last = self._records.entry(parent, partition) if parent else None
                 if parent is None or last is not None:
                     self._check_answers(answers, last, cache)

@@ -326,6 +326,37 @@ def test_an_answer_to_a_call_of_another_response_is_a_400(server: LoopbackServer
     assert "No tool call found" in _openai_error(refused)["message"]
 
 
+@pytest.mark.parametrize("store", [True, False])
+def test_an_answer_to_the_header_conversations_last_call_runs(
+    server: LoopbackServer, store: bool
+) -> None:
+    client = sdk(server, user=f"header answers {store}")
+    asked = client.responses.create(
+        model="m", input="get_weather in Paris", tools=[WEATHER], store=store
+    )
+    call = asked.output[-1]
+    assert call.type == "function_call"
+    answered = client.responses.create(
+        model="m",
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}],
+        tools=[WEATHER],
+    )
+    assert answered.status == "completed"
+
+
+def test_an_answer_no_call_of_the_header_conversation_made_is_a_400(
+    server: LoopbackServer,
+) -> None:
+    client = sdk(server, user="header strangers")
+    client.responses.create(model="m", input="hello")
+    answer = {"type": "function_call_output", "call_id": "call_none", "output": "sunny"}
+    refused = _post(
+        server, "/responses", json.dumps({"input": [answer]}).encode(), "header strangers"
+    )
+    assert refused.status_code == 400
+    assert _openai_error(refused)["param"] == "input[0]"
+
+
 def test_an_answer_with_its_call_in_the_same_input_runs(server: LoopbackServer) -> None:
     call = {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"}
     answer = {"type": "function_call_output", "call_id": "c1", "output": "sunny"}
