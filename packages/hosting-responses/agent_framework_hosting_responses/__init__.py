@@ -3,12 +3,8 @@
 from ._channel import ResponsesChannel
 from ._conversations import responses_isolation_key
 from ._errors import ResponsesError
-from ._parse import (
-    ResponsesRequest,
-    messages_from_responses_input,
-    parse_responses_identity,
-    parse_responses_request,
-)
+from ._input_items import messages_from_responses_input
+from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 
 __all__ = [
     "ResponsesChannel",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_framework_hosting import WireError, read_body
+from agent_framework_hosting import WireError, check_json_content_type, read_body
 from agent_framework_hosting import decode_json as decode_wire_json
 from starlette.requests import Request
 
@@ -17,10 +17,12 @@ async def read_json_body(request: Request, limit: int, *, allow_empty: bool = Fa
     """The decoded JSON body (``{}`` for an empty one when ``allow_empty``).
 
     Raises:
-        ResponsesError: As :func:`decode_json`.
+        ResponsesError: The body is declared as something other than JSON (415
+            ``unsupported_media_type``), or as :func:`decode_json`.
 
     """
     try:
+        check_json_content_type(request)
         raw = await read_body(request, limit)
     except WireError as error:
         raise wire_error(error) from None
@@ -45,10 +47,14 @@ def decode_json(raw: bytes | str, limit: int) -> Any:
         raise wire_error(error) from None
 
 
-_CODES = {"too_large": "request_too_large", "invalid_json": "invalid_json"}
+_CODES = {
+    "too_large": "request_too_large",
+    "invalid_json": "invalid_json",
+    "too_deep": "nesting_too_deep",
+    "not_json": "unsupported_media_type",
+}
 
 
 def wire_error(error: WireError) -> ResponsesError:
     """A refused body as the channel's error."""
-    code = _CODES.get(error.fault, "nesting_too_deep")
-    return ResponsesError(error.message, code=code, status=error.status)
+    return ResponsesError(error.message, code=_CODES[error.fault], status=error.status)

@@ -23,9 +23,11 @@ from agent_framework_hosting import (
     ConversationBusy,
     IsolationKeys,
     WorkflowInputError,
+    encode_json,
+    json_response,
 )
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ._body import read_json_body
@@ -38,10 +40,12 @@ from ._errors import (
     AGENT_FAILED,
     ResponsesError,
     error_response,
-    unknown_path_route,
+    host_error,
     workflow_input_error,
 )
 from ._event_log import EventLogs, EventLogWriter
+from ._input_items import unmatched_outputs
+from ._openapi import openapi_route
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
     DONE,
@@ -175,6 +179,7 @@ class ResponsesChannel:
                 inputs=input_items(parsed.body["input"]) if kept else [],
                 conversation=parsed.conversation,
                 cache=cache,
+                answers=unmatched_outputs(parsed.body["input"]),
             )
             draft = ResponseDraft(
                 id=turn.response_id,
@@ -235,9 +240,12 @@ class ResponsesChannel:
                 return sse_response(self._stream(context, run, parsed, draft, turn))
             if parsed.background:
                 queued = await self._start_background(context, run, parsed, draft, turn)
-                return JSONResponse(queued)
+                return json_response(queued)
             try:
                 result = await context.run(run, protocol_request=parsed.body)
+                completed = completed_response(draft, result.result)
+                # Encoded before it is stored: a result JSON cannot carry fails the turn.
+                answer = json_response(completed)
             except BaseException as error:
                 await conversations.abandon(turn)
                 if not isinstance(error, Exception):
@@ -247,9 +255,8 @@ class ResponsesChannel:
                     return fault.response()
                 logger.exception("Responses run %s failed", draft.id)
                 return error_response(500, AGENT_FAILED, code="server_error", type="server_error")
-            completed = completed_response(draft, result.result)
             await self._remember(turn, completed)
-            return JSONResponse(completed)
+            return answer
 
         async def get_response(request: Request) -> Response:
             record = await _stored(store, context, request)
@@ -260,7 +267,7 @@ class ResponsesChannel:
                 query = request.query_params
                 keepalive = self._keepalive_seconds
                 return await replay(logs, record.response, partition, query, keepalive=keepalive)
-            return JSONResponse(record.response)
+            return json_response(record.response)
 
         async def delete_response(request: Request) -> Response:
             response_id = request.path_params["response_id"]
@@ -270,7 +277,7 @@ class ResponsesChannel:
             # Its run ends before its log goes: nothing it writes outlives the deletion.
             await self._stop_background(response_id)
             await logs.delete(response_id, partition)
-            return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+            return json_response({"id": response_id, "object": "response", "deleted": True})
 
         async def list_input_items(request: Request) -> Response:
             record = await _stored(store, context, request)
@@ -280,7 +287,7 @@ class ResponsesChannel:
                 page = page_of(record.input_items, request.query_params)
             except ResponsesError as error:
                 return error.response()
-            return JSONResponse(page)
+            return json_response(page)
 
         async def cancel_response(request: Request) -> Response:
             record = await _stored(store, context, request)
@@ -292,7 +299,7 @@ class ResponsesChannel:
                 )
             if await self._stop_background(record.id):
                 record = await _stored(store, context, request) or record
-            return JSONResponse(record.response)
+            return json_response(record.response)
 
         async def stop_background_runs() -> None:
             for task in list(self._background.values()):
@@ -300,11 +307,10 @@ class ResponsesChannel:
             await asyncio.gather(*self._background.values(), return_exceptions=True)
 
         conversation_api = conversation_routes(objects, context, self._max_body_bytes)
-        # At the root (an empty path) a catch-all would answer for every later route.
-        unknown = [unknown_path_route()] if self.path.strip("/") else []
         return ChannelContribution(
             on_shutdown=[stop_background_runs],
-            mounts={self.conversations_path: [*conversation_api, unknown_path_route()]},
+            error_response=host_error,
+            mounts={self.conversations_path: conversation_api},
             routes=[
                 Route("/", create_response, methods=["POST"]),
                 websocket_route(
@@ -321,11 +327,11 @@ class ResponsesChannel:
                     max_body_bytes=self._max_body_bytes,
                     new_id=self._new_response_id,
                 ),
+                openapi_route(self.path, self.conversations_path),
                 Route("/{response_id}", get_response, methods=["GET"]),
                 Route("/{response_id}", delete_response, methods=["DELETE"]),
                 Route("/{response_id}/input_items", list_input_items, methods=["GET"]),
                 Route("/{response_id}/cancel", cancel_response, methods=["POST"]),
-                *unknown,
             ],
         )
 
@@ -378,6 +384,8 @@ class ResponsesChannel:
                         await log.flush()
                     return
                 result = await context.run(run, protocol_request=parsed.body)
+                completed = completed_response(draft, result.result)
+                encode_json(completed)  # a result JSON cannot carry fails the run
             except asyncio.CancelledError:
                 if log is None:
                     cancelled = response_object(draft, status="cancelled", output=[])
@@ -389,7 +397,7 @@ class ResponsesChannel:
                 logger.exception("Background response %s failed", draft.id)
                 await self._settle(turn, failed_response(draft))
             else:
-                await self._remember(turn, completed_response(draft, result.result))
+                await self._remember(turn, completed)
             finally:
                 self._background.pop(draft.id, None)
 
@@ -446,6 +454,8 @@ class ResponsesChannel:
                 final = await stream.get_final_response()
             finally:
                 await stream.aclose()
+            # A result JSON cannot carry fails here, like the run.
+            closing, finished = output.finish(final.result)
         except BaseException as error:
             # The item being written ends incomplete; what was streamed stays the output.
             closing, partial = output.interrupt()
@@ -473,7 +483,6 @@ class ResponsesChannel:
             yield sse.event("response.failed", {"response": failed})
             yield DONE
             return
-        closing, finished = output.finish(final.result)
         await self._remember(turn, finished)
         for kind, fields in closing:
             yield sse.event(kind, fields)

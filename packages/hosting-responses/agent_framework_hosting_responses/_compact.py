@@ -17,20 +17,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import ChannelContext, StateStore
+from agent_framework_hosting import ChannelContext, StateStore, json_response
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ._body import read_json_body
 from ._conversations import Conversations
 from ._errors import ResponsesError
-from ._parse import (
-    check_service_tier,
-    message_from_item,
-    messages_from_responses_input,
-    short_key,
-)
+from ._input_items import message_from_item, messages_from_responses_input
+from ._parse import check_service_tier, short_key
 from ._store import input_items
 
 __all__ = ["Compactions", "compaction_route"]
@@ -47,6 +43,7 @@ _ACCEPTED = frozenset(
     }
 )
 _CACHE_RETENTIONS = ("in_memory", "24h")
+_ITEM_FIELDS = frozenset({"type", "id", "encrypted_content"})
 # Fields that steer a summarizing model; compaction here runs none.
 _UNSUPPORTED = frozenset({"instructions", "image", "prompt_cache_options"})
 
@@ -107,6 +104,17 @@ class Compactions:
     async def _transcript(
         self, item: Mapping[str, Any], where: str, partition: str | None
     ) -> list[dict[str, Any]]:
+        for name, value in item.items():
+            if name not in _ITEM_FIELDS:
+                raise ResponsesError(
+                    f"Unrecognized field: '{where}.{name}'.",
+                    param=f"{where}.{name}",
+                    code="unknown_parameter",
+                )
+            if name == "id" and value is not None and not isinstance(value, str):
+                raise ResponsesError(
+                    f"{where}.id must be a string.", param=f"{where}.id", code="invalid_type"
+                )
         token = item.get("encrypted_content")
         if not isinstance(token, str) or not token:
             raise ResponsesError(
@@ -144,7 +152,7 @@ def compaction_route(
         except ResponsesError as error:
             return error.response()
         compaction = await compactions.mint(items, partition)
-        return JSONResponse(
+        return json_response(
             {
                 "id": new_id(),
                 "object": "response.compaction",
@@ -170,7 +178,7 @@ _NO_USAGE = {
 def _validated(body: Any) -> dict[str, Any]:
     """The compact request body, checked field by field."""
     if not isinstance(body, dict):
-        raise ResponsesError("The request body must be a JSON object.")
+        raise ResponsesError("The request body must be a JSON object.", code="invalid_type")
     fields = cast("dict[str, Any]", body)
     for name, value in fields.items():
         if name in _UNSUPPORTED and value is not None:

@@ -29,6 +29,7 @@ only; a conversation such a response starts keeps its head there too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,7 +44,7 @@ from ._conversation_store import (
     new_session_key,
 )
 from ._errors import ResponsesError
-from ._parse import messages_from_responses_input
+from ._input_items import messages_from_responses_input
 from ._store import RUNNING, ConversationHead, ResponseRecord, ResponseStore
 
 __all__ = ["ConversationClaim", "Conversations", "Turn", "responses_isolation_key"]
@@ -128,22 +129,29 @@ class Conversations:
         inputs: list[dict[str, Any]],
         conversation: str | None = None,
         cache: ConnectionCache | None = None,
+        answers: Mapping[str, int] | None = None,
     ) -> Turn:
         """Place a new response and claim its conversation's head.
 
         With ``cache`` (a WebSocket connection's), ``previous_response_id`` may also name
-        an unstored response of that connection.
+        an unstored response of that connection. ``answers`` maps the call id of each
+        function call output of the input whose call the input does not hold to its
+        index: each must answer a call of the conversation continued.
 
         Raises:
             ResponsesError: ``previous_response_id`` is not a stored response in the
                 caller's partition (404 ``previous_response_not_found``); ``conversation``
                 is not a conversation in the caller's partition (404), or already holds
-                an input item's id (400).
+                an input item's id (400); an answer's call is not in the conversation
+                (400).
 
         """
         partition = keys.user_key
+        answers = answers or {}
         if conversation is not None:
-            return await self._begin_in(conversation, response_id, partition, inputs, store, cache)
+            return await self._begin_in(
+                conversation, response_id, partition, inputs, store, cache, answers
+            )
         previous = (
             None
             if previous_response_id is None
@@ -156,6 +164,7 @@ class Conversations:
             minted = False
             parent: str | None = None
             if previous is not None:
+                await self._check_answers(answers, previous, cache)
                 conversation, parent = previous.conversation, previous.id
                 head, version = await self._head(conversation, cache)
                 if head is None or head.latest != previous.id:
@@ -166,7 +175,13 @@ class Conversations:
                 conversation = responses_isolation_key(keys)
                 head, version = await self._head(conversation, cache)
                 parent = head.stored if head is not None else None
+                # An unstored latest turn left its calls in the session only: unknown here.
+                if head is None or head.latest == head.stored:
+                    last = await self._records.entry(parent, partition) if parent else None
+                    if parent is None or last is not None:
+                        await self._check_answers(answers, last, cache)
             else:
+                await self._check_answers(answers, None, cache)
                 conversation, minted = new_session_key(), True
             claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
             continued = True
@@ -337,6 +352,7 @@ class Conversations:
         inputs: list[dict[str, Any]],
         store: bool,
         cache: ConnectionCache | None,
+        answers: Mapping[str, int],
     ) -> Turn:
         """Claim a conversation object's session for a turn that continues it."""
 
@@ -352,6 +368,7 @@ class Conversations:
                         code="invalid_value",
                     )
                 known.add(item["id"])
+            _refuse_unmatched(answers, _calls_in(record.items))
             seen = set(record.synced)
             if seen <= ids:
                 pending = [item for item in record.items if item["id"] not in seen]
@@ -414,6 +431,33 @@ class Conversations:
                 record.synced = [item_id for item_id in record.synced if item_id not in unseen]
 
         await self._objects.change(claimed.conversation_id, turn.partition, release)
+
+    async def _check_answers(
+        self,
+        answers: Mapping[str, int],
+        last: ResponseRecord | None,
+        cache: ConnectionCache | None,
+    ) -> None:
+        """Refuse answers to calls that neither ``last`` nor the responses before it hold.
+
+        A chain cut short (a response evicted from a bounded store) holds calls unknown
+        here: the answers then pass.
+        """
+        calls: set[str] = set()
+        record, seen = last, set[str]()
+        while not answers.keys() <= calls and record is not None:
+            calls |= _calls_in([*record.input_items, *record.response["output"]])
+            if record.ancestry is not None:
+                calls |= _calls_in(record.ancestry)
+                break
+            parent = record.parent
+            if parent is None or parent in seen:
+                break
+            seen.add(parent)
+            record = await self._entry(parent, record.partition, cache)
+            if record is None:
+                return
+        _refuse_unmatched(answers, calls)
 
     async def transcript_items(
         self, response_id: str, partition: str | None
@@ -520,6 +564,22 @@ def responses_isolation_key(keys: IsolationKeys) -> str:
     ``host.reset_session`` to start such a caller's conversation over.
     """
     return f"responses:{keys.partition}"
+
+
+def _calls_in(items: list[dict[str, Any]]) -> set[str]:
+    return {item["call_id"] for item in items if item.get("type") == "function_call"}
+
+
+def _refuse_unmatched(answers: Mapping[str, int], calls: set[str]) -> None:
+    """The 400 (as OpenAI answers it) for the first function call output answering no call."""
+    unmatched = [(index, call_id) for call_id, index in answers.items() if call_id not in calls]
+    if unmatched:
+        index, call_id = min(unmatched)
+        raise ResponsesError(
+            f"No tool call found for function call output with call_id '{call_id}'.",
+            param=f"input[{index}]",
+            code="invalid_value",
+        )
 
 
 def _replayable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import ChannelContext
+from agent_framework_hosting import ChannelContext, json_response
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ._body import read_json_body
 from ._conversation_store import ConversationRecord, ConversationStore, conversation_not_found
 from ._errors import ResponsesError
-from ._parse import messages_from_items, metadata_of
+from ._input_items import messages_from_items
+from ._parse import metadata_of
 from ._store import input_items, page_of
 
 __all__ = ["conversation_routes", "sibling_path"]
@@ -86,10 +87,10 @@ def conversation_routes(
         except ResponsesError as error:
             return error.response()
         record = await conversations.create(partition(request), metadata=metadata, items=items)
-        return JSONResponse(record.wire())
+        return json_response(record.wire())
 
     async def get_conversation(_request: Request, record: ConversationRecord) -> Response:
-        return JSONResponse(record.wire())
+        return json_response(record.wire())
 
     async def update_conversation(request: Request, record: ConversationRecord) -> Response:
         body = _object(await read_json_body(request, max_body_bytes))
@@ -106,15 +107,15 @@ def conversation_routes(
         changed = await conversations.change(record.id, record.partition, update)
         if changed is None:  # deleted meanwhile
             raise conversation_not_found(record.id, param="conversation_id")
-        return JSONResponse(changed[0].wire())
+        return json_response(changed[0].wire())
 
     async def delete_conversation(request: Request, record: ConversationRecord) -> Response:
         await conversations.delete(record.id, partition(request))
-        return JSONResponse({"id": record.id, "object": "conversation.deleted", "deleted": True})
+        return json_response({"id": record.id, "object": "conversation.deleted", "deleted": True})
 
     async def list_items(request: Request, record: ConversationRecord) -> Response:
         _check_include(request.query_params)
-        return JSONResponse(page_of(record.items, request.query_params))
+        return json_response(page_of(record.items, request.query_params))
 
     async def add_items(request: Request, record: ConversationRecord) -> Response:
         _check_include(request.query_params)
@@ -131,7 +132,7 @@ def conversation_routes(
 
         if await conversations.change(record.id, record.partition, add) is None:
             raise conversation_not_found(record.id, param="conversation_id")
-        return JSONResponse(
+        return json_response(
             {
                 "object": "list",
                 "data": added,
@@ -146,7 +147,7 @@ def conversation_routes(
         item = record.item(request.path_params["item_id"])
         if item is None:
             raise _item_not_found(request.path_params["item_id"])
-        return JSONResponse(item)
+        return json_response(item)
 
     async def delete_item(request: Request, record: ConversationRecord) -> Response:
         item = record.item(request.path_params["item_id"])
@@ -159,7 +160,7 @@ def conversation_routes(
         changed = await conversations.change(record.id, record.partition, remove)
         if changed is None:
             raise conversation_not_found(record.id, param="conversation_id")
-        return JSONResponse(changed[0].wire())
+        return json_response(changed[0].wire())
 
     return [
         Route("/", create_conversation, methods=["POST"]),

@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import WorkflowInputError
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from agent_framework_hosting import HostError, WorkflowInputError, json_response
+from starlette.responses import Response
 
 __all__ = [
     "AGENT_FAILED",
     "ResponsesError",
     "error_payload",
     "error_response",
-    "unknown_path_route",
+    "host_error",
     "workflow_input_error",
 ]
 
@@ -24,7 +22,10 @@ AGENT_FAILED = "The agent failed to produce a response."
 
 
 class ResponsesError(Exception):
-    """A client error, answered with its status in the OpenAI error shape."""
+    """A client error, answered with its status in the OpenAI error shape.
+
+    Its ``code`` is never empty: without one it is the error's ``type``.
+    """
 
     def __init__(
         self,
@@ -38,11 +39,11 @@ class ResponsesError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
-        self.code = code
+        self.code = code or type
         self.status = status
         self.type = type
 
-    def response(self) -> JSONResponse:
+    def response(self) -> Response:
         """The error as an HTTP response."""
         return error_response(
             self.status, self.message, param=self.param, code=self.code, type=self.type
@@ -70,10 +71,10 @@ def error_response(
     param: str | None = None,
     code: str | None = None,
     type: str = "invalid_request_error",
-) -> JSONResponse:
+) -> Response:
     """``{"error": {"message", "type", "param", "code"}}`` with ``status``."""
     error = error_payload(message, param=param, code=code, type=type)
-    return JSONResponse({"error": error}, status_code=status)
+    return json_response({"error": error}, status)
 
 
 def error_payload(
@@ -87,19 +88,16 @@ def error_payload(
     return {"message": message, "type": type, "param": param, "code": code}
 
 
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+def host_error(error: HostError) -> Response:
+    """An error the host answers under the channel's paths, in the OpenAI error shape.
 
-
-def unknown_path_route() -> Route:
-    """A last route for any path and method: ``404`` in the OpenAI error shape.
-
-    Without it an id with a ``/`` in it, or a wrong method, gets the router's plain-text
-    ``404``/``405`` or a trailing-slash redirect. Mount it only under a non-empty prefix:
-    at the root it would answer for every other route after it.
+    No route is ``404`` ``Invalid URL (METHOD path).``, as OpenAI answers; a route
+    without the method is ``405`` (with ``Allow``); a failure outside the channel's code
+    is ``500`` ``server_error``.
     """
-
-    async def unknown_path(request: Request) -> JSONResponse:
-        message = f"Invalid URL ({request.method} {request.url.path})."
-        return error_response(404, message, code="not_found")
-
-    return Route("/{path:path}", unknown_path, methods=_METHODS)
+    if error.status >= 500:
+        return error_response(error.status, error.message, code=error.code, type="server_error")
+    message = error.message
+    if error.code == "not_found":
+        message = f"Invalid URL ({error.method} {error.path})."
+    return error_response(error.status, message, code=error.code)

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from agent_framework import Content, FunctionTool, Message
+from agent_framework import FunctionTool, Message
 from agent_framework_hosting import ChannelIdentity, IsolationKeys
 
 from ._errors import ResponsesError
-from ._items import IMAGE_FORMATS, refusal_content
+from ._input_items import messages_from_responses_input
 from ._tools import parse_tool_choice, parse_tools
 
 __all__ = [
     "ResponsesRequest",
     "check_service_tier",
-    "message_from_item",
-    "messages_from_items",
-    "messages_from_responses_input",
     "metadata_of",
     "parse_responses_identity",
     "parse_responses_request",
     "short_key",
 ]
-
-_ROLES = frozenset({"user", "assistant", "system", "developer"})
-_INPUT_PARTS = frozenset({"input_text", "output_text", "text", "refusal", "input_image"})
 
 
 def _is_default(value: Any, *defaults: Any) -> bool:
@@ -142,7 +135,7 @@ def parse_responses_request(
     field that would set one, rather than drop it.
     """
     if not isinstance(body, dict):
-        raise ResponsesError("The request body must be a JSON object.")
+        raise ResponsesError("The request body must be a JSON object.", code="invalid_type")
     fields = cast("dict[str, Any]", body)
     for name in fields:
         if name in _UNSUPPORTED:
@@ -321,7 +314,15 @@ def _conversation(fields: Mapping[str, Any]) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        value = cast("dict[str, Any]", value).get("id")
+        reference = cast("dict[str, Any]", value)
+        unknown = next((name for name in reference if name != "id"), None)
+        if unknown is not None:
+            raise ResponsesError(
+                f"Unrecognized request argument: 'conversation.{unknown}'.",
+                param=f"conversation.{unknown}",
+                code="unknown_parameter",
+            )
+        value = reference.get("id")
     if not isinstance(value, str) or not value:
         raise ResponsesError(
             "'conversation' must be a conversation id or an object with its 'id'.",
@@ -355,198 +356,6 @@ def metadata_of(value: Any) -> dict[str, str]:
             code="invalid_value",
         )
     return cast("dict[str, str]", entries)
-
-
-def messages_from_responses_input(value: Any) -> list[Message]:
-    """Turn a Responses ``input`` (a string or a list of message items) into messages."""
-    if isinstance(value, str):
-        if not value:
-            raise ResponsesError("'input' must not be empty.", param="input", code="empty_input")
-        return [Message("user", [value])]
-    if not isinstance(value, list) or not value:
-        raise ResponsesError(
-            "'input' must be a string or a non-empty list of items.",
-            param="input",
-            code="invalid_type",
-        )
-    return messages_from_items(cast("list[Any]", value), "input")
-
-
-def messages_from_items(items: list[Any], field: str) -> list[Message]:
-    """Validate the items of the list named ``field`` and turn them into messages."""
-    return [message_from_item(item, f"{field}[{index}]") for index, item in enumerate(items)]
-
-
-def message_from_item(item: Any, where: str) -> Message:
-    """Validate one input item (``where`` names it in errors) and turn it into a message."""
-    if not isinstance(item, dict):
-        raise ResponsesError(f"{where} must be an object.", param=where, code="invalid_type")
-    fields = cast("dict[str, Any]", item)
-    kind = fields.get("type", "message")
-    if kind == "function_call_output":
-        return _function_call_output(fields, where)
-    if kind == "function_call":
-        return _function_call(fields, where)
-    if kind == "reasoning":
-        return _reasoning(fields, where)
-    if kind == "image_generation_call":
-        return _image_generation_call(fields, where)
-    if kind != "message":
-        raise ResponsesError(
-            f"{where} has unsupported item type {kind!r}.",
-            param=f"{where}.type",
-            code="invalid_value",
-        )
-    role = fields.get("role")
-    if role not in _ROLES:
-        raise ResponsesError(
-            f"{where}.role must be one of {sorted(_ROLES)}.",
-            param=f"{where}.role",
-            code="invalid_value",
-        )
-    content = fields.get("content")
-    if isinstance(content, str):
-        return Message(_framework_role(role), [content])
-    if not isinstance(content, list) or not content:
-        raise ResponsesError(
-            f"{where}.content must be a string or a non-empty list of parts.",
-            param=f"{where}.content",
-            code="invalid_type",
-        )
-    parts = cast("list[Any]", content)
-    contents = [_part(part, f"{where}.content[{index}]") for index, part in enumerate(parts)]
-    return Message(_framework_role(role), contents)
-
-
-def _string_field(fields: Mapping[str, Any], name: str, where: str) -> str:
-    value = fields.get(name)
-    if not isinstance(value, str):
-        raise ResponsesError(
-            f"{where}.{name} must be a string.", param=f"{where}.{name}", code="invalid_type"
-        )
-    return value
-
-
-def _function_call(fields: Mapping[str, Any], where: str) -> Message:
-    call = Content.from_function_call(
-        call_id=_string_field(fields, "call_id", where),
-        name=_string_field(fields, "name", where),
-        arguments=_string_field(fields, "arguments", where),
-    )
-    return Message("assistant", [call])
-
-
-def _reasoning(fields: Mapping[str, Any], where: str) -> Message:
-    """A ``reasoning`` item: its summary, as the agent's reasoning.
-
-    ``encrypted_content`` is accepted and not used: it is opaque to this server.
-    """
-    summary = fields.get("summary")
-    if not isinstance(summary, list):
-        raise ResponsesError(
-            f"{where}.summary must be a list of summary_text parts.",
-            param=f"{where}.summary",
-            code="invalid_type",
-        )
-    texts: list[str] = []
-    for index, part in enumerate(cast("list[Any]", summary)):
-        at = f"{where}.summary[{index}]"
-        if not isinstance(part, dict) or cast("dict[str, Any]", part).get("type") != "summary_text":
-            raise ResponsesError(
-                f"{at} must be a summary_text part.", param=at, code="invalid_value"
-            )
-        texts.append(_string_field(cast("dict[str, Any]", part), "text", at))
-    for name in ("id", "encrypted_content"):
-        if fields.get(name) is not None:
-            _string_field(fields, name, where)
-    if fields.get("content"):
-        raise ResponsesError(
-            f"{where}.content: raw reasoning content is not accepted, only its summary.",
-            param=f"{where}.content",
-            code="unsupported_parameter",
-        )
-    return Message("assistant", [Content.from_text_reasoning(text=text) for text in texts])
-
-
-def _image_generation_call(fields: Mapping[str, Any], where: str) -> Message:
-    """An ``image_generation_call`` item: the image it holds, as the agent's."""
-    _string_field(fields, "id", where)
-    output_format = fields.get("output_format") or "png"
-    if output_format not in IMAGE_FORMATS.values():
-        raise ResponsesError(
-            f"{where}.output_format must be one of {sorted(IMAGE_FORMATS.values())}.",
-            param=f"{where}.output_format",
-            code="invalid_value",
-        )
-    result = fields.get("result")
-    if result is None:
-        return Message("assistant", [])
-    if not isinstance(result, str) or not _is_base64(result):
-        raise ResponsesError(
-            f"{where}.result must be a base64 image or null.",
-            param=f"{where}.result",
-            code="invalid_value",
-        )
-    media_type = f"image/{output_format}"
-    return Message("assistant", [Content.from_uri(f"data:{media_type};base64,{result}")])
-
-
-def _is_base64(text: str) -> bool:
-    try:
-        base64.b64decode(text, validate=True)
-    except ValueError:
-        return False
-    return bool(text)
-
-
-def _function_call_output(fields: Mapping[str, Any], where: str) -> Message:
-    result = Content.from_function_result(
-        call_id=_string_field(fields, "call_id", where),
-        result=_string_field(fields, "output", where),
-    )
-    return Message("tool", [result])
-
-
-def _framework_role(role: str) -> str:
-    return "system" if role == "developer" else role
-
-
-def _part(part: Any, where: str) -> Content:
-    if not isinstance(part, dict):
-        raise ResponsesError(f"{where} must be an object.", param=where, code="invalid_type")
-    fields = cast("dict[str, Any]", part)
-    kind = fields.get("type")
-    if kind not in _INPUT_PARTS:
-        raise ResponsesError(
-            f"{where} has unsupported content type {kind!r}.",
-            param=f"{where}.type",
-            code="invalid_value",
-        )
-    if kind == "input_image":
-        return _image(fields, where)
-    name = "refusal" if kind == "refusal" else "text"
-    text = _string_field(fields, name, where)
-    return refusal_content(text) if kind == "refusal" else Content.from_text(text=text)
-
-
-def _image(fields: Mapping[str, Any], where: str) -> Content:
-    url = fields.get("image_url")
-    if not isinstance(url, str) or not url.startswith(("data:image/", "https://", "http://")):
-        raise ResponsesError(
-            f"{where}.image_url must be a data:image/... URL or an http(s) URL.",
-            param=f"{where}.image_url",
-            code="invalid_value",
-        )
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        if not payload or ";base64" not in header:
-            raise ResponsesError(
-                f"{where}.image_url must be a base64 data URL.",
-                param=f"{where}.image_url",
-                code="invalid_value",
-            )
-        return Content.from_uri(uri=url, media_type=header[5:].split(";", 1)[0])
-    return Content.from_uri(uri=url, media_type="image/*")
 
 
 def parse_responses_identity(keys: IsolationKeys, body: Mapping[str, Any]) -> ChannelIdentity:

@@ -6,13 +6,13 @@ specification's order.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent_framework import AgentResponse, AgentResponseUpdate, Content
+from agent_framework_hosting import encode_json
 
 from ._errors import AGENT_FAILED, ResponsesError
 from ._items import (
@@ -157,7 +157,7 @@ def function_call_items(
         if content.type != "function_call" or not content.call_id or content.name in own_tools:
             continue
         arguments = content.arguments
-        text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+        text = arguments if isinstance(arguments, str) else encode_json(arguments or {}).decode()
         known = calls.get(content.call_id)
         # The framework may repeat a call without its arguments: keep the full one.
         if known is None or (text not in ("", "{}") and known["arguments"] in ("", "{}")):
@@ -305,12 +305,12 @@ def failed_response(
     return response_object(draft, status="failed", output=output or [], error=error)
 
 
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-"""Compact JSON, non-ASCII kept as is: one encoder for every event."""
-
-
 class SSEWriter:
-    """Frames events as ``event:``/``data:`` pairs with consecutive sequence numbers."""
+    """Frames events as ``event:``/``data:`` pairs with consecutive sequence numbers.
+
+    Events are encoded by the host's :func:`encode_json`: a number JSON cannot carry
+    fails the event (``ValueError``) before it takes a sequence number.
+    """
 
     __slots__ = ("_next",)
 
@@ -319,17 +319,16 @@ class SSEWriter:
 
     def event(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         """One complete event: ``type`` and ``sequence_number`` lead its data."""
-        return f"event: {kind}\ndata: {self.data(kind, fields)}\n\n".encode()
+        return b"event: " + kind.encode() + b"\ndata: " + self.data(kind, fields) + b"\n\n"
 
-    def data(self, kind: str, fields: Mapping[str, Any]) -> str:
+    def data(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         """The next event object as JSON: ``type`` and ``sequence_number`` lead it."""
-        number = self._next
-        self._next += 1
         # The fields' own object, opened with the two leading members: one encoding pass,
         # no merged copy of the fields.
-        rest = _encode(fields)
-        lead = f'{{"type":{_encode(kind)},"sequence_number":{number}'
-        return f"{lead}}}" if rest == "{}" else f"{lead},{rest[1:]}"
+        rest = encode_json(fields)
+        lead = b'{"type":%s,"sequence_number":%d' % (encode_json(kind), self._next)
+        self._next += 1
+        return lead + b"}" if rest == b"{}" else lead + b"," + rest[1:]
 
 
 def function_call_events(call: dict[str, Any], output_index: int) -> list[Event]:

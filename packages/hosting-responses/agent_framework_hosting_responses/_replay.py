@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from agent_framework_hosting import json_response
+from starlette.responses import Response, StreamingResponse
 
 from ._errors import ResponsesError
 from ._event_log import EventLogs
@@ -38,7 +39,7 @@ async def replay(
     """
     try:
         if not _flag(query, "stream"):
-            return JSONResponse(dict(response))
+            return json_response(dict(response))
         after = _starting_after(query)
         if not await logs.exists(response["id"], partition):
             raise ResponsesError(

@@ -324,7 +324,8 @@ def page_of(items: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, 
             "'order' must be 'asc' or 'desc'.", param="order", code="invalid_value"
         )
     limit_text = query.get("limit", "20")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+    # ASCII digits only: int() also reads other scripts' digits (a full-width five).
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= 100:
         raise ResponsesError(
             "'limit' must be an integer from 1 to 100.", param="limit", code="invalid_value"
         )

@@ -25,7 +25,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import ChannelContext, IsolationKeys
+from agent_framework_hosting import ChannelContext, IsolationKeys, encode_json
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -39,7 +39,7 @@ __all__ = ["MAX_PENDING_MESSAGES", "RunTurn", "websocket_route"]
 logger = logging.getLogger("agent_framework.hosting")
 
 MAX_PENDING_MESSAGES = 32
-"""Messages a connection holds while a turn runs; one more closes it (code 1008)."""
+"""Messages a connection holds while a turn runs; one more closes it (an error, then 1008)."""
 
 RunTurn = Callable[
     [Mapping[str, Any], IsolationKeys, ConnectionCache, SSEWriter], AsyncGenerator[bytes]
@@ -136,6 +136,13 @@ class _Connection:
             logger.error("Responses WebSocket connection failed", exc_info=failure)
             await self._close(1011, "internal error")
         elif reader.done() and not reader.cancelled() and reader.result():
+            overflow = ResponsesError(
+                f"More than {MAX_PENDING_MESSAGES} messages waited for the running turn: "
+                "send the next response.create once a turn has ended.",
+                code="too_many_pending_messages",
+            )
+            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+                await self._send_error(overflow)
             await self._close(1008, f"more than {MAX_PENDING_MESSAGES} messages waiting")
 
     async def _read(self) -> bool:
@@ -190,7 +197,7 @@ class _Connection:
             self._cache.evict(previous_id)
 
     async def _send_error(self, error: ResponsesError) -> None:
-        await self._websocket.send_json(websocket_error(error))
+        await self._websocket.send_text(encode_json(websocket_error(error)).decode())
 
     async def _close(self, code: int, reason: str) -> None:
         if self._websocket.application_state is WebSocketState.CONNECTED:
@@ -216,14 +223,12 @@ class _MessageWriter(SSEWriter):
         if kind == "error":
             fields = {**fields, "status": 500}
         self.failed = self.failed or kind == "response.failed"
-        return self.data(kind, fields).encode()
+        return self.data(kind, fields)
 
 
 def websocket_error(error: ResponsesError) -> dict[str, Any]:
-    """The WebSocket error envelope of ``error``; its ``code`` is never empty."""
-    payload = error_payload(
-        error.message, param=error.param, code=error.code or error.type, type=error.type
-    )
+    """The WebSocket error envelope of ``error``."""
+    payload = error_payload(error.message, param=error.param, code=error.code, type=error.type)
     return {"type": "error", "status": error.status, "error": payload}
 
 

@@ -1,145 +1,97 @@
-"""Validation against the Open Responses OpenAPI document (skipped when it is absent).
+"""Validation against the channel's own OpenAPI document (``openapi.json`` in the package).
 
-The spec leaves some items to providers ("items are extensible"): an
-``image_generation_call`` item, which the channel uses for images the agent produced, and
-its events are checked against the ``openai`` SDK's model of them (the shape OpenAI
-clients read), and everything around them against the spec.
+Every object and event the tests read is checked against the schema the channel
+publishes for it, so the document and the server cannot drift apart. The document
+closes every object (no field it does not name), so a field added to the wire without
+the document, or dropped from it, fails the tests that read it.
 """
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any, cast
 
-import jsonschema
-import pytest
-from openai import BaseModel
-from openai.types.responses import (
-    ResponseImageGenCallCompletedEvent,
-    ResponseImageGenCallInProgressEvent,
-)
-from openai.types.responses.response_output_item import ImageGenerationCall
-
-SPEC = (
-    Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "openresponses-openapi.json"
-)
+from jsonschema import Draft202012Validator
 
 
 @cache
-def _components() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip(f"Open Responses spec not found at {SPEC}")
-    return json.loads(SPEC.read_text())["components"]
+def _packaged() -> str:
+    return files("agent_framework_hosting_responses").joinpath("openapi.json").read_text("utf-8")
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document as the package ships it: a fresh copy, for callers to keep."""
+    return json.loads(_packaged())
+
+
+@cache
+def _validator(schema_name: str) -> Draft202012Validator:
+    components = document()["components"]
+    return Draft202012Validator(
+        {"$ref": f"#/components/schemas/{schema_name}", "components": components}
+    )
 
 
 @cache
 def _event_schemas() -> dict[str, str]:
-    """Stream event ``type`` → schema name."""
-    names: dict[str, str] = {}
-    for name, schema in _components()["schemas"].items():
-        enum = schema.get("properties", {}).get("type", {}).get("enum")
-        if name.endswith("StreamingEvent") and enum and len(enum) == 1:
-            names[enum[0]] = name
-    return names
-
-
-_PROVIDER_ITEMS: dict[str, type[BaseModel]] = {"image_generation_call": ImageGenerationCall}
-_PROVIDER_EVENTS: dict[str, type[BaseModel]] = {
-    "response.image_generation_call.in_progress": ResponseImageGenCallInProgressEvent,
-    "response.image_generation_call.completed": ResponseImageGenCallCompletedEvent,
-}
-
-
-def _validate_provider(instance: Any, model: type[BaseModel]) -> None:
-    jsonschema.validate(instance, model.model_json_schema())
-
-
-def _is_provider_item(value: Any) -> bool:
-    return isinstance(value, dict) and cast("dict[str, Any]", value).get("type") in _PROVIDER_ITEMS
-
-
-def _spec_view(instance: Any) -> Any:
-    """``instance`` with its provider items checked and taken out, for the spec to check.
-
-    A nullable ``item`` becomes ``null``; a list leaves them out.
-    """
-    if isinstance(instance, list):
-        kept: list[Any] = []
-        for value in cast("list[Any]", instance):
-            if _is_provider_item(value):
-                _validate_provider(value, _PROVIDER_ITEMS[value["type"]])
-            else:
-                kept.append(_spec_view(value))
-        return kept
-    if isinstance(instance, dict):
-        view: dict[str, Any] = {}
-        for key, value in cast("dict[str, Any]", instance).items():
-            if key == "item" and _is_provider_item(value):
-                _validate_provider(value, _PROVIDER_ITEMS[value["type"]])
-                view[key] = None
-            else:
-                view[key] = _spec_view(value)
-        return view
-    return instance
+    """Stream event ``type`` → schema name, from the document's event union."""
+    mapping = document()["components"]["schemas"]["ResponseStreamEvent"]["discriminator"]
+    return {kind: ref.rpartition("/")[2] for kind, ref in mapping["mapping"].items()}
 
 
 def validate(instance: Any, schema_name: str) -> None:
     """Raise if ``instance`` does not satisfy ``#/components/schemas/<schema_name>``."""
-    root = {"$ref": f"#/components/schemas/{schema_name}", "components": _components()}
-    jsonschema.validate(_spec_view(instance), root)
+    _validator(schema_name).validate(instance)
 
 
 def validate_response(instance: Any) -> None:
     """A Response object."""
-    validate(instance, "ResponseResource")
+    validate(instance, "Response")
 
 
 def validate_event(event: dict[str, Any]) -> None:
     """A streaming event, by its ``type``."""
-    if event["type"] in _PROVIDER_EVENTS:
-        _validate_provider(event, _PROVIDER_EVENTS[event["type"]])
-    else:
-        validate(event, _event_schemas()[event["type"]])
+    validate(event, _event_schemas()[event["type"]])
 
 
 def validate_ws_message(message: dict[str, Any]) -> None:
     """A server message of the WebSocket transport: a stream event or an error envelope.
 
-    The ``error`` event of a failed run is both: it carries a ``sequence_number`` and the
-    envelope's ``status``.
+    The ``error`` event of a failed run is an event: it carries a ``sequence_number`` (and
+    the envelope's ``status``).
     """
-    if "status" in message:
-        validate(message, "WebSocketErrorEvent")
-    if "sequence_number" in message or "status" not in message:
+    if "sequence_number" in message:
         validate_event(message)
+    else:
+        validate(message, "WebSocketError")
 
 
 def validate_item(item: Any) -> None:
     """An item of a response's output, of its input items, or of a conversation."""
-    if _is_provider_item(item):
-        _validate_provider(item, _PROVIDER_ITEMS[item["type"]])
-    else:
-        validate(item, "ItemField")
+    validate(item, "Item")
+
+
+_BY_OBJECT = {
+    "response.compaction": "Compaction",
+    "list": "ItemList",
+    "conversation": "Conversation",
+    "conversation.deleted": "ConversationDeleted",
+}
 
 
 def validate_body(body: Any) -> None:
-    """Any JSON body the channel answers with, by its shape.
-
-    Conversation objects and deletion receipts have no schema in the spec; the SDK's
-    strict validation checks them.
-    """
-    if body.get("object") == "response" and "deleted" not in body:
-        validate_response(body)
-    elif body.get("object") == "response.compaction":
-        validate(body, "CompactResource")
+    """Any JSON body the channel answers with, by its shape."""
+    if "openapi" in body:
+        return  # the document itself
+    if body.get("object") == "response":
+        validate(body, "ResponseDeleted" if "deleted" in body else "Response")
+    elif "object" in body:
+        validate(body, _BY_OBJECT[body["object"]])
     elif "error" in body:
-        validate(body["error"], "ErrorPayload")
-    elif body.get("object") == "list":
-        for item in body["data"]:
-            validate_item(item)
-    elif "object" not in body:
+        validate(body, "Error")
+    else:
         validate_item(body)
 
 

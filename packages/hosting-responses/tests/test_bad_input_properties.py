@@ -414,6 +414,8 @@ def test_random_ids_for_get_delete_and_cancel(stored: Stored) -> None:
     @PROFILE
     @example(route=("GET", "/responses/{}"), item_id="0/")
     @example(route=("POST", "/responses/{}/cancel"), item_id="a/b/c")
+    @example(route=("GET", "/conversations/{}"), item_id="conv\nx")
+    @example(route=("DELETE", "/responses/{}"), item_id="resp\r\n")
     @given(route=routes, item_id=ids)
     def send(route: tuple[str, str], item_id: str) -> None:
         method, template = route
@@ -421,10 +423,6 @@ def test_random_ids_for_get_delete_and_cancel(stored: Stored) -> None:
         path = template.format(*[quoted] * template.count("{}"))
         response = httpx.request(method, f"{stored.server.base_url}{path}", timeout=30)
         assert 400 <= response.status_code < 500, response.text
-        if "\n" in item_id:
-            # Route patterns never match a newline: the host's router answers, not a channel.
-            assert response.status_code == 404
-            return
         check(response)
 
     send()

@@ -221,7 +221,7 @@ async def test_an_item_after_a_compaction_is_checked_where_it_stands(kind: str) 
             "previous_response_id",
             "previous_response_not_found",
         ),
-        ([], 400, None, None),
+        ([], 400, None, "invalid_type"),
     ],
 )
 def test_bad_compaction_requests_are_4xx_in_the_openai_shape(

@@ -23,7 +23,7 @@ from agent_framework_hosting_responses._websocket import (  # pyright: ignore[re
 from hypothesis import example, given
 from hypothesis import strategies as st
 from openai.types.responses import ResponseFunctionToolCall
-from openai.types.responses.responses_server_event import ResponseWsError
+from openai.types.responses.responses_server_event import ResponsesServerEvent, ResponseWsError
 from websockets.exceptions import ConnectionClosedError
 
 from ._clients import (
@@ -318,16 +318,20 @@ def test_closing_the_connection_cancels_the_running_turn() -> None:
     assert after.output_text.startswith("Echo: next")
 
 
-def test_too_many_waiting_messages_close_the_connection() -> None:
+def test_too_many_waiting_messages_close_the_connection_with_an_error_and_1008() -> None:
     hang = _Hang()
+    events: list[ResponsesServerEvent] = []
     with serve(agent=hang.agent()) as server, connect(server) as connection:
         connection.response.create(input="please hang")
         assert hang.started.wait(30)
         for _ in range(MAX_PENDING_MESSAGES + 1):
             connection.response.create(input="waiting")
         with pytest.raises(ConnectionClosedError) as closed:
-            turn(connection)
+            events.extend(connection)
         assert hang.cancelled.wait(30)
+    error = events[-1]
+    assert isinstance(error, ResponseWsError)
+    assert error.error.code == "too_many_pending_messages"
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1008
 

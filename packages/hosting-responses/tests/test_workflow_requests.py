@@ -116,7 +116,8 @@ async def test_an_unknown_call_id_is_a_400_and_the_request_can_still_be_answered
         await done(client.responses.create(model="wf", input=wrong, previous_response_id=first.id))
     error = caught.value
     assert (error.code, error.param) == ("invalid_value", "input[1]")
-    assert "no pending request with call id 'call_unknown'" in error.message
+    assert "No tool call found" in error.message
+    assert "'call_unknown'" in error.message
     assert await done(client.responses.retrieve(first.id)) == first
     right = await done(
         client.responses.create(

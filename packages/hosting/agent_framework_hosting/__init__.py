@@ -2,6 +2,7 @@
 
 from ._channel import Channel
 from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
+from ._errors import HostError, HostErrorCode, HostErrorRenderer, host_error_response
 from ._host import AgentFrameworkHost
 from ._isolation import (
     ISOLATION_HEADER_CHAT,
@@ -36,7 +37,15 @@ from ._types import (
     HostedRunResult,
     SessionMode,
 )
-from ._wire import DEFAULT_MAX_DEPTH, WireError, decode_json, encode_json, read_body
+from ._wire import (
+    DEFAULT_MAX_DEPTH,
+    WireError,
+    check_json_content_type,
+    decode_json,
+    encode_json,
+    json_response,
+    read_body,
+)
 from ._workflow_requests import WorkflowInputError
 
 __all__ = [
@@ -58,6 +67,9 @@ __all__ = [
     "ChannelStreamUpdateHook",
     "ConversationBusy",
     "DiskStateStore",
+    "HostError",
+    "HostErrorCode",
+    "HostErrorRenderer",
     "HostStatePaths",
     "HostedRunResult",
     "HostedRunStream",
@@ -71,9 +83,12 @@ __all__ = [
     "Versioned",
     "WireError",
     "WorkflowInputError",
+    "check_json_content_type",
     "decode_json",
     "encode_json",
     "get_current_isolation_keys",
+    "host_error_response",
+    "json_response",
     "read_body",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",

@@ -14,13 +14,17 @@ from typing import Any
 
 from agent_framework import SupportsAgentRun, Workflow
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
 
 from ._channel import Channel
 from ._commands import builtin_commands
 from ._context import ChannelContext, RunServices
+from ._errors import ErrorShapes
+from ._exchange import ExchangeGuard
 from ._isolation import trusted_platform_detected
 from ._paths import resolve_state_paths
 from ._serve import serve_app
@@ -157,6 +161,7 @@ class AgentFrameworkHost:
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
         contributions: list[tuple[Channel, ChannelContribution]] = []
         claimed = dict(self._channel_paths)
+        shapes = ErrorShapes()
         for channel in self.channels:
             contribution = channel.contribute(ChannelContext(services, channel))
             contributions.append((channel, contribution))
@@ -165,7 +170,16 @@ class AgentFrameworkHost:
             for path, mounted in contribution.mounts.items():
                 _claim_path(claimed, path, f"{channel.name!r} (mount {path!r})")
                 routes.extend(_mount(path, mounted))
-        return Starlette(routes=routes, lifespan=self._lifespan(contributions))
+            shapes.claim([channel.path, *contribution.mounts], contribution.error_response)
+        app = Starlette(
+            routes=routes,
+            lifespan=self._lifespan(contributions),
+            middleware=[Middleware(ExchangeGuard, shapes=shapes)],
+            exception_handlers={HTTPException: shapes.http_exception},
+        )
+        # Every path answers in its channel's shape: no trailing-slash redirects.
+        app.router.redirect_slashes = False
+        return app
 
     def serve(
         self,
@@ -228,7 +242,9 @@ def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
             bare.append(Route(prefix, route.endpoint, methods=route.methods, name=route.name))
         elif isinstance(route, WebSocketRoute) and route.path == "/":
             bare.append(WebSocketRoute(prefix, route.endpoint, name=route.name))
-    return [*bare, Mount(prefix, routes=list(routes))]
+    # The mount's own router redirects no trailing slash either.
+    mounted = Router(routes=list(routes), redirect_slashes=False)
+    return [*bare, Mount(prefix, app=mounted)]
 
 
 def _check_channels(channels: Sequence[Channel]) -> dict[str, str]:

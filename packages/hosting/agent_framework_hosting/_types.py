@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from agent_framework import AgentResponse, AgentResponseUpdate, AgentRunInputs, AgentSession
 from starlette.routing import BaseRoute
 
+from ._errors import HostErrorRenderer
+
 if TYPE_CHECKING:
     from ._context import ChannelContext
 
@@ -148,6 +150,11 @@ class ChannelContribution:
     channel's path (the Responses channel serves ``/conversations`` next to
     ``/responses``). The host checks each of them against every channel path and every
     other mount, like channel paths, and mounts a route at ``/`` at the bare path too.
+
+    ``error_response`` renders the errors the host answers itself under the channel's
+    path and its mounts (no route, a wrong method, a failure outside the channel's
+    code) in the channel's protocol; without it they get the host's plain
+    ``{"error": {"code", "message"}}``.
     """
 
     routes: Sequence[BaseRoute] = ()
@@ -157,6 +164,7 @@ class ChannelContribution:
     mounts: Mapping[str, Sequence[BaseRoute]] = field(
         default_factory=dict[str, Sequence[BaseRoute]]
     )
+    error_response: HostErrorRenderer | None = None
 
 
 ChannelRunHook: TypeAlias = Callable[..., "ChannelRequest | Awaitable[ChannelRequest]"]

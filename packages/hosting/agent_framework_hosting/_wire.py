@@ -13,22 +13,26 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "WireError",
+    "check_json_content_type",
     "decode_json",
     "encode_json",
+    "json_response",
     "read_body",
 ]
 
 DEFAULT_MAX_DEPTH = 64
 """How deeply objects and arrays may nest in a decoded document, by default."""
 
-WireFault = Literal["too_large", "invalid_json", "too_deep"]
+WireFault = Literal["too_large", "invalid_json", "too_deep", "not_json"]
 
 
 class WireError(ValueError):
@@ -41,8 +45,27 @@ class WireError(ValueError):
 
     @property
     def status(self) -> int:
-        """``413`` for a body past its size limit, ``400`` for anything else."""
-        return 413 if self.fault == "too_large" else 400
+        """``413`` past the size limit, ``415`` for a type that is not JSON, else ``400``."""
+        return {"too_large": 413, "not_json": 415}.get(self.fault, 400)
+
+
+def check_json_content_type(request: Request) -> None:
+    """Refuse a body declared as something other than JSON (no declared type passes).
+
+    Raises:
+        WireError: The ``content-type`` is neither ``application/json`` nor a
+            ``+json`` type (``not_json``).
+
+    """
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media_type = declared.partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise WireError(
+            f"The request body must be JSON (content-type: application/json), not {media_type!r}.",
+            fault="not_json",
+        )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -110,6 +133,20 @@ def encode_json(value: Any) -> bytes:
 
     """
     return _encode(value).encode()
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An ``application/json`` response of ``content``, encoded by :func:`encode_json`.
+
+    Raises:
+        ValueError: ``content`` holds a non-finite number.
+
+    """
+    return Response(
+        encode_json(content), status_code, headers=headers, media_type="application/json"
+    )
 
 
 def _refuse_constant(name: str) -> Any:

@@ -20,6 +20,8 @@ from agent_framework._workflows._typing_utils import (  # pyright: ignore[report
     try_coerce_to_type,
 )
 
+from ._wire import WireError, decode_json
+
 __all__ = [
     "WorkflowInputError",
     "checkpoint_types",
@@ -58,7 +60,10 @@ def request_calls(pending: Mapping[str, WorkflowEvent[Any]]) -> list[Content]:
         Content.from_function_call(
             call_id=request_id,
             name=type(event.data).__name__,
-            arguments=json.dumps(_jsonable(event.data), default=str, ensure_ascii=False),
+            # No NaN or Infinity: the arguments are JSON a caller parses.
+            arguments=json.dumps(
+                _jsonable(event.data), default=str, ensure_ascii=False, allow_nan=False
+            ),
         )
         for request_id, event in pending.items()
     ]
@@ -122,8 +127,9 @@ def workflow_answers(
 def _answer(value: Any, response_type: type[Any], call_id: str) -> Any:
     """``value`` as ``response_type``: a string is read as JSON unless a string is expected."""
     if isinstance(value, str) and response_type is not str:
-        with contextlib.suppress(ValueError):  # not JSON: checked as the text itself
-            value = json.loads(value)
+        # Not JSON (or JSON refused at the boundary: NaN, too deep): checked as the text.
+        with contextlib.suppress(WireError):
+            value = decode_json(value)
     converted = try_coerce_to_type(value, response_type)
     if not is_instance_of(converted, response_type):
         expected = getattr(response_type, "__name__", str(response_type))

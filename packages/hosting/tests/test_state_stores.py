@@ -2,7 +2,10 @@ from pathlib import Path
 
 import pytest
 from agent_framework_hosting import DiskStateStore, MemoryStateStore, StateStore
-from agent_framework_hosting.testing import StateStoreConformanceTests
+from agent_framework_hosting.testing import (
+    SharedStateStoreConformanceTests,
+    StateStoreConformanceTests,
+)
 
 
 class TestMemoryStateStore(StateStoreConformanceTests):
@@ -10,7 +13,7 @@ class TestMemoryStateStore(StateStoreConformanceTests):
         return MemoryStateStore()
 
 
-class TestDiskStateStore(StateStoreConformanceTests):
+class TestDiskStateStore(SharedStateStoreConformanceTests):
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:
         self.directory = tmp_path / "state"
@@ -18,5 +21,5 @@ class TestDiskStateStore(StateStoreConformanceTests):
     async def open_store(self) -> StateStore:
         return DiskStateStore(self.directory)
 
-    async def open_peer(self, store: StateStore) -> StateStore | None:
+    async def open_peer(self, store: StateStore) -> StateStore:
         return DiskStateStore(self.directory)

@@ -179,7 +179,15 @@ def test_an_answer_is_json_converted_to_the_response_type(
 
 @pytest.mark.parametrize(
     ("response_type", "output"),
-    [(bool, "yes"), (int, "1.5"), (Decision, '"approved"'), (Decision, '{"x": 1}')],
+    [
+        (bool, "yes"),
+        (int, "1.5"),
+        (Decision, '"approved"'),
+        (Decision, '{"x": 1}'),
+        (float, "NaN"),
+        (float, "1e400"),
+        (list[str], "[" * 100_000 + "]" * 100_000),
+    ],
 )
 def test_an_answer_that_does_not_convert_is_refused(response_type: type[Any], output: str) -> None:
     with pytest.raises(WorkflowInputError, match="The answer to call 'r' must be"):

@@ -12,7 +12,7 @@ from ._review_workflow import ReviewRequest, review_workflow
 if TYPE_CHECKING:
     from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
     from ._server import LoopbackServer
-    from ._state_conformance import StateStoreConformanceTests
+    from ._state_conformance import SharedStateStoreConformanceTests, StateStoreConformanceTests
 
 __all__ = [
     "ChannelConformanceTests",
@@ -22,6 +22,7 @@ __all__ = [
     "OfflineChatClient",
     "ReviewRequest",
     "RunningHost",
+    "SharedStateStoreConformanceTests",
     "StateStoreConformanceTests",
     "review_workflow",
 ]
@@ -32,6 +33,7 @@ _LAZY = {
     "ChannelReply": "._conformance",
     "RunningHost": "._conformance",
     "LoopbackServer": "._server",
+    "SharedStateStoreConformanceTests": "._state_conformance",
     "StateStoreConformanceTests": "._state_conformance",
 }
 

@@ -251,6 +251,14 @@ class ChannelConformanceTests:
         reply = await self.send_turn(running, "still fine", conversation="alpha")
         assert "Echo: still fine (turn 1)" in reply.text
 
+    async def test_an_unknown_path_under_the_channel_is_a_structured_404(
+        self, running: RunningHost
+    ) -> None:
+        path = "/" + running.host.channels[0].path.strip("/")
+        response = await running.client.get(f"{path.rstrip('/')}/no-such/path%0Ahere")
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/json"), response.text
+
     @pytest.mark.parametrize("client_options", [{"error": RuntimeError(SECRET)}])
     @pytest.mark.parametrize("stream", [False, True])
     async def test_agent_failure_is_a_protocol_error_without_internals(

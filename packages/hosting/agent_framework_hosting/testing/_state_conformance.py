@@ -1,8 +1,9 @@
 """A behavioural test suite every state backend runs against itself.
 
-Subclass :class:`StateStoreConformanceTests`, implement :meth:`open_store` (and, for a
-backend whose state other processes share, :meth:`open_peer`), and pytest collects the
-inherited tests. The host relies on every behaviour checked here and on nothing else.
+Subclass :class:`StateStoreConformanceTests` and implement :meth:`open_store` — or, for a
+backend whose state other processes share, :class:`SharedStateStoreConformanceTests` and
+its :meth:`open_peer` too — and pytest collects the inherited tests. The host relies on
+every behaviour checked here and on nothing else.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from .._state import Lease, LeaseLost, StateStore, update_state
 
-__all__ = ["StateStoreConformanceTests"]
+__all__ = ["SharedStateStoreConformanceTests", "StateStoreConformanceTests"]
 
 
 class StateStoreConformanceTests:
@@ -25,13 +26,6 @@ class StateStoreConformanceTests:
         """A new, empty store for one test."""
         raise NotImplementedError
 
-    async def open_peer(self, store: StateStore) -> StateStore | None:
-        """Another handle on ``store``'s state, as a second process would open it.
-
-        ``None`` (the default) skips the tests of shared state.
-        """
-        return None
-
     @pytest.fixture
     async def store(self) -> AsyncIterator[StateStore]:
         """The store under test, closed after the test."""
@@ -40,17 +34,6 @@ class StateStoreConformanceTests:
             yield store
         finally:
             await store.close()
-
-    @pytest.fixture
-    async def peer(self, store: StateStore) -> AsyncIterator[StateStore]:
-        """A second handle on the store's state (shared backends only)."""
-        peer = await self.open_peer(store)
-        if peer is None:
-            pytest.skip("the backend's state is not shared between processes")
-        try:
-            yield peer
-        finally:
-            await peer.close()
 
     # Values
 
@@ -255,7 +238,25 @@ class StateStoreConformanceTests:
         assert await store.wait("topic", seconds=0.05) is False
         other.cancel()
 
-    # Shared state (a second process)
+
+class SharedStateStoreConformanceTests(StateStoreConformanceTests):
+    """The contract, and what a second process sharing the state sees of it."""
+
+    async def open_peer(self, store: StateStore) -> StateStore:
+        """Another handle on ``store``'s state, as a second process would open it."""
+        raise NotImplementedError
+
+    @pytest.fixture
+    async def peer(self, store: StateStore) -> AsyncIterator[StateStore]:
+        """A second handle on the store's state."""
+        peer = await self.open_peer(store)
+        try:
+            yield peer
+        finally:
+            await peer.close()
+
+    async def test_the_store_says_it_is_shared(self, store: StateStore) -> None:
+        assert store.shared
 
     async def test_a_peer_sees_values_and_versions(
         self, store: StateStore, peer: StateStore

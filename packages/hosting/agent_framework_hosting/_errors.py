@@ -1,0 +1,159 @@
+"""Errors the host answers itself, in the error shape of the channel that owns the path.
+
+Routing (no route: ``404``; a route without the method: ``405``), an ``HTTPException``
+raised by the framework underneath, and a request that failed unexpectedly (``500``)
+are answered by the host, not by a channel's code. Each channel says how its errors
+look (:attr:`ChannelContribution.error_response`); the host answers with the renderer
+of the channel whose path, or one of whose mounts, holds the request path (a channel at
+the root answers for paths nobody claims), and with its own plain JSON
+``{"error": {"code", "message"}}`` where no channel does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Literal, TypeAlias
+
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from ._wire import json_response
+
+__all__ = [
+    "ErrorShapes",
+    "HostError",
+    "HostErrorCode",
+    "HostErrorRenderer",
+    "host_error_response",
+]
+
+HostErrorCode: TypeAlias = Literal[
+    "not_found", "method_not_allowed", "request_too_large", "invalid_request", "server_error"
+]
+
+_CODES: dict[int, HostErrorCode] = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HostError:
+    """An error the host answers on a channel's behalf.
+
+    Attributes:
+        status: The HTTP status (``404``, ``405``, ``413``, another ``4xx``, ``500``).
+        code: What went wrong, channel-neutral.
+        message: A sentence for the caller; never holds internals.
+        method: The request's method.
+        path: The request's path.
+        headers: Headers the answer must carry (``Allow`` for a ``405``); the host adds
+            them to whatever the renderer returns.
+
+    """
+
+    status: int
+    code: HostErrorCode
+    message: str
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
+
+
+HostErrorRenderer: TypeAlias = Callable[[HostError], Response]
+"""Renders a :class:`HostError` as a channel's protocol shows errors."""
+
+
+def host_error_response(error: HostError) -> Response:
+    """The host's own shape: ``{"error": {"code", "message"}}`` with the error's status."""
+    return json_response(
+        {"error": {"code": error.code, "message": error.message}}, status_code=error.status
+    )
+
+
+class ErrorShapes:
+    """Which renderer answers for a path: the owning channel's, else the host's own."""
+
+    def __init__(self) -> None:
+        self._prefixes: list[tuple[str, HostErrorRenderer]] = []
+        self._root: HostErrorRenderer = host_error_response
+
+    def claim(self, paths: Iterable[str], renderer: HostErrorRenderer | None) -> None:
+        """Answer errors under each of ``paths`` with ``renderer`` (``None``: the host's)."""
+        if renderer is None:
+            return
+        for path in paths:
+            stripped = path.strip("/")
+            if stripped:
+                self._prefixes.append(("/" + stripped, renderer))
+            else:
+                self._root = renderer
+        # Longest first: a nested mount wins over the path it sits in.
+        self._prefixes.sort(key=lambda entry: len(entry[0]), reverse=True)
+
+    def renderer_for(self, path: str) -> HostErrorRenderer:
+        """The renderer of the channel that owns ``path``."""
+        for prefix, renderer in self._prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return renderer
+        return self._root
+
+    def respond(self, error: HostError) -> Response:
+        """``error`` rendered for its path, carrying its headers."""
+        response = self.renderer_for(error.path)(error)
+        response.headers.update(error.headers)
+        return response
+
+    async def http_exception(self, connection: HTTPConnection, exc: Exception) -> Response:
+        """The Starlette handler of ``HTTPException``: routing errors and the framework's."""
+        assert isinstance(exc, HTTPException)
+        method: str = connection.scope.get("method", "GET")  # a WebSocket handshake is a GET
+        path = connection.url.path
+        return self.respond(
+            HostError(
+                status=exc.status_code,
+                code=_code(exc.status_code),
+                message=_message(exc, method, path),
+                method=method,
+                path=path,
+                headers=dict(exc.headers or {}),
+            )
+        )
+
+    def server_error(self, method: str, path: str) -> Response:
+        """The ``500`` for a request that failed unexpectedly; its cause is only logged."""
+        return self.respond(
+            HostError(
+                status=500,
+                code="server_error",
+                message="The server failed to answer this request.",
+                method=method,
+                path=path,
+            )
+        )
+
+
+def _code(status: int) -> HostErrorCode:
+    if status >= 500:
+        return "server_error"
+    return _CODES.get(status, "invalid_request")
+
+
+def _message(exc: HTTPException, method: str, path: str) -> str:
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "The request failed"
+    # Starlette's detail defaults to the status phrase; a handler's own detail is its message.
+    if exc.detail and exc.detail != phrase:
+        return exc.detail
+    if exc.status_code == 404:
+        return f"Nothing is served at {method} {path}."
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"{method} is not allowed on {path}; allowed: {allowed}."
+    return f"{phrase}."
