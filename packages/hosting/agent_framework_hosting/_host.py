@@ -24,7 +24,7 @@ from ._paths import resolve_state_paths
 from ._serve import serve_app
 from ._sessions import ConversationSlots
 from ._state import DiskStateStore, MemoryStateStore, StateStore
-from ._targets import AgentRunner, TargetRunner, WorkflowRunner
+from ._targets import AgentRunner, TargetRunner, WorkflowRunner, target_kind
 from ._types import ChannelCommand, ChannelContribution
 
 __all__ = ["AgentFrameworkHost"]
@@ -57,6 +57,11 @@ class AgentFrameworkHost:
             the state store and restored on their next turn.
         state_store: A state backend to use instead of memory or ``state_dir``.
 
+    Raises:
+        TypeError: ``target`` is not one of those (a factory is called once to check that
+            it returns a ``Workflow``), or a channel is not a :class:`Channel`.
+        ValueError: Two channels share a name, or their paths collide.
+
     """
 
     def __init__(
@@ -71,13 +76,13 @@ class AgentFrameworkHost:
         max_live_sessions: int = 1024,
         state_store: StateStore | None = None,
     ) -> None:
+        is_workflow = target_kind(target) == "workflow"
         self.target = target
         self.channels: tuple[Channel, ...] = tuple(channels)
         self.debug = debug
         if debug:
             logger.setLevel(logging.DEBUG)
         self._channel_paths = _check_channels(self.channels)
-        is_workflow = not isinstance(target, SupportsAgentRun)
         paths = resolve_state_paths(state_dir, workflow=is_workflow)
         if checkpoint_location is not None:
             paths["checkpoints"] = Path(checkpoint_location)

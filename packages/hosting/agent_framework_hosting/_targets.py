@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 from agent_framework import (
     AgentResponse,
@@ -32,12 +33,95 @@ from ._workflow_requests import (
     workflow_answers,
 )
 
-__all__ = ["AgentRunner", "TargetRunner", "WorkflowRunner", "WorkflowSlot"]
+__all__ = ["AgentRunner", "TargetRunner", "WorkflowRunner", "WorkflowSlot", "target_kind"]
 
 _CHECKPOINTS_KEPT = 2
 
 SlotLease = Callable[[], AbstractAsyncContextManager[Any]]
 """Leases the conversation's state exclusively, for as long as the block runs."""
+
+
+_ACCEPTED = (
+    "AgentFrameworkHost serves an agent (an object with run() and create_session(), such "
+    "as agent_framework.Agent), a Workflow, or a zero-argument factory returning a new "
+    "Workflow"
+)
+
+
+def target_kind(target: object) -> Literal["agent", "workflow"]:
+    """Whether ``target`` is served as an agent or as a workflow.
+
+    A factory is called once, here, to check that it returns a ``Workflow``.
+
+    Raises:
+        TypeError: ``target`` is none of those; the message names what is accepted and,
+            for the usual mistakes (a name, a chat client, a factory returning an agent),
+            what to pass instead.
+
+    """
+    if _is_agent(target):
+        return "agent"
+    if isinstance(target, Workflow):
+        return "workflow"
+    if isinstance(target, type):
+        raise TypeError(f"{_ACCEPTED}; got the class {target.__name__}: pass an instance.")
+    if callable(target):
+        _check_factory(target)
+        return "workflow"
+    raise TypeError(f"{_ACCEPTED}; got {_described(target)}.")
+
+
+def _is_agent(target: object) -> bool:
+    if isinstance(target, type):
+        return False
+    return isinstance(target, SupportsAgentRun) or (
+        callable(getattr(target, "run", None)) and callable(getattr(target, "create_session", None))
+    )
+
+
+def _check_factory(factory: Callable[..., object]) -> None:
+    try:
+        inspect.signature(factory).bind()
+    except TypeError:
+        raise TypeError(
+            f"{_ACCEPTED}; got {_name_of(factory)}, which cannot be called without arguments."
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): calling it tells
+        pass
+    built = factory()
+    if isinstance(built, Workflow):
+        return
+    if inspect.iscoroutine(built):
+        built.close()
+        raise TypeError(
+            f"{_ACCEPTED}; {_name_of(factory)} is a coroutine function: a factory must "
+            "return the Workflow itself, not a coroutine."
+        )
+    if _is_agent(built):
+        raise TypeError(
+            f"{_ACCEPTED}; {_name_of(factory)} returned an agent ({type(built).__name__}). "
+            "Pass the agent itself: AgentFrameworkHost(agent, channels=[...])."
+        )
+    raise TypeError(f"{_ACCEPTED}; {_name_of(factory)} returned {_described(built)}.")
+
+
+def _described(value: object) -> str:
+    """What ``value`` is, with what to pass instead when it is a usual mistake."""
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return f"the string {value!r}: pass the agent object itself, not its name"
+    if callable(getattr(value, "get_response", None)):
+        return (
+            f"a chat client ({type(value).__name__}): wrap it in an agent, "
+            "Agent(client=..., instructions=...)"
+        )
+    return f"{type(value).__name__} {value!r:.80}"
+
+
+def _name_of(factory: Callable[..., object]) -> str:
+    name = getattr(factory, "__qualname__", None) or type(factory).__name__
+    return "a lambda" if name.endswith("<lambda>") else f"the callable {name}"
 
 
 class UpdateStream(Protocol):
