@@ -48,6 +48,7 @@ class RunServices:
     commands: Callable[[], tuple[ChannelCommand, ...]]
     reset_session: Callable[[str], None]
     state_store: StateStore
+    target_name: str = "agent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,14 @@ class ChannelContext:
     def target(self) -> Any:
         """The agent or workflow the host serves."""
         return self._services.target
+
+    @property
+    def target_name(self) -> str:
+        """The name the target goes by: the agent's or workflow's own, else its kind.
+
+        For a protocol that names what it serves (a model list, an agent card).
+        """
+        return self._services.target_name
 
     @property
     def target_tool_names(self) -> frozenset[str]:

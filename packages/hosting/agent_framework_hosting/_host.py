@@ -19,12 +19,13 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from ._channel import Channel
 from ._commands import builtin_commands
 from ._context import ChannelContext, RunServices
+from ._index import index_route
 from ._isolation import trusted_platform_detected
 from ._paths import resolve_state_paths
 from ._serve import serve_app
 from ._sessions import ConversationSlots
 from ._state import DiskStateStore, MemoryStateStore, StateStore
-from ._targets import AgentRunner, TargetRunner, WorkflowRunner, target_kind
+from ._targets import AgentRunner, TargetRunner, WorkflowRunner, describe_target
 from ._types import ChannelCommand, ChannelContribution
 
 __all__ = ["AgentFrameworkHost"]
@@ -76,7 +77,8 @@ class AgentFrameworkHost:
         max_live_sessions: int = 1024,
         state_store: StateStore | None = None,
     ) -> None:
-        is_workflow = target_kind(target) == "workflow"
+        self._target = describe_target(target)
+        is_workflow = self._target.kind == "workflow"
         self.target = target
         self.channels: tuple[Channel, ...] = tuple(channels)
         self.debug = debug
@@ -106,6 +108,7 @@ class AgentFrameworkHost:
             else trust_isolation_headers
         )
         self._contributed_commands: list[ChannelCommand] = []
+        self._served: list[tuple[str, str]] = []
 
     def reset_session(self, isolation_key: str) -> None:
         """Give ``isolation_key`` a brand-new session from its next request on."""
@@ -132,6 +135,7 @@ class AgentFrameworkHost:
             commands=lambda: self.commands,
             reset_session=self.reset_session,
             state_store=self.state_store,
+            target_name=self._target.name,
         )
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
         contributions: list[tuple[Channel, ChannelContribution]] = []
@@ -141,9 +145,13 @@ class AgentFrameworkHost:
             contributions.append((channel, contribution))
             self._contributed_commands.extend(contribution.commands)
             routes.extend(_mount(channel.path, contribution.routes))
+            if contribution.routes:
+                self._served.append((channel.name, _shown(channel.path)))
             for path, mounted in contribution.mounts.items():
                 _claim_path(claimed, path, f"{channel.name!r} (mount {path!r})")
                 routes.extend(_mount(path, mounted))
+                self._served.append((channel.name, _shown(path)))
+        routes.append(index_route(self._target, self._served))
         return Starlette(routes=routes, lifespan=self._lifespan(contributions))
 
     def serve(
@@ -152,10 +160,31 @@ class AgentFrameworkHost:
         host: str = "127.0.0.1",
         port: int = 8000,
         workers: int = 1,
+        access_log: bool = True,
         **hypercorn_config: Any,
     ) -> None:
-        """Serve the app with Hypercorn until interrupted (needs the ``serve`` extra)."""
-        serve_app(self.app, host=host, port=port, workers=workers, **hypercorn_config)
+        """Serve the app with Hypercorn until interrupted (needs the ``serve`` extra).
+
+        Once started it prints the base URL and a line per path each channel serves; with
+        ``access_log`` a line per request. Further keywords are Hypercorn settings.
+
+        Raises:
+            SystemExit: The port is in use (or cannot be listened on): one line naming it.
+
+        """
+        app = self.app  # built first: it records what each channel serves
+        kind, name = self._target
+        title = f"Serving the {kind}" if name == kind else f"Serving {kind} {name!r}"
+        serve_app(
+            app,
+            host=host,
+            port=port,
+            workers=workers,
+            title=title,
+            paths=[*self._served, ("readiness", "/readiness")],
+            access_log=access_log,
+            **hypercorn_config,
+        )
 
     def _lifespan(
         self, contributions: list[tuple[Channel, ChannelContribution]]
@@ -188,6 +217,11 @@ class AgentFrameworkHost:
 
 async def _readiness(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
+
+
+def _shown(path: str) -> str:
+    """A mount path as a URL path: ``responses/`` → ``/responses``, ``""`` → ``/``."""
+    return "/" + path.strip("/")
 
 
 def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from agent_framework import (
     AgentResponse,
@@ -33,7 +34,14 @@ from ._workflow_requests import (
     workflow_answers,
 )
 
-__all__ = ["AgentRunner", "TargetRunner", "WorkflowRunner", "WorkflowSlot", "target_kind"]
+__all__ = [
+    "AgentRunner",
+    "TargetInfo",
+    "TargetRunner",
+    "WorkflowRunner",
+    "WorkflowSlot",
+    "describe_target",
+]
 
 _CHECKPOINTS_KEPT = 2
 
@@ -48,8 +56,20 @@ _ACCEPTED = (
 )
 
 
-def target_kind(target: object) -> Literal["agent", "workflow"]:
-    """Whether ``target`` is served as an agent or as a workflow.
+class TargetInfo(NamedTuple):
+    """What a host serves: an agent or a workflow, and the name it goes by."""
+
+    kind: Literal["agent", "workflow"]
+    name: str
+    """The agent's or workflow's own name; ``agent`` or ``workflow`` when it has none."""
+
+
+_GENERATED_NAME = re.compile(r"WorkflowBuilder-[0-9a-f-]{36}")
+"""The name the framework makes up for a workflow built without one (new on every build)."""
+
+
+def describe_target(target: object) -> TargetInfo:
+    """Whether ``target`` is served as an agent or as a workflow, and its name.
 
     A factory is called once, here, to check that it returns a ``Workflow``.
 
@@ -60,15 +80,23 @@ def target_kind(target: object) -> Literal["agent", "workflow"]:
 
     """
     if _is_agent(target):
-        return "agent"
+        return TargetInfo("agent", _name_or(getattr(target, "name", None), "agent"))
     if isinstance(target, Workflow):
-        return "workflow"
+        return TargetInfo("workflow", _workflow_name(target))
     if isinstance(target, type):
         raise TypeError(f"{_ACCEPTED}; got the class {target.__name__}: pass an instance.")
     if callable(target):
-        _check_factory(target)
-        return "workflow"
+        return TargetInfo("workflow", _workflow_name(_built_by(target)))
     raise TypeError(f"{_ACCEPTED}; got {_described(target)}.")
+
+
+def _name_or(name: object, default: str) -> str:
+    return name if isinstance(name, str) and name else default
+
+
+def _workflow_name(workflow: Workflow) -> str:
+    name = _name_or(workflow.name, "workflow")
+    return "workflow" if _GENERATED_NAME.fullmatch(name) else name
 
 
 def _is_agent(target: object) -> bool:
@@ -79,7 +107,8 @@ def _is_agent(target: object) -> bool:
     )
 
 
-def _check_factory(factory: Callable[..., object]) -> None:
+def _built_by(factory: Callable[..., object]) -> Workflow:
+    """What ``factory`` builds, when that is a ``Workflow``."""
     try:
         inspect.signature(factory).bind()
     except TypeError:
@@ -90,7 +119,7 @@ def _check_factory(factory: Callable[..., object]) -> None:
         pass
     built = factory()
     if isinstance(built, Workflow):
-        return
+        return built
     if inspect.iscoroutine(built):
         built.close()
         raise TypeError(

@@ -19,7 +19,7 @@ from agent_framework_hosting import (
     MemoryStateStore,
 )
 from agent_framework_hosting._paths import resolve_state_paths  # pyright: ignore[reportPrivateUsage]
-from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient, review_workflow
 from echo_channel import EchoChannel
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -401,3 +401,19 @@ def test_a_duck_typed_agent_with_run_and_create_session_is_served_as_an_agent() 
     with LoopbackServer(host.app) as server:
         response = httpx.post(f"{server.base_url}/echo", json={"text": "hi"})
     assert response.json()["text"] == "Echo: hi (turn 1)"
+
+
+def test_the_index_gives_way_to_a_channel_at_the_root() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel(path="")])
+    with LoopbackServer(host.app) as server:
+        posted = httpx.post(f"{server.base_url}/", json={"text": "root"})
+        index = httpx.get(f"{server.base_url}/")
+    assert posted.json()["text"] == "Echo: root (turn 1)"
+    assert index.json()["channels"] == [{"name": "echo", "paths": ["/"]}]
+
+
+def test_the_index_names_a_workflow_by_its_own_name() -> None:
+    host = AgentFrameworkHost(review_workflow, channels=[EchoChannel()])
+    with LoopbackServer(host.app) as server:
+        index = httpx.get(f"{server.base_url}/").json()
+    assert index["target"] == {"kind": "workflow", "name": "review"}
