@@ -12,6 +12,7 @@ from ._isolation import (
     set_current_isolation_keys,
 )
 from ._paths import HostStatePaths
+from ._redaction import StreamRedaction, StreamRedactor
 from ._state import DiskStateStore, MemoryStateStore, StateStore
 from ._types import (
     ChannelCommand,
@@ -22,6 +23,8 @@ from ._types import (
     ChannelResponseHook,
     ChannelRunHook,
     ChannelSession,
+    ChannelStreamRun,
+    ChannelStreamRunHook,
     ChannelStreamUpdateHook,
     HostedRunResult,
     SessionMode,
@@ -45,6 +48,8 @@ __all__ = [
     "ChannelResponseHook",
     "ChannelRunHook",
     "ChannelSession",
+    "ChannelStreamRun",
+    "ChannelStreamRunHook",
     "ChannelStreamUpdateHook",
     "DiskStateStore",
     "HostStatePaths",
@@ -54,6 +59,8 @@ __all__ = [
     "MemoryStateStore",
     "SessionMode",
     "StateStore",
+    "StreamRedaction",
+    "StreamRedactor",
     "WireError",
     "WorkflowInputError",
     "decode_json",

@@ -10,7 +10,7 @@ from typing import Any
 
 from agent_framework import AgentResponseUpdate, Message, normalize_messages
 
-from ._hooks import call_hook
+from ._hooks import StreamHook, call_hook
 from ._isolation import (
     IsolationKeys,
     isolation_keys_from_headers,
@@ -208,7 +208,7 @@ class ChannelContext:
     ) -> AsyncGenerator[AgentResponseUpdate | HostedRunResult, None]:
         """Yield hooked updates, then the hooked final result as the last item."""
         messages = _stamped_messages(request)
-        hook = self._hooks.stream_update_hook
+        hook = StreamHook(self._hooks.stream_update_hook, request)
         # The keys are set around each step of the run, never across a ``yield``: the
         # consumer must not see them, and may iterate (or close) from another task.
         scope = _isolation_scope(request)
@@ -222,9 +222,10 @@ class ChannelContext:
                         update = await anext(updates)
                     except StopAsyncIteration:
                         break
-                shown = update if hook is None else await call_hook(hook, update)
-                if shown is not None:
+                for shown in await hook.update(update):
                     yield shown
+            for shown in await hook.end():
+                yield shown
             with scope:
                 response = await stream.get_final_response()
             result = HostedRunResult(response, session=slot if request.isolation_key else None)
