@@ -1,4 +1,4 @@
-"""The conformance kit in a project with no pytest configuration, with and without pytest-asyncio."""
+"""The conformance kit in a project without pytest configuration, pytest-asyncio or not."""
 
 from __future__ import annotations
 
