@@ -84,8 +84,10 @@ def with_port(code: str, port: int | None) -> str:
 
 
 def environment() -> dict[str, str]:
+    """No keys; ``HOST`` keeps an app that reads it (the container's) on loopback."""
     hidden = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN")
-    return {**{k: v for k, v in os.environ.items() if k not in hidden}, "PYTHONUNBUFFERED": "1"}
+    kept = {k: v for k, v in os.environ.items() if k not in hidden}
+    return {**kept, "PYTHONUNBUFFERED": "1", "HOST": "127.0.0.1"}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
