@@ -132,3 +132,22 @@ def test_every_python_snippet_runs(page: Path, tmp_path: Path) -> None:
         for process in servers:
             process.kill()
             process.communicate()
+
+
+LINK = re.compile(r"\]\((?!https?://|mailto:|#)(?P<target>[^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
+def test_relative_links_point_at_files_of_the_repository(page: Path) -> None:
+    missing = [
+        link["target"]
+        for link in LINK.finditer(page.read_text())
+        if not (page.parent / link["target"]).exists()
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("readme", sorted((REPO / "packages").glob("*/README.md")))
+def test_a_package_readme_links_nothing_relative(readme: Path) -> None:
+    # A registry shows the README without the repository around it: such a link breaks.
+    assert [link["target"] for link in LINK.finditer(readme.read_text())] == []

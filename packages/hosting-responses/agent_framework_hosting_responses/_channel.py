@@ -113,6 +113,9 @@ class ResponsesChannel:
 
     """
 
+    name = "responses"
+    """The default name; ``name=`` gives an instance another."""
+
     def __init__(
         self,
         *,
