@@ -117,11 +117,12 @@ class StreamRedaction:
                     self._held = _HeldText(
                         key, redactor.patterns, redactor.replacement, update, content
                     )
-                if getattr(content, "merge_mode", None) == "replace":
+                replaces = getattr(content, "merge_mode", None) == "replace"
+                if replaces:
                     self._held.restart()
                 piece = copy.copy(content)
                 piece.text = self._held.feed(content.text)
-                if piece.text:
+                if piece.text or replaces:  # an empty replacement still clears the text
                     contents.append(piece)
                 continue
             if self._held is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterable
 from itertools import pairwise
@@ -150,3 +151,23 @@ def test_the_response_hook_redacts_text_and_reasoning_and_keeps_other_contents()
     assert [c.text for c in contents[:2]] == ["saw [key]", "[key]"]
     assert contents[2] is image
     assert message.contents[1].text == "sk-Abc12345"
+
+
+@pytest.mark.skipif(
+    "merge_mode" not in inspect.signature(Content.from_text).parameters,
+    reason="this agent-framework-core has no replacing text pieces",
+)
+def test_a_piece_replacing_the_text_starts_it_over_even_when_all_of_it_is_held() -> None:
+    replacing = Content.from_text(text="sk-Abc12", merge_mode="replace")
+    updates = [
+        text_update("draft sk-Xy"),
+        AgentResponseUpdate(contents=[replacing], role="assistant", message_id="m1"),
+        text_update("345 done"),
+    ]
+    sent = stream_through(StreamRedactor(KEY), updates)
+    shown = ""
+    for update in sent:
+        for content in update.contents:
+            replaces = getattr(content, "merge_mode", None) == "replace"
+            shown = content.text if replaces else shown + content.text
+    assert shown == "[redacted] done"
