@@ -34,4 +34,5 @@ def test_the_kit_runs_without_any_pytest_configuration(tmp_path: Path, plugins: 
     )
     assert done.returncode == 0, done.stdout + done.stderr
     summary = done.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"\d+ passed in [\d.]+s", summary), summary
+    # Everything passed: nothing skipped or failed (the framework may warn).
+    assert re.fullmatch(r"\d+ passed(, \d+ warnings?)? in [\d.]+s", summary), summary

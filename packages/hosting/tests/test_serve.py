@@ -34,8 +34,9 @@ def free_port() -> int:
 
 
 def start(port: int, access_log: str = "on") -> subprocess.Popen[str]:
+    # -W ignore: some framework versions warn on import; what the host prints is tested.
     return subprocess.Popen(
-        [sys.executable, "-c", SERVE.format(tests=TESTS), str(port), access_log],
+        [sys.executable, "-W", "ignore", "-c", SERVE.format(tests=TESTS), str(port), access_log],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
