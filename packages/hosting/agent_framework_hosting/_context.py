@@ -48,7 +48,7 @@ class RunServices:
     commands: Callable[[], tuple[ChannelCommand, ...]]
     reset_session: Callable[[str], None]
     state_store: StateStore
-    target_name: str = "agent"
+    target_name: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from agent_framework import Workflow
 
 from ._channel import Channel
 from ._host import AgentFrameworkHost
-from ._targets import describe_target
+from ._targets import describe_target, is_agent
 
 __all__ = ["DEV_CHANNELS_GROUP", "main"]
 
@@ -79,7 +79,7 @@ def _serve(app: str, *, host: str, port: int, state_dir: str | None) -> int:
     try:
         served = load_app(app)
         if not isinstance(served, AgentFrameworkHost):
-            describe_target(served)  # what it is wrong with comes before the channels' notes
+            describe_target(served)  # a wrong target is told before any channel's note
             served = AgentFrameworkHost(served, channels=dev_channels(), state_dir=state_dir)
     except (ImportError, AttributeError, TypeError, ValueError) as error:
         print(f"agent-framework-hosting dev: {error}", file=sys.stderr)
@@ -131,11 +131,7 @@ def dev_channels(notes: Callable[[str], None] = print) -> list[Channel]:
 
 def _servable(value: object) -> bool:
     """An agent or a workflow instance (a factory is named explicitly, never guessed)."""
-    if isinstance(value, type):
-        return False
-    return isinstance(value, Workflow) or (
-        callable(getattr(value, "run", None)) and callable(getattr(value, "create_session", None))
-    )
+    return isinstance(value, Workflow) or is_agent(value)
 
 
 def _import(location: str) -> ModuleType:

@@ -41,6 +41,7 @@ __all__ = [
     "WorkflowRunner",
     "WorkflowSlot",
     "describe_target",
+    "is_agent",
 ]
 
 _CHECKPOINTS_KEPT = 2
@@ -79,7 +80,7 @@ def describe_target(target: object) -> TargetInfo:
             what to pass instead.
 
     """
-    if _is_agent(target):
+    if is_agent(target):
         return TargetInfo("agent", _name_or(getattr(target, "name", None), "agent"))
     if isinstance(target, Workflow):
         return TargetInfo("workflow", _workflow_name(target))
@@ -99,7 +100,8 @@ def _workflow_name(workflow: Workflow) -> str:
     return "workflow" if _GENERATED_NAME.fullmatch(name) else name
 
 
-def _is_agent(target: object) -> bool:
+def is_agent(target: object) -> bool:
+    """Whether ``target`` is served as an agent: it has ``run`` and ``create_session``."""
     if isinstance(target, type):
         return False
     return isinstance(target, SupportsAgentRun) or (
@@ -126,7 +128,7 @@ def _built_by(factory: Callable[..., object]) -> Workflow:
             f"{_ACCEPTED}; {_name_of(factory)} is a coroutine function: a factory must "
             "return the Workflow itself, not a coroutine."
         )
-    if _is_agent(built):
+    if is_agent(built):
         raise TypeError(
             f"{_ACCEPTED}; {_name_of(factory)} returned an agent ({type(built).__name__}). "
             "Pass the agent itself: AgentFrameworkHost(agent, channels=[...])."
