@@ -151,7 +151,7 @@ class AgentFrameworkHost:
                 _claim_path(claimed, path, f"{channel.name!r} (mount {path!r})")
                 routes.extend(_mount(path, mounted))
                 self._served.append((channel.name, _shown(path)))
-        routes.append(index_route(self._target, self._served))
+        routes.append(index_route(self._target, [c.name for c in self.channels], self._served))
         return Starlette(routes=routes, lifespan=self._lifespan(contributions))
 
     def serve(
@@ -181,10 +181,15 @@ class AgentFrameworkHost:
             port=port,
             workers=workers,
             title=title,
-            paths=[*self._served, ("readiness", "/readiness")],
+            paths=[*self._served, *self._pathless(), ("readiness", "/readiness")],
             access_log=access_log,
             **hypercorn_config,
         )
+
+    def _pathless(self) -> list[tuple[str, None]]:
+        """The channels that serve no path (a bot that polls its platform, say)."""
+        serving = {name for name, _ in self._served}
+        return [(channel.name, None) for channel in self.channels if channel.name not in serving]
 
     def _lifespan(
         self, contributions: list[tuple[Channel, ChannelContribution]]

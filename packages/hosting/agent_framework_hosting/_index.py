@@ -13,18 +13,20 @@ from ._targets import TargetInfo
 __all__ = ["index_route"]
 
 
-def index_route(target: TargetInfo, paths: Sequence[tuple[str, str]]) -> Route:
-    """``GET /``: the target, and each channel with the paths it serves.
+def index_route(
+    target: TargetInfo, channels: Sequence[str], paths: Sequence[tuple[str, str]]
+) -> Route:
+    """``GET /``: the target, and each channel with the paths it serves (maybe none).
 
     ``paths`` are ``(channel name, path)`` pairs in the order they were mounted. The
     route goes after every channel's, so a channel serving ``/`` itself keeps it.
     """
-    channels: dict[str, list[str]] = {}
+    served: dict[str, list[str]] = {name: [] for name in channels}
     for name, path in paths:
-        channels.setdefault(name, []).append(path)
+        served[name].append(path)
     body = {
         "target": {"kind": target.kind, "name": target.name},
-        "channels": [{"name": name, "paths": served} for name, served in channels.items()],
+        "channels": [{"name": name, "paths": under} for name, under in served.items()],
         "readiness": "/readiness",
     }
 

@@ -27,15 +27,15 @@ def serve_app(
     port: int,
     workers: int,
     title: str = "",
-    paths: Sequence[tuple[str, str]] = (),
+    paths: Sequence[tuple[str, str | None]] = (),
     access_log: bool = True,
     **config: Any,
 ) -> None:
     """Serve ``app`` on ``host:port`` until interrupted.
 
     Once the app has started, prints ``title`` with the base URL, then a line per
-    ``(label, path)`` in ``paths`` with its URL. With ``access_log``, each request is a
-    line on standard output.
+    ``(label, path)`` in ``paths`` with its URL (``None``: it serves no path). With
+    ``access_log``, each request is a line on standard output.
 
     Raises:
         RuntimeError: Hypercorn is not installed.
@@ -74,7 +74,10 @@ def serve_app(
         hypercorn_config.bind = [f"fd://{listening.detach()}"]
     lines = [f"{title} on {base_url} (Ctrl+C to stop)".lstrip()]
     width = max((len(label) for label, _ in paths), default=0)
-    lines.extend(f"  {label:<{width}}  {base_url}{path}" for label, path in paths)
+    lines.extend(
+        f"  {label:<{width}}  {'(no HTTP path)' if path is None else base_url + path}"
+        for label, path in paths
+    )
     asyncio.run(serve(_announcing(app, lines), hypercorn_config))  # pyright: ignore[reportArgumentType]
 
 

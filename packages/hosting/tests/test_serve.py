@@ -14,13 +14,21 @@ import httpx
 SERVE = """
 import sys
 from agent_framework import Agent
-from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting import AgentFrameworkHost, ChannelContribution
 from agent_framework_hosting.testing import OfflineChatClient
 sys.path.insert(0, {tests!r})
 from echo_channel import EchoChannel
 
+class Polling:  # serves no path, as a bot that polls its platform
+    name = "polling"
+    path = "/polling"
+
+    def contribute(self, context):
+        return ChannelContribution()
+
 agent = Agent(client=OfflineChatClient(), name="helper")
-host = AgentFrameworkHost(agent, channels=[EchoChannel(), EchoChannel(name="two", path="/two")])
+channels = [EchoChannel(), EchoChannel(name="two", path="/two"), Polling()]
+host = AgentFrameworkHost(agent, channels=channels)
 host.serve(port=int(sys.argv[1]), access_log=sys.argv[2] == "on")
 """
 
@@ -50,7 +58,7 @@ def serving(access_log: str = "on") -> Generator[tuple[int, subprocess.Popen[str
     process = start(port, access_log)
     try:
         assert process.stdout is not None
-        banner = [process.stdout.readline().rstrip("\n") for _ in range(4)]
+        banner = [process.stdout.readline().rstrip("\n") for _ in range(5)]
         yield port, process, banner
     finally:
         process.kill()
@@ -65,6 +73,7 @@ def test_serve_prints_the_base_url_and_one_line_per_channel_path_once_started() 
         f"Serving agent 'helper' on {base} (Ctrl+C to stop)",
         f"  echo       {base}/echo",
         f"  two        {base}/two",
+        "  polling    (no HTTP path)",
         f"  readiness  {base}/readiness",
     ]
 
@@ -109,6 +118,10 @@ def test_the_index_lists_the_target_and_what_each_channel_serves() -> None:
         index = httpx.get(f"http://127.0.0.1:{port}/").json()
     assert index == {
         "target": {"kind": "agent", "name": "helper"},
-        "channels": [{"name": "echo", "paths": ["/echo"]}, {"name": "two", "paths": ["/two"]}],
+        "channels": [
+            {"name": "echo", "paths": ["/echo"]},
+            {"name": "two", "paths": ["/two"]},
+            {"name": "polling", "paths": []},
+        ],
         "readiness": "/readiness",
     }

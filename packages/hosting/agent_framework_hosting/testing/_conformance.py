@@ -19,6 +19,7 @@ from agent_framework import Agent, AgentResponse, AgentResponseUpdate, Content, 
 
 from .._channel import Channel
 from .._host import AgentFrameworkHost
+from .._redaction import StreamRedactor
 from .._types import ChannelRequest, HostedRunResult
 from ._offline_client import OfflineChatClient
 from ._server import LoopbackServer
@@ -261,6 +262,27 @@ class ChannelConformanceTests:
             assert "".join(reply.deltas) == "".join(reply.deltas).upper()
 
         self.serve(check, hooks=ChannelHooks(stream_update_hook=shout))
+
+    def test_a_stream_redactor_lets_no_piece_of_a_split_secret_through(self) -> None:
+        if not self.supports_streaming:
+            pytest.skip("channel does not stream")
+        secret = "internal-alpha-key"
+        pieces = {secret[start : start + 3] for start in range(len(secret) - 2)}
+        redactor = StreamRedactor(r"internal-[a-z]+-key")
+
+        async def check(running: RunningHost) -> None:
+            reply = await self.send_turn(
+                running, f"say {secret}", conversation="alpha", stream=True
+            )
+            assert "Echo: say [redacted]" in reply.text
+            # Joined, as a client shows them: no piece may be the start of the secret.
+            streamed = "".join(reply.deltas)
+            assert [piece for piece in pieces if piece in streamed] == []
+
+        hooks = ChannelHooks(stream_update_hook=redactor, response_hook=redactor.response_hook)
+        # One character per streamed update, so the secret is split at every boundary,
+        # paced so that a channel showing progress (a message edited in place) shows some.
+        self.serve(check, hooks=hooks, client_options={"chunk_chars": 1, "delay": 0.02})
 
     def test_bad_input_is_a_client_error(self) -> None:
         async def check(running: RunningHost) -> None:
