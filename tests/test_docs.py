@@ -42,11 +42,11 @@ class Program:
     """One script made of one or more snippets."""
 
     kind: str
-    line: int
     code: str
     server: int | None = None
     """The port of the server the script runs against."""
     parts: list[int] = field(default_factory=list[int])
+    """The line of each snippet in it."""
 
 
 def programs_of(page: Path) -> list[Program]:
@@ -69,13 +69,16 @@ def programs_of(page: Path) -> list[Program]:
             continued.parts.append(line)
             continue
         if mark.startswith("as "):
-            named[mark.removeprefix("as ")] = program = Program("run", line, code, server, [line])
+            named[mark.removeprefix("as ")] = program = Program("run", code, server, [line])
             found.append(program)
             continue
         assert mark in ("run", "server", "pytest"), f"{page.name}:{line}: unknown mark {mark!r}"
         if mark == "server":
             server = free_port()
-        found.append(Program(mark, line, code, server, [line]))
+        found.append(Program(mark, code, server, [line]))
+    snippets = sum(len(program.parts) for program in found)
+    skipped = sum(1 for s in SNIPPET.finditer(text) if (s["mark"] or "").startswith("skip"))
+    assert snippets + skipped == text.count("```python"), f"{page.name}: a snippet was not read"
     return found
 
 
