@@ -1,5 +1,8 @@
 """Serve an agent through the OpenAI Responses API on 127.0.0.1:$PORT (default 8000).
 
+The API answers at /responses and at /v1/responses (for clients configured with a /v1
+base URL); GET / lists what is served, GET /v1/models the agent as a model.
+
 Offline by default: without OPENAI_API_KEY the agent runs on the deterministic offline
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
 OpenAI (model from OPENAI_MODEL, default gpt-4o-mini).
@@ -57,16 +60,15 @@ def main() -> None:
         trust_isolation_headers=True,
     )
     mode = "OpenAI" if os.environ.get("OPENAI_API_KEY") else "offline (no key, no network)"
-    base_url = f"http://127.0.0.1:{port}"
     print(f"Agent: {mode}")
-    print(f"Responses API: POST {base_url}/responses")
     print("Isolation headers are trusted (loopback only): x-agent-chat-isolation-key")
     print("  names a conversation; previous_response_id continues one too.")
     print(f"Try: PORT={port} uv run samples/call_quickstart.py")
     print(
-        f"  or: curl -s {base_url}/responses -H 'content-type: application/json' "
+        f"  or: curl -s http://127.0.0.1:{port}/v1/responses -H 'content-type: application/json' "
         '-d \'{"model": "agent", "input": "Hello"}\''
     )
+    print(f'  or: OpenAI(base_url="http://127.0.0.1:{port}/v1", api_key="unused")')
     host.serve(host="127.0.0.1", port=port)
 
 

@@ -1,21 +1,25 @@
-"""Hooks: force options before the run, redact the final reply and the streamed deltas.
+"""Hooks: force options before the run, redact card numbers from the reply, streamed too.
 
 uv run samples/redaction_hooks.py        # PORT (default 8000)
+
+A card number split across streamed updates ("4111 ", "1111 1111 ", "1111") is caught:
+the StreamRedactor holds back the end of the text while it could still be the start of
+a card number, so no piece of one is ever sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from typing import Any
 
-from agent_framework import Agent, AgentResponse, AgentResponseUpdate, Content, Message
-from agent_framework_hosting import AgentFrameworkHost, ChannelRequest, HostedRunResult
+from agent_framework import Agent
+from agent_framework_hosting import AgentFrameworkHost, ChannelRequest, StreamRedactor
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 
-CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){13,16}\b")
+CARD_NUMBER = r"\b(?:\d[ -]?){12,15}\d\b"
+"""13 to 16 digits, spaces or dashes between them."""
 
 
 def cap_output(request: ChannelRequest, *, target: Any, protocol_request: Any) -> ChannelRequest:
@@ -23,32 +27,15 @@ def cap_output(request: ChannelRequest, *, target: Any, protocol_request: Any) -
     return dataclasses.replace(request, options={**(request.options or {}), "max_tokens": 256})
 
 
-def redact_final(
-    result: HostedRunResult, *, request: ChannelRequest, channel_name: str
-) -> HostedRunResult:
-    """Response hook: the final reply never carries a card number."""
-    messages = [
-        Message(message.role, [CARD_NUMBER.sub("[card]", message.text)])
-        for message in result.result.messages
-    ]
-    return result.replace(result=AgentResponse(messages=messages))
-
-
-def redact_update(update: AgentResponseUpdate) -> AgentResponseUpdate | None:
-    """Stream hook: deltas are redacted too (a number split across deltas is caught by
-    the response hook in the final reply, which is why both hooks are needed)."""
-    if not update.text:
-        return update
-    return AgentResponseUpdate(
-        contents=[Content.from_text(text=CARD_NUMBER.sub("[card]", update.text))], role="assistant"
-    )
-
-
-def build_host() -> AgentFrameworkHost:
+def build_host(**offline: Any) -> AgentFrameworkHost:
+    """The host; ``offline`` configures the offline agent (``chunk_chars=1`` to split a lot)."""
+    cards = StreamRedactor(CARD_NUMBER, replacement="[card]")
     channel = ResponsesChannel(
-        run_hook=cap_output, response_hook=redact_final, stream_update_hook=redact_update
+        run_hook=cap_output,
+        stream_update_hook=cards,  # the streamed deltas
+        response_hook=cards.response_hook,  # the final reply: stored, and the closing events
     )
-    return AgentFrameworkHost(Agent(client=OfflineChatClient()), channels=[channel])
+    return AgentFrameworkHost(Agent(client=OfflineChatClient(**offline)), channels=[channel])
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import httpx
 import openai
 import pytest
 from openai import OpenAI
@@ -43,9 +44,49 @@ def test_quickstart_demo_tool_runs_offline(quickstart: SampleProcess) -> None:
 
 def test_quickstart_prints_how_to_call_it(quickstart: SampleProcess) -> None:
     output = quickstart.kill()
-    assert f"http://127.0.0.1:{quickstart.port}/responses" in output
+    base = f"http://127.0.0.1:{quickstart.port}"
+    assert f"Serving agent 'quickstart' on {base} (Ctrl+C to stop)" in output
+    assert f"  responses  {base}/responses\n" in output
+    assert f"  responses  {base}/v1/responses\n" in output
+    assert f'OpenAI(base_url="{base}/v1", api_key="unused")' in output
     assert "trusted" in output
     assert "offline" in output
+
+
+def test_quickstart_prints_an_access_line_per_request(quickstart: SampleProcess) -> None:
+    sdk(quickstart).responses.create(model="agent", input="Hello")
+    # The line is written once the response has gone out: read until it comes.
+    assert quickstart.proc.stdout is not None
+    lines = iter(quickstart.proc.stdout.readline, "")
+    posted = next(line for line in lines if '"POST /responses' in line)
+    assert posted.startswith("127.0.0.1:")
+    assert '"POST /responses 1.1" 200 ' in posted
+
+
+def test_an_openai_client_with_a_v1_base_url_works_against_it(quickstart: SampleProcess) -> None:
+    client = OpenAI(
+        base_url=f"{quickstart.base_url}/v1",
+        api_key="unused",
+        max_retries=0,
+        _strict_response_validation=True,
+    )
+    [model] = client.models.list().data
+    first = client.responses.create(model=model.id, input="Hello")
+    with client.responses.stream(
+        model=model.id, input="Stream it", previous_response_id=first.id
+    ) as stream:
+        final = stream.get_final_response()
+    assert model.id == "quickstart"
+    assert first.output_text == "Echo: Hello (turn 1)"
+    assert final.output_text == "Echo: Stream it (turn 2)"
+
+
+def test_the_root_shows_what_the_quickstart_serves(quickstart: SampleProcess) -> None:
+    index = httpx.get(quickstart.base_url).json()
+    assert index["target"] == {"kind": "agent", "name": "quickstart"}
+    [responses] = index["channels"]
+    assert responses["paths"][:2] == ["/responses", "/v1/responses"]
+    assert "/v1/models" in responses["paths"]
 
 
 def run_caller(script: str, quickstart: SampleProcess) -> str:

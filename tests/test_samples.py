@@ -42,15 +42,19 @@ def test_workflow_sample_keeps_each_conversation_apart(tmp_path: Path) -> None:
 
 def test_redaction_sample_hides_card_numbers_streamed_and_not() -> None:
     with LoopbackServer(redaction_hooks.build_host().app) as server:
+        plain = sdk(server).responses.create(model="m", input="my card is 4111 1111 1111 1111")
+    assert plain.output_text == "Echo: my card is [card] (turn 1)"
+
+
+def test_redaction_sample_streams_no_digit_of_a_card_split_across_updates() -> None:
+    # The case: split by words, the deltas were "card is 4111 ", "1111 1111 ", …
+    with LoopbackServer(redaction_hooks.build_host(chunk_chars=2).app) as server:
         client = sdk(server)
-        plain = client.responses.create(model="m", input="my card is 4111 1111 1111 1111")
-        assert "4111" not in plain.output_text
-        assert "[card]" in plain.output_text
-        with client.responses.stream(model="m", input="card 4111111111111111 ok") as stream:
-            deltas = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+        with client.responses.stream(model="m", input="my card is 4111 1111 1111 1111") as stream:
+            deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
             final = stream.get_final_response()
-        assert "4111111111111111" not in final.output_text
-        assert "4111111111111111" not in deltas
+    assert "".join(deltas) == final.output_text == "Echo: my card is [card] (turn 1)"
+    assert not any(digit in delta for delta in deltas for digit in "4")
 
 
 async def test_telegram_sample_chats_offline_against_the_fake_bot_api() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from agent_framework import AgentResponseUpdate
@@ -28,7 +29,7 @@ from agent_framework_hosting import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ._body import read_json_body
 from ._compact import Compactions, compaction_route
@@ -45,6 +46,7 @@ from ._errors import (
 )
 from ._event_log import EventLogs, EventLogWriter
 from ._input_items import unmatched_outputs
+from ._models import model_routes
 from ._openapi import openapi_route
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
@@ -71,11 +73,12 @@ logger = logging.getLogger("agent_framework.hosting")
 class ResponsesChannel:
     """Serves the target as an OpenAI Responses API endpoint.
 
-    ``POST {path}`` (default ``/responses``, so ``OpenAI(base_url="http://host:port")``
-    works; use ``path="/v1/responses"`` for a ``/v1`` base URL) answers with a Response
-    object, or with server-sent events when ``stream`` is true. A WebSocket connection at
-    the same path takes ``response.create`` messages, one turn after another, and answers
-    each with the same events.
+    ``POST {path}`` (default ``/responses``, and ``/v1/responses`` beside it, so both
+    ``OpenAI(base_url="http://host:port")`` and ``base_url="http://host:port/v1"`` work)
+    answers with a Response object, or with server-sent events when ``stream`` is true. A
+    WebSocket connection at the same path takes ``response.create`` messages, one turn
+    after another, and answers each with the same events. ``GET /models`` (and
+    ``/v1/models``) lists the target as the one model.
 
     Continuity: ``previous_response_id`` continues from any response this channel stored,
     over chains of any length, from the context it ended with (deleting earlier responses
@@ -87,9 +90,15 @@ class ResponsesChannel:
 
     Args:
         path: Where the endpoint is mounted.
+        name: The channel's name; two Responses channels on one host need different
+            names (and paths). They share the host's stored responses and conversations.
         conversations_path: Where the Conversations API is mounted (default: beside
             ``path``, ``/responses`` → ``/conversations``, ``/v1/responses`` →
-            ``/v1/conversations``).
+            ``/v1/conversations``). The Models API is mounted beside ``path`` too.
+        alias_prefix: Every endpoint is served under this prefix as well (``/v1`` by
+            default: ``/v1/responses``, ``/v1/conversations``, ``/v1/models``), as
+            OpenAI-compatible clients expect; ``None`` serves only the paths above. Not
+            applied to a path that already starts with it, or to an empty ``path``.
         run_hook: Invoked by the host before each run; may rewrite the request.
         response_hook: Invoked by the host on each final result (redaction).
         stream_update_hook: Invoked by the host on each streamed update.
@@ -110,12 +119,15 @@ class ResponsesChannel:
     """
 
     name = "responses"
+    """The default name; ``name=`` gives an instance another."""
 
     def __init__(
         self,
         *,
         path: str = "/responses",
+        name: str = "responses",
         conversations_path: str | None = None,
+        alias_prefix: str | None = "/v1",
         run_hook: ChannelRunHook | None = None,
         response_hook: ChannelResponseHook | None = None,
         stream_update_hook: ChannelStreamUpdateHook | None = None,
@@ -127,9 +139,12 @@ class ResponsesChannel:
         websocket_max_seconds: float = 3600.0,
     ) -> None:
         self.path = path
+        self.name = name
         if conversations_path is None:
             conversations_path = sibling_path(path, "conversations")
         self.conversations_path = conversations_path
+        self.models_path = sibling_path(path, "models")
+        self.alias_prefix = alias_prefix
         self.run_hook = run_hook
         self.response_hook = response_hook
         self.stream_update_hook = stream_update_hook
@@ -307,10 +322,13 @@ class ResponsesChannel:
             await asyncio.gather(*self._background.values(), return_exceptions=True)
 
         conversation_api = conversation_routes(objects, context, self._max_body_bytes)
-        return ChannelContribution(
+        contribution = ChannelContribution(
             on_shutdown=[stop_background_runs],
             error_response=host_error,
-            mounts={self.conversations_path: conversation_api},
+            mounts={
+                self.conversations_path: conversation_api,
+                self.models_path: model_routes(context.target_name),
+            },
             routes=[
                 Route("/", create_response, methods=["POST"]),
                 websocket_route(
@@ -334,6 +352,20 @@ class ResponsesChannel:
                 Route("/{response_id}/cancel", cancel_response, methods=["POST"]),
             ],
         )
+        return self._with_aliases(contribution)
+
+    def _with_aliases(self, contribution: ChannelContribution) -> ChannelContribution:
+        """Every path of ``contribution`` mounted again under ``alias_prefix``, if new."""
+        prefix = "/" + (self.alias_prefix or "").strip("/")
+        if prefix == "/" or not self.path.strip("/"):
+            return contribution
+        mounts: dict[str, Sequence[BaseRoute]] = {}
+        for path, routes in {self.path: contribution.routes, **contribution.mounts}.items():
+            if path != self.path:
+                mounts[path] = routes
+            if not ("/" + path.strip("/") + "/").startswith(prefix + "/"):
+                mounts[prefix + "/" + path.strip("/")] = routes  # each beside its original
+        return dataclasses.replace(contribution, mounts=mounts)
 
     def _channel_request(
         self, parsed: ResponsesRequest, keys: IsolationKeys, turn: Turn

@@ -82,27 +82,35 @@ class TestTelegramWebhookConformance(_TelegramConformance):
 class TestTelegramPollingConformance(_TelegramConformance):
     transport = "polling"
 
-    async def test_bad_input_is_a_client_error(self, running: RunningHost) -> None:
-        # A polling bot has no route to post to: its input is what getUpdates returns.
-        # Updates the Bot API could never send are skipped and confirmed, and the bot goes
-        # on; none reaches the agent, or the turn after them would not be the first.
-        fake = self.fake_api
-        chat = chat_of("alpha")
-        broken: list[dict[str, Any]] = []
-        for field, value in [("message", None), ("message", "oops"), ("text", ["x"]), ("chat", 5)]:
-            update = fake.message_update(chat, "broken")
-            if field == "message":
-                update["message"] = value
-            else:
-                update["message"][field] = value
-            broken.append(update)
-        for update in broken:
-            fake.enqueue(update)
-        last = broken[-1]["update_id"]
-        await wait_until(lambda: fake.confirmed_offset > last, "the broken updates confirmed")
-        reply = await self.send_turn(running, "still fine", conversation="alpha")
-        assert reply.text == "Echo: still fine (turn 1)"
-        assert fake.texts(chat) == ["Echo: still fine (turn 1)"]
+    def test_bad_input_is_a_client_error(self) -> None:
+        async def check(running: RunningHost) -> None:
+            # A polling bot has no route to post to: its input is what getUpdates returns.
+            # Updates the Bot API could never send are skipped and confirmed, and the bot goes
+            # on; none reaches the agent, or the turn after them would not be the first.
+            fake = self.fake_api
+            chat = chat_of("alpha")
+            broken: list[dict[str, Any]] = []
+            for field, value in [
+                ("message", None),
+                ("message", "oops"),
+                ("text", ["x"]),
+                ("chat", 5),
+            ]:
+                update = fake.message_update(chat, "broken")
+                if field == "message":
+                    update["message"] = value
+                else:
+                    update["message"][field] = value
+                broken.append(update)
+            for update in broken:
+                fake.enqueue(update)
+            last = broken[-1]["update_id"]
+            await wait_until(lambda: fake.confirmed_offset > last, "the broken updates confirmed")
+            reply = await self.send_turn(running, "still fine", conversation="alpha")
+            assert reply.text == "Echo: still fine (turn 1)"
+            assert fake.texts(chat) == ["Echo: still fine (turn 1)"]
+
+        self.serve(check)
 
 
 def test_channel_keeps_the_alpha_signature() -> None:

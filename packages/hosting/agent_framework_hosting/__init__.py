@@ -13,6 +13,7 @@ from ._isolation import (
     set_current_isolation_keys,
 )
 from ._paths import HostStatePaths
+from ._redaction import StreamRedaction, StreamRedactor
 from ._sessions import ConversationBusy
 from ._state import (
     DiskStateStore,
@@ -33,6 +34,8 @@ from ._types import (
     ChannelResponseHook,
     ChannelRunHook,
     ChannelSession,
+    ChannelStreamRun,
+    ChannelStreamRunHook,
     ChannelStreamUpdateHook,
     HostedRunResult,
     SessionMode,
@@ -64,6 +67,8 @@ __all__ = [
     "ChannelResponseHook",
     "ChannelRunHook",
     "ChannelSession",
+    "ChannelStreamRun",
+    "ChannelStreamRunHook",
     "ChannelStreamUpdateHook",
     "ConversationBusy",
     "DiskStateStore",
@@ -80,6 +85,8 @@ __all__ = [
     "SessionMode",
     "StateStore",
     "StateUnavailable",
+    "StreamRedaction",
+    "StreamRedactor",
     "Versioned",
     "WireError",
     "WorkflowInputError",

@@ -17,7 +17,7 @@ from typing import Any
 
 from agent_framework import AgentResponseUpdate, Message, normalize_messages
 
-from ._hooks import call_hook
+from ._hooks import StreamHook, call_hook
 from ._isolation import (
     IsolationKeys,
     isolation_keys_from_headers,
@@ -55,6 +55,7 @@ class RunServices:
     commands: Callable[[], tuple[ChannelCommand, ...]]
     reset_session: Callable[[str], Awaitable[None]]
     state_store: StateStore
+    target_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,14 @@ class ChannelContext:
     def target(self) -> Any:
         """The agent or workflow the host serves."""
         return self._services.target
+
+    @property
+    def target_name(self) -> str:
+        """The name the target goes by: the agent's or workflow's own, else its kind.
+
+        For a protocol that names what it serves (a model list, an agent card).
+        """
+        return self._services.target_name
 
     @property
     def target_tool_names(self) -> frozenset[str]:
@@ -206,7 +215,7 @@ class ChannelContext:
     ) -> AsyncGenerator[AgentResponseUpdate | HostedRunResult, None]:
         """Yield hooked updates, then the hooked final result as the last item."""
         messages = _stamped_messages(request)
-        hook = self._hooks.stream_update_hook
+        hook = StreamHook(self._hooks.stream_update_hook, request)
         # The keys are set around each step of the run, never across a ``yield``: the
         # consumer must not see them, and may iterate (or close) from another task.
         scope = _isolation_scope(request)
@@ -220,9 +229,10 @@ class ChannelContext:
                         update = await anext(updates)
                     except StopAsyncIteration:
                         break
-                shown = update if hook is None else await call_hook(hook, update)
-                if shown is not None:
+                for shown in await hook.update(update):
                     yield shown
+            for shown in await hook.end():
+                yield shown
             with scope:
                 response = await stream.get_final_response()
             result = HostedRunResult(response, session=slot if request.isolation_key else None)

@@ -25,12 +25,13 @@ from ._commands import builtin_commands
 from ._context import ChannelContext, RunServices
 from ._errors import ErrorShapes
 from ._exchange import ExchangeGuard
+from ._index import index_route
 from ._isolation import trusted_platform_detected
 from ._paths import resolve_state_paths
 from ._serve import serve_app
 from ._sessions import ConversationSlots
 from ._state import DiskStateStore, MemoryStateStore, StateStore
-from ._targets import AgentRunner, TargetRunner, WorkflowRunner
+from ._targets import AgentRunner, TargetRunner, WorkflowRunner, describe_target
 from ._types import ChannelCommand, ChannelContribution
 
 __all__ = ["AgentFrameworkHost"]
@@ -63,6 +64,11 @@ class AgentFrameworkHost:
             the state store and restored on their next turn.
         state_store: A state backend to use instead of memory or ``state_dir``.
 
+    Raises:
+        TypeError: ``target`` is not one of those (a factory is called once to check that
+            it returns a ``Workflow``), or a channel is not a :class:`Channel`.
+        ValueError: Two channels share a name, or their paths collide.
+
     """
 
     def __init__(
@@ -77,13 +83,14 @@ class AgentFrameworkHost:
         max_live_sessions: int = 1024,
         state_store: StateStore | None = None,
     ) -> None:
+        self._target = describe_target(target)
+        is_workflow = self._target.kind == "workflow"
         self.target = target
         self.channels: tuple[Channel, ...] = tuple(channels)
         self.debug = debug
         if debug:
             logger.setLevel(logging.DEBUG)
         self._channel_paths = _check_channels(self.channels)
-        is_workflow = not isinstance(target, SupportsAgentRun)
         paths = resolve_state_paths(state_dir, workflow=is_workflow)
         if checkpoint_location is not None:
             paths["checkpoints"] = Path(checkpoint_location)
@@ -108,6 +115,7 @@ class AgentFrameworkHost:
         )
         self._contributed_commands: list[ChannelCommand] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._served: list[tuple[str, str]] = []
 
     def reset_session(self, isolation_key: str) -> None:
         """Give ``isolation_key`` a brand-new session from its next request on.
@@ -157,6 +165,7 @@ class AgentFrameworkHost:
             commands=lambda: self.commands,
             reset_session=self.areset_session,
             state_store=self.state_store,
+            target_name=self._target.name,
         )
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
         contributions: list[tuple[Channel, ChannelContribution]] = []
@@ -167,10 +176,14 @@ class AgentFrameworkHost:
             contributions.append((channel, contribution))
             self._contributed_commands.extend(contribution.commands)
             routes.extend(_mount(channel.path, contribution.routes))
+            if contribution.routes:
+                self._served.append((channel.name, _shown(channel.path)))
             for path, mounted in contribution.mounts.items():
                 _claim_path(claimed, path, f"{channel.name!r} (mount {path!r})")
                 routes.extend(_mount(path, mounted))
+                self._served.append((channel.name, _shown(path)))
             shapes.claim([channel.path, *contribution.mounts], contribution.error_response)
+        routes.append(index_route(self._target, [c.name for c in self.channels], self._served))
         app = Starlette(
             routes=routes,
             lifespan=self._lifespan(contributions),
@@ -187,10 +200,36 @@ class AgentFrameworkHost:
         host: str = "127.0.0.1",
         port: int = 8000,
         workers: int = 1,
+        access_log: bool = True,
         **hypercorn_config: Any,
     ) -> None:
-        """Serve the app with Hypercorn until interrupted (needs the ``serve`` extra)."""
-        serve_app(self.app, host=host, port=port, workers=workers, **hypercorn_config)
+        """Serve the app with Hypercorn until interrupted (needs the ``serve`` extra).
+
+        Once started it prints the base URL and a line per path each channel serves; with
+        ``access_log`` a line per request. Further keywords are Hypercorn settings.
+
+        Raises:
+            SystemExit: The port is in use (or cannot be listened on): one line naming it.
+
+        """
+        app = self.app  # built first: it records what each channel serves
+        kind, name = self._target
+        title = f"Serving the {kind}" if name == kind else f"Serving {kind} {name!r}"
+        serve_app(
+            app,
+            host=host,
+            port=port,
+            workers=workers,
+            title=title,
+            paths=[*self._served, *self._pathless(), ("readiness", "/readiness")],
+            access_log=access_log,
+            **hypercorn_config,
+        )
+
+    def _pathless(self) -> list[tuple[str, None]]:
+        """The channels that serve no path (a bot that polls its platform, say)."""
+        serving = {name for name, _ in self._served}
+        return [(channel.name, None) for channel in self.channels if channel.name not in serving]
 
     def _lifespan(
         self, contributions: list[tuple[Channel, ChannelContribution]]
@@ -225,6 +264,11 @@ class AgentFrameworkHost:
 
 async def _readiness(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
+
+
+def _shown(path: str) -> str:
+    """A mount path as a URL path: ``responses/`` → ``/responses``, ``""`` → ``/``."""
+    return "/" + path.strip("/")
 
 
 def _mount(path: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:

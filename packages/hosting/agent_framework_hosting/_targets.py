@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from agent_framework import (
     AgentResponse,
@@ -32,12 +34,125 @@ from ._workflow_requests import (
     workflow_answers,
 )
 
-__all__ = ["AgentRunner", "TargetRunner", "WorkflowRunner", "WorkflowSlot"]
+__all__ = [
+    "AgentRunner",
+    "TargetInfo",
+    "TargetRunner",
+    "WorkflowRunner",
+    "WorkflowSlot",
+    "describe_target",
+    "is_agent",
+]
 
 _CHECKPOINTS_KEPT = 2
 
 SlotLease = Callable[[], AbstractAsyncContextManager[Any]]
 """Leases the conversation's state exclusively, for as long as the block runs."""
+
+
+_ACCEPTED = (
+    "AgentFrameworkHost serves an agent (an object with run() and create_session(), such "
+    "as agent_framework.Agent), a Workflow, or a zero-argument factory returning a new "
+    "Workflow"
+)
+
+
+class TargetInfo(NamedTuple):
+    """What a host serves: an agent or a workflow, and the name it goes by."""
+
+    kind: Literal["agent", "workflow"]
+    name: str
+    """The agent's or workflow's own name; ``agent`` or ``workflow`` when it has none."""
+
+
+_GENERATED_NAME = re.compile(r"WorkflowBuilder-[0-9a-f-]{36}")
+"""The name the framework makes up for a workflow built without one (new on every build)."""
+
+
+def describe_target(target: object) -> TargetInfo:
+    """Whether ``target`` is served as an agent or as a workflow, and its name.
+
+    A factory is called once, here, to check that it returns a ``Workflow``.
+
+    Raises:
+        TypeError: ``target`` is none of those; the message names what is accepted and,
+            for the usual mistakes (a name, a chat client, a factory returning an agent),
+            what to pass instead.
+
+    """
+    if is_agent(target):
+        return TargetInfo("agent", _name_or(getattr(target, "name", None), "agent"))
+    if isinstance(target, Workflow):
+        return TargetInfo("workflow", _workflow_name(target))
+    if isinstance(target, type):
+        raise TypeError(f"{_ACCEPTED}; got the class {target.__name__}: pass an instance.")
+    if callable(target):
+        return TargetInfo("workflow", _workflow_name(_built_by(target)))
+    raise TypeError(f"{_ACCEPTED}; got {_described(target)}.")
+
+
+def _name_or(name: object, default: str) -> str:
+    return name if isinstance(name, str) and name else default
+
+
+def _workflow_name(workflow: Workflow) -> str:
+    name = _name_or(workflow.name, "workflow")
+    return "workflow" if _GENERATED_NAME.fullmatch(name) else name
+
+
+def is_agent(target: object) -> bool:
+    """Whether ``target`` is served as an agent: it has ``run`` and ``create_session``."""
+    if isinstance(target, type):
+        return False
+    return isinstance(target, SupportsAgentRun) or (
+        callable(getattr(target, "run", None)) and callable(getattr(target, "create_session", None))
+    )
+
+
+def _built_by(factory: Callable[..., object]) -> Workflow:
+    """What ``factory`` builds, when that is a ``Workflow``."""
+    try:
+        inspect.signature(factory).bind()
+    except TypeError:
+        raise TypeError(
+            f"{_ACCEPTED}; got {_name_of(factory)}, which cannot be called without arguments."
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): calling it tells
+        pass
+    built = factory()
+    if isinstance(built, Workflow):
+        return built
+    if inspect.iscoroutine(built):
+        built.close()
+        raise TypeError(
+            f"{_ACCEPTED}; {_name_of(factory)} is a coroutine function: a factory must "
+            "return the Workflow itself, not a coroutine."
+        )
+    if is_agent(built):
+        raise TypeError(
+            f"{_ACCEPTED}; {_name_of(factory)} returned an agent ({type(built).__name__}). "
+            "Pass the agent itself: AgentFrameworkHost(agent, channels=[...])."
+        )
+    raise TypeError(f"{_ACCEPTED}; {_name_of(factory)} returned {_described(built)}.")
+
+
+def _described(value: object) -> str:
+    """What ``value`` is, with what to pass instead when it is a usual mistake."""
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return f"the string {value!r}: pass the agent object itself, not its name"
+    if callable(getattr(value, "get_response", None)):
+        return (
+            f"a chat client ({type(value).__name__}): wrap it in an agent, "
+            "Agent(client=..., instructions=...)"
+        )
+    return f"{type(value).__name__} {value!r:.80}"
+
+
+def _name_of(factory: Callable[..., object]) -> str:
+    name = getattr(factory, "__qualname__", None) or type(factory).__name__
+    return "a lambda" if name.endswith("<lambda>") else f"the callable {name}"
 
 
 class UpdateStream(Protocol):

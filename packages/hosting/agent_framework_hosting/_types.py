@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from agent_framework import AgentResponse, AgentResponseUpdate, AgentRunInputs, AgentSession
 from starlette.routing import BaseRoute
@@ -23,6 +23,8 @@ __all__ = [
     "ChannelResponseHook",
     "ChannelRunHook",
     "ChannelSession",
+    "ChannelStreamRun",
+    "ChannelStreamRunHook",
     "ChannelStreamUpdateHook",
     "HostedRunResult",
     "SessionMode",
@@ -179,12 +181,49 @@ ChannelResponseHook: TypeAlias = Callable[..., "HostedRunResult | Awaitable[Host
 Called once on the final result, streamed or not: the place for redaction.
 """
 
-ChannelStreamUpdateHook: TypeAlias = Callable[
-    [AgentResponseUpdate],
-    "AgentResponseUpdate | Awaitable[AgentResponseUpdate | None] | None",
-]
-"""``hook(update) -> update | None`` (sync or async); returning ``None`` drops the update.
 
-Sees each streamed update before the channel renders it. It does not see the final
-result: redact there with a response hook.
+class ChannelStreamRun(Protocol):
+    """One streamed run of a :class:`ChannelStreamRunHook`: it may hold updates back."""
+
+    def update(
+        self, update: AgentResponseUpdate
+    ) -> Sequence[AgentResponseUpdate] | Awaitable[Sequence[AgentResponseUpdate]]:
+        """The updates to send for ``update``: none, it, a rewrite, or several."""
+        ...
+
+    def end(self) -> Sequence[AgentResponseUpdate] | Awaitable[Sequence[AgentResponseUpdate]]:
+        """The updates to send once the run's updates have ended (what was held back).
+
+        Not called when the run fails or the client goes away: held updates are dropped.
+        """
+        ...
+
+
+@runtime_checkable
+class ChannelStreamRunHook(Protocol):
+    """A stream-update hook with state per run, such as :class:`StreamRedactor`.
+
+    The host calls ``open_run(request)`` when a streamed run starts, passes each update
+    through the returned run's ``update``, and sends what its ``end`` returns after the
+    last update, before the final result. One object serves any number of runs at once.
+    """
+
+    def open_run(self, request: ChannelRequest) -> ChannelStreamRun:
+        """The state of one streamed run of ``request`` (after the run hook)."""
+        ...
+
+
+ChannelStreamUpdateHook: TypeAlias = (
+    Callable[
+        [AgentResponseUpdate],
+        "AgentResponseUpdate | Awaitable[AgentResponseUpdate | None] | None",
+    ]
+    | ChannelStreamRunHook
+)
+"""``hook(update) -> update | None`` (sync or async), or a :class:`ChannelStreamRunHook`.
+
+A plain hook sees each streamed update before the channel renders it; returning ``None``
+drops the update. A run hook also sees where the updates end, so it can hold text back
+across updates (:class:`StreamRedactor`). Neither sees the final result: redact that with
+a response hook.
 """

@@ -19,7 +19,7 @@ from agent_framework_hosting import (
     MemoryStateStore,
 )
 from agent_framework_hosting._paths import resolve_state_paths  # pyright: ignore[reportPrivateUsage]
-from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient, review_workflow
 from echo_channel import EchoChannel
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -351,3 +351,69 @@ def test_two_channels_mounting_the_same_path_are_rejected() -> None:
     host = AgentFrameworkHost(agent(), channels=[one, two])
     with pytest.raises(ValueError, match="'one' \\(mount '/shared'\\) and 'two'"):
         _ = host.app
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [
+        ("my agent", "the string 'my agent': pass the agent object itself"),
+        (None, "got None"),
+        (OfflineChatClient(), "a chat client (OfflineChatClient): wrap it in an agent"),
+        (lambda: Agent(client=OfflineChatClient()), "a lambda returned an agent (Agent)"),
+        (lambda: "workflow", "a lambda returned the string 'workflow'"),
+        (lambda name: str(name), "a lambda, which cannot be called without arguments"),  # pyright: ignore[reportUnknownLambdaType]
+        (Agent, "the class Agent: pass an instance"),
+        (42, "got int 42"),
+    ],
+)
+def test_a_target_that_is_neither_agent_nor_workflow_is_refused_at_construction(
+    target: Any, named: str
+) -> None:
+    with pytest.raises(TypeError) as raised:
+        AgentFrameworkHost(target, channels=[EchoChannel()])
+    message = str(raised.value)
+    assert message.startswith("AgentFrameworkHost serves an agent (an object with run() and")
+    assert "a Workflow, or a zero-argument factory returning a new Workflow" in message
+    assert named in message
+
+
+def test_a_coroutine_function_factory_is_refused_without_an_unawaited_warning() -> None:
+    async def build() -> Any:
+        return None
+
+    with pytest.raises(TypeError, match="is a coroutine function"):
+        AgentFrameworkHost(build, channels=[EchoChannel()])  # pyright: ignore[reportArgumentType]
+
+
+def test_a_duck_typed_agent_with_run_and_create_session_is_served_as_an_agent() -> None:
+    class Minimal:
+        def __init__(self) -> None:
+            self.inner = agent()
+
+        def run(self, *args: Any, **kwargs: Any) -> Any:
+            return self.inner.run(*args, **kwargs)
+
+        def create_session(self, **kwargs: Any) -> Any:
+            return self.inner.create_session(**kwargs)
+
+    # Not the framework's full SupportsAgentRun protocol (no id, name, get_session...).
+    host = AgentFrameworkHost(Minimal(), channels=[EchoChannel()])  # pyright: ignore[reportArgumentType]
+    with LoopbackServer(host.app) as server:
+        response = httpx.post(f"{server.base_url}/echo", json={"text": "hi"})
+    assert response.json()["text"] == "Echo: hi (turn 1)"
+
+
+def test_the_index_gives_way_to_a_channel_at_the_root() -> None:
+    host = AgentFrameworkHost(agent(), channels=[EchoChannel(path="")])
+    with LoopbackServer(host.app) as server:
+        posted = httpx.post(f"{server.base_url}/", json={"text": "root"})
+        index = httpx.get(f"{server.base_url}/")
+    assert posted.json()["text"] == "Echo: root (turn 1)"
+    assert index.json()["channels"] == [{"name": "echo", "paths": ["/"]}]
+
+
+def test_the_index_names_a_workflow_by_its_own_name() -> None:
+    host = AgentFrameworkHost(review_workflow, channels=[EchoChannel()])
+    with LoopbackServer(host.app) as server:
+        index = httpx.get(f"{server.base_url}/").json()
+    assert index["target"] == {"kind": "workflow", "name": "review"}

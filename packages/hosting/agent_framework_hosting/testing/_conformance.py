@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,6 +19,7 @@ from agent_framework import Agent, AgentResponse, AgentResponseUpdate, Content, 
 
 from .._channel import Channel
 from .._host import AgentFrameworkHost
+from .._redaction import StreamRedactor
 from .._types import ChannelRequest, HostedRunResult
 from ._offline_client import OfflineChatClient
 from ._server import LoopbackServer
@@ -98,78 +99,88 @@ class ChannelConformanceTests:
         """The agent under test; override to add tools or instructions."""
         return Agent(client=OfflineChatClient(**client_options), name="conformance")
 
-    @pytest.fixture
-    def hooks(self) -> ChannelHooks:
-        """Hooks for the channel; tests that need them override this fixture's value."""
-        return ChannelHooks()
+    def serve(
+        self,
+        check: Callable[[RunningHost], Awaitable[None]],
+        *,
+        hooks: ChannelHooks | None = None,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        """Run ``check`` against a host serving the channel on a loopback port.
 
-    @pytest.fixture
-    def client_options(self) -> dict[str, Any]:
-        """Options for the offline client behind the agent."""
-        return {}
-
-    @pytest.fixture
-    async def running(
-        self, hooks: ChannelHooks, client_options: dict[str, Any]
-    ) -> AsyncIterator[RunningHost]:
-        """A host with the channel on a loopback port, and a client for it."""
+        The kit's tests are plain functions that run their own event loop, so they need no
+        pytest plugin or configuration (pytest-asyncio in any mode, or none).
+        """
         host = AgentFrameworkHost(
-            self.build_agent(**client_options),
-            channels=[self.build_channel(hooks)],
+            self.build_agent(**(client_options or {})),
+            channels=[self.build_channel(hooks or ChannelHooks())],
             trust_isolation_headers=self.trust_isolation_headers,
         )
-        async with _Serving(host) as running:
-            yield running
 
-    async def test_readiness_answers_ok(self, running: RunningHost) -> None:
-        response = await running.client.get("/readiness")
-        assert response.status_code == 200
-        assert response.text == "ok"
+        async def serving() -> None:
+            async with _Serving(host) as running:
+                await check(running)
 
-    async def test_turn_gets_the_agent_reply(self, running: RunningHost) -> None:
-        reply = await self.send_turn(running, "hello there", conversation="alpha")
-        assert not reply.is_error, reply.raw
-        assert "Echo: hello there" in reply.text
+        asyncio.run(serving())
 
-    async def test_same_conversation_continues_its_session(self, running: RunningHost) -> None:
-        await self.send_turn(running, "first", conversation="alpha")
-        reply = await self.send_turn(running, "second", conversation="alpha")
-        assert "Echo: second (turn 2)" in reply.text
+    def test_readiness_answers_ok(self) -> None:
+        async def check(running: RunningHost) -> None:
+            response = await running.client.get("/readiness")
+            assert response.status_code == 200
+            assert response.text == "ok"
 
-    async def test_conversations_are_isolated(self, running: RunningHost) -> None:
-        await self.send_turn(running, "mine", conversation="alpha")
-        await self.send_turn(running, "mine again", conversation="alpha")
-        reply = await self.send_turn(running, "yours", conversation="beta")
-        assert "(turn 1)" in reply.text
+        self.serve(check)
 
-    async def test_reset_starts_a_new_session(self, running: RunningHost) -> None:
-        await self.send_turn(running, "before", conversation="alpha")
-        running.host.reset_session(self.isolation_key("alpha"))
-        reply = await self.send_turn(running, "after", conversation="alpha")
-        assert "Echo: after (turn 1)" in reply.text
+    def test_turn_gets_the_agent_reply(self) -> None:
+        async def check(running: RunningHost) -> None:
+            reply = await self.send_turn(running, "hello there", conversation="alpha")
+            assert not reply.is_error, reply.raw
+            assert "Echo: hello there" in reply.text
 
-    @pytest.mark.parametrize("client_options", [{"delay": 0.02}])
-    async def test_concurrent_turns_of_one_conversation_are_serialized(
-        self, running: RunningHost
-    ) -> None:
-        replies = await asyncio.gather(
-            self.send_turn(running, "one", conversation="alpha"),
-            self.send_turn(running, "two", conversation="alpha"),
-        )
-        turns = sorted(reply.text.rsplit("(turn ", 1)[-1] for reply in replies)
-        assert turns == ["1)", "2)"]
+        self.serve(check)
 
-    @pytest.fixture
-    def recorded(self) -> list[tuple[str, dict[str, Any]]]:
-        """Calls the recording hooks saw, in order."""
-        return []
+    def test_same_conversation_continues_its_session(self) -> None:
+        async def check(running: RunningHost) -> None:
+            await self.send_turn(running, "first", conversation="alpha")
+            reply = await self.send_turn(running, "second", conversation="alpha")
+            assert "Echo: second (turn 2)" in reply.text
+
+        self.serve(check)
+
+    def test_conversations_are_isolated(self) -> None:
+        async def check(running: RunningHost) -> None:
+            await self.send_turn(running, "mine", conversation="alpha")
+            await self.send_turn(running, "mine again", conversation="alpha")
+            reply = await self.send_turn(running, "yours", conversation="beta")
+            assert "(turn 1)" in reply.text
+
+        self.serve(check)
+
+    def test_reset_starts_a_new_session(self) -> None:
+        async def check(running: RunningHost) -> None:
+            await self.send_turn(running, "before", conversation="alpha")
+            running.host.reset_session(self.isolation_key("alpha"))
+            reply = await self.send_turn(running, "after", conversation="alpha")
+            assert "Echo: after (turn 1)" in reply.text
+
+        self.serve(check)
+
+    def test_concurrent_turns_of_one_conversation_are_serialized(self) -> None:
+        async def check(running: RunningHost) -> None:
+            replies = await asyncio.gather(
+                self.send_turn(running, "one", conversation="alpha"),
+                self.send_turn(running, "two", conversation="alpha"),
+            )
+            turns = sorted(reply.text.rsplit("(turn ", 1)[-1] for reply in replies)
+            assert turns == ["1)", "2)"]
+
+        self.serve(check, client_options={"delay": 0.02})
 
     @pytest.mark.parametrize("stream", [False, True])
-    async def test_hooks_run_in_order_with_their_arguments(
-        self, recorded: list[tuple[str, dict[str, Any]]], stream: bool
-    ) -> None:
+    def test_hooks_run_in_order_with_their_arguments(self, stream: bool) -> None:
         if stream and not self.supports_streaming:
             pytest.skip("channel does not stream")
+        recorded: list[tuple[str, dict[str, Any]]] = []
 
         def run_hook(request: ChannelRequest, *, target: Any, protocol_request: Any) -> Any:
             recorded.append(("run", {"request": request, "target": target}))
@@ -185,10 +196,11 @@ class ChannelConformanceTests:
             recorded.append(("update", {}))
             return update
 
-        hooks = ChannelHooks(run_hook, response_hook, stream_update_hook)
-        async with self._serve(hooks) as running:
+        async def check(running: RunningHost) -> None:
             reply = await self.send_turn(running, "hooked", conversation="alpha", stream=stream)
-        assert not reply.is_error, reply.raw
+            assert not reply.is_error, reply.raw
+
+        self.serve(check, hooks=ChannelHooks(run_hook, response_hook, stream_update_hook))
         kinds = [kind for kind, _ in recorded]
         assert kinds[0] == "run"
         assert kinds[-1] == "response"
@@ -199,36 +211,43 @@ class ChannelConformanceTests:
         assert isinstance(response_call["request"], ChannelRequest)
         assert response_call["channel_name"] == self.build_channel(ChannelHooks()).name
 
-    async def test_run_hook_can_rewrite_the_request(self) -> None:
+    def test_run_hook_can_rewrite_the_request(self) -> None:
         def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
             return dataclasses.replace(request, input="rewritten")
 
-        async with self._serve(ChannelHooks(run_hook=run_hook)) as running:
+        async def check(running: RunningHost) -> None:
             reply = await self.send_turn(running, "original", conversation="alpha")
-        assert "Echo: rewritten" in reply.text
+            assert "Echo: rewritten" in reply.text
+
+        self.serve(check, hooks=ChannelHooks(run_hook=run_hook))
 
     @pytest.mark.parametrize("stream", [False, True])
-    async def test_response_hook_redacts_the_final_reply(self, stream: bool) -> None:
+    def test_response_hook_redacts_the_final_reply(self, stream: bool) -> None:
         if stream and not self.supports_streaming:
             pytest.skip("channel does not stream")
-        async with self._serve(ChannelHooks(response_hook=_redact)) as running:
-            reply = await self.send_turn(running, "my secret", conversation="alpha", stream=stream)
-        assert "secret" not in reply.text
-        assert "[redacted]" in reply.text
 
-    async def test_stream_hook_filters_updates_but_not_the_final_reply(self) -> None:
+        async def check(running: RunningHost) -> None:
+            reply = await self.send_turn(running, "my secret", conversation="alpha", stream=stream)
+            assert "secret" not in reply.text
+            assert "[redacted]" in reply.text
+
+        self.serve(check, hooks=ChannelHooks(response_hook=_redact))
+
+    def test_stream_hook_filters_updates_but_not_the_final_reply(self) -> None:
         if not self.supports_streaming:
             pytest.skip("channel does not stream")
 
         def drop_all(update: AgentResponseUpdate) -> None:
             return None
 
-        async with self._serve(ChannelHooks(stream_update_hook=drop_all)) as running:
+        async def check(running: RunningHost) -> None:
             reply = await self.send_turn(running, "filtered", conversation="alpha", stream=True)
-        assert reply.deltas == []
-        assert "Echo: filtered" in reply.text
+            assert reply.deltas == []
+            assert "Echo: filtered" in reply.text
 
-    async def test_stream_hook_can_rewrite_updates(self) -> None:
+        self.serve(check, hooks=ChannelHooks(stream_update_hook=drop_all))
+
+    def test_stream_hook_can_rewrite_updates(self) -> None:
         if not self.supports_streaming:
             pytest.skip("channel does not stream")
 
@@ -237,47 +256,69 @@ class ChannelConformanceTests:
                 contents=[Content.from_text(text=update.text.upper())], role="assistant"
             )
 
-        async with self._serve(ChannelHooks(stream_update_hook=shout)) as running:
+        async def check(running: RunningHost) -> None:
             reply = await self.send_turn(running, "quiet", conversation="alpha", stream=True)
-        assert reply.deltas
-        assert "".join(reply.deltas) == "".join(reply.deltas).upper()
+            assert reply.deltas
+            assert "".join(reply.deltas) == "".join(reply.deltas).upper()
 
-    async def test_bad_input_is_a_client_error(self, running: RunningHost) -> None:
-        responses = await self.send_bad_inputs(running)
-        assert responses
-        for response in responses:
-            assert 400 <= response.status_code < 500, response.text
-            assert "Traceback" not in response.text
-        reply = await self.send_turn(running, "still fine", conversation="alpha")
-        assert "Echo: still fine (turn 1)" in reply.text
+        self.serve(check, hooks=ChannelHooks(stream_update_hook=shout))
 
-    async def test_an_unknown_path_under_the_channel_is_a_structured_404(
-        self, running: RunningHost
-    ) -> None:
-        path = "/" + running.host.channels[0].path.strip("/")
-        response = await running.client.get(f"{path.rstrip('/')}/no-such/path%0Ahere")
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/json"), response.text
+    def test_a_stream_redactor_lets_no_piece_of_a_split_secret_through(self) -> None:
+        if not self.supports_streaming:
+            pytest.skip("channel does not stream")
+        secret = "internal-alpha-key"
+        pieces = {secret[start : start + 3] for start in range(len(secret) - 2)}
+        redactor = StreamRedactor(r"internal-[a-z]+-key")
 
-    @pytest.mark.parametrize("client_options", [{"error": RuntimeError(SECRET)}])
+        async def check(running: RunningHost) -> None:
+            reply = await self.send_turn(
+                running, f"say {secret}", conversation="alpha", stream=True
+            )
+            assert "Echo: say [redacted]" in reply.text
+            # Joined, as a client shows them: no piece may be the start of the secret.
+            streamed = "".join(reply.deltas)
+            assert [piece for piece in pieces if piece in streamed] == []
+
+        hooks = ChannelHooks(stream_update_hook=redactor, response_hook=redactor.response_hook)
+        # One character per streamed update, so the secret is split at every boundary,
+        # paced so that a channel showing progress (a message edited in place) shows some.
+        self.serve(check, hooks=hooks, client_options={"chunk_chars": 1, "delay": 0.02})
+
+    def test_bad_input_is_a_client_error(self) -> None:
+        async def check(running: RunningHost) -> None:
+            responses = await self.send_bad_inputs(running)
+            assert responses
+            for response in responses:
+                assert 400 <= response.status_code < 500, response.text
+                assert "Traceback" not in response.text
+            reply = await self.send_turn(running, "still fine", conversation="alpha")
+            assert "Echo: still fine (turn 1)" in reply.text
+
+        self.serve(check)
+
+    def test_an_unknown_path_under_the_channel_is_a_structured_404(self) -> None:
+        async def check(running: RunningHost) -> None:
+            path = "/" + running.host.channels[0].path.strip("/")
+            response = await running.client.get(f"{path.rstrip('/')}/no-such/path%0Ahere")
+            assert response.status_code == 404
+            assert response.headers["content-type"].startswith("application/json"), response.text
+
+        self.serve(check)
+
     @pytest.mark.parametrize("stream", [False, True])
-    async def test_agent_failure_is_a_protocol_error_without_internals(
-        self, running: RunningHost, stream: bool
-    ) -> None:
+    def test_agent_failure_is_a_protocol_error_without_internals(self, stream: bool) -> None:
         if stream and not self.supports_streaming:
             pytest.skip("channel does not stream")
-        reply = await self.send_turn(running, "fail please", conversation="alpha", stream=stream)
-        assert reply.is_error
-        assert SECRET not in reply.raw
-        assert "Traceback" not in reply.raw
 
-    def _serve(self, hooks: ChannelHooks) -> _Serving:
-        host = AgentFrameworkHost(
-            self.build_agent(),
-            channels=[self.build_channel(hooks)],
-            trust_isolation_headers=self.trust_isolation_headers,
-        )
-        return _Serving(host)
+        async def check(running: RunningHost) -> None:
+            reply = await self.send_turn(
+                running, "fail please", conversation="alpha", stream=stream
+            )
+            assert reply.is_error
+            assert SECRET not in reply.raw
+            assert "Traceback" not in reply.raw
+
+        self.serve(check, client_options={"error": RuntimeError(SECRET)})
 
 
 class _Serving:

@@ -77,7 +77,8 @@ class OfflineChatClient(
     as tokens (reasoning words count as reasoning tokens too; ``cached_input_tokens`` of
     the input are reported as read from a cache), unless ``usage`` is off. A streamed reply
     is split at word boundaries into ``chunks`` text updates (fewer when it has fewer
-    words) that join to exactly the whole reply; a final update carries only the usage.
+    words), or into pieces of ``chunk_chars`` characters, that join to exactly the whole
+    reply; a final update carries only the usage.
 
     Examples:
         .. code-block:: python
@@ -102,6 +103,7 @@ class OfflineChatClient(
         error: The error every call raises, or ``None``.
         fail_after_updates: How many content updates a failing streamed call yields first.
         chunks: The most text updates a streamed reply is split into.
+        chunk_chars: The size of each streamed text piece instead, or ``None``.
         reasoning: The reasoning every reply starts with, or ``None``.
         refusal: The refusal that replaces the echo, or ``None``.
         image: The image content the echo ends with, or ``None``.
@@ -121,6 +123,7 @@ class OfflineChatClient(
         error: BaseException | None = None,
         fail_after_updates: int = 0,
         chunks: int = 4,
+        chunk_chars: int | None = None,
         reasoning: str | None = None,
         refusal: str | None = None,
         image: Content | None = None,
@@ -140,6 +143,8 @@ class OfflineChatClient(
                 yields before raising; ``0`` raises before the first update. When it is at
                 least the number of content updates, the error replaces the usage update.
             chunks: How many text updates a streamed reply is split into, at most.
+            chunk_chars: Split a streamed reply into pieces of this many characters
+                instead, cutting words: every boundary a model's stream may have.
             reasoning: Reasoning every reply starts with, as ``text_reasoning`` content.
             refusal: Answer with this refusal instead of the echo.
             image: An image (``data`` or ``uri`` content) the echo ends with.
@@ -150,12 +155,14 @@ class OfflineChatClient(
             function_invocation_configuration: Settings of the framework's tool loop.
 
         Raises:
-            ValueError: If ``chunks`` is less than 1, or ``delay``, ``fail_after_updates``
-                or ``cached_input_tokens`` is negative.
+            ValueError: If ``chunks`` or ``chunk_chars`` is less than 1, or ``delay``,
+                ``fail_after_updates`` or ``cached_input_tokens`` is negative.
 
         """
         if chunks < 1:
             raise ValueError("chunks must be at least 1")
+        if chunk_chars is not None and chunk_chars < 1:
+            raise ValueError("chunk_chars must be at least 1")
         if delay < 0:
             raise ValueError("delay must not be negative")
         if fail_after_updates < 0:
@@ -170,6 +177,7 @@ class OfflineChatClient(
         self.error = error
         self.fail_after_updates = fail_after_updates
         self.chunks = chunks
+        self.chunk_chars = chunk_chars
         self.reasoning = reasoning
         self.refusal = refusal
         self.image = image
@@ -252,7 +260,8 @@ class OfflineChatClient(
         pieces: list[Content] = []
         for content in contents:
             if content.type in ("text", "text_reasoning") and content.text:
-                pieces.extend(_piece(content, text) for text in _split(content.text, self.chunks))
+                texts = _split(content.text, self.chunks, self.chunk_chars)
+                pieces.extend(_piece(content, text) for text in texts)
             else:
                 pieces.append(content)
         message_id = f"msg-{response_id}"
@@ -435,12 +444,15 @@ def _text_of(value: object) -> str:
     return str(value)
 
 
-def _split(text: str, chunks: int) -> list[str]:
+def _split(text: str, chunks: int, chunk_chars: int | None = None) -> list[str]:
     """Split ``text`` at word boundaries into at most ``chunks`` near-equal pieces.
 
     The pieces join to exactly ``text``; with fewer words than ``chunks`` each word is a
-    piece.
+    piece. With ``chunk_chars``, the pieces are that many characters each instead (the
+    last may be shorter), wherever that cuts.
     """
+    if chunk_chars is not None:
+        return [text[start : start + chunk_chars] for start in range(0, len(text), chunk_chars)]
     words: list[str] = _WORD.findall(text)
     if len(words) <= chunks:
         return words
