@@ -1,5 +1,12 @@
 """Serve Microsoft Agent Framework agents and workflows through many channels at once."""
 
+from ._auth import (
+    AuthenticationFailed,
+    Authenticator,
+    PermissionDenied,
+    Principal,
+    partition_key,
+)
 from ._channel import Channel
 from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
 from ._errors import HostError, HostErrorCode, HostErrorRenderer, host_error_response
@@ -57,6 +64,8 @@ __all__ = [
     "ISOLATION_HEADER_USER",
     "ISOLATION_KEYS_ATTRIBUTE",
     "AgentFrameworkHost",
+    "AuthenticationFailed",
+    "Authenticator",
     "Channel",
     "ChannelCommand",
     "ChannelCommandContext",
@@ -82,6 +91,8 @@ __all__ = [
     "Lease",
     "LeaseLost",
     "MemoryStateStore",
+    "PermissionDenied",
+    "Principal",
     "SessionMode",
     "StateStore",
     "StateUnavailable",
@@ -96,6 +107,7 @@ __all__ = [
     "get_current_isolation_keys",
     "host_error_response",
     "json_response",
+    "partition_key",
     "read_body",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",

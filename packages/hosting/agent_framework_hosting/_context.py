@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_framework import AgentResponseUpdate, Message, normalize_messages
+from starlette.requests import HTTPConnection
 
+from ._auth import AuthenticationFailed, Authenticator, Principal
 from ._hooks import StreamHook, call_hook
 from ._isolation import (
     IsolationKeys,
@@ -56,6 +58,7 @@ class RunServices:
     reset_session: Callable[[str], Awaitable[None]]
     state_store: StateStore
     target_name: str
+    authenticator: Authenticator | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,33 @@ class ChannelContext:
     def trusts_isolation_headers(self) -> bool:
         """Whether a trusted front end sets the isolation headers for this host."""
         return self._services.trust_isolation_headers
+
+    @property
+    def authenticator(self) -> Authenticator | None:
+        """The host's authenticator, or ``None`` when the host is open."""
+        return self._services.authenticator
+
+    async def authenticate(
+        self, connection: HTTPConnection, *, auth: Authenticator | None = None
+    ) -> Principal | None:
+        """The caller's principal, proven by ``auth`` (the channel's own) or the host's.
+
+        ``None`` only when neither is set: the host is open and the caller anonymous.
+
+        Raises:
+            AuthenticationFailed: Authentication is required and the request carries no
+                credentials, or credentials that prove nothing; answer ``401`` with
+                ``error.challenge`` in ``WWW-Authenticate``.
+            PermissionDenied: The principal may not use the channel; answer ``403``.
+
+        """
+        authenticator = auth or self._services.authenticator
+        if authenticator is None:
+            return None
+        principal = await authenticator.authenticate(connection)
+        if principal is None:
+            raise AuthenticationFailed(challenge=authenticator.challenge)
+        return principal
 
     def isolation_keys(self, headers: Mapping[str, str]) -> IsolationKeys:
         """The isolation keys of a request, or empty keys when headers are not trusted."""

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
 
+from ._auth import Authenticator
 from ._channel import Channel
 from ._commands import builtin_commands
 from ._context import ChannelContext, RunServices
@@ -63,6 +64,8 @@ class AgentFrameworkHost:
         max_live_sessions: Conversations kept live in memory; older ones are snapshotted to
             the state store and restored on their next turn.
         state_store: A state backend to use instead of memory or ``state_dir``.
+        auth: Proves who calls every channel (a channel may hold its own); without it
+            the host is open and its callers anonymous. See ``docs/auth.md``.
 
     Raises:
         TypeError: ``target`` is not one of those (a factory is called once to check that
@@ -82,6 +85,7 @@ class AgentFrameworkHost:
         trust_isolation_headers: bool | None = None,
         max_live_sessions: int = 1024,
         state_store: StateStore | None = None,
+        auth: Authenticator | None = None,
     ) -> None:
         self._target = describe_target(target)
         is_workflow = self._target.kind == "workflow"
@@ -113,6 +117,7 @@ class AgentFrameworkHost:
             if trust_isolation_headers is None
             else trust_isolation_headers
         )
+        self.auth = auth
         self._contributed_commands: list[ChannelCommand] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._served: list[tuple[str, str]] = []
@@ -166,6 +171,7 @@ class AgentFrameworkHost:
             reset_session=self.areset_session,
             state_store=self.state_store,
             target_name=self._target.name,
+            authenticator=self.auth,
         )
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
         contributions: list[tuple[Channel, ChannelContribution]] = []

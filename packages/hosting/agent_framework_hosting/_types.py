@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_che
 from agent_framework import AgentResponse, AgentResponseUpdate, AgentRunInputs, AgentSession
 from starlette.routing import BaseRoute
 
+from ._auth import Principal
 from ._errors import HostErrorRenderer
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class ChannelIdentity:
 class ChannelRequest:
     """The channel-neutral envelope for one run of the target.
 
+    ``principal`` is the caller the channel authenticated (``None`` on an open host).
     Hooks rewrite it with :func:`dataclasses.replace`.
     """
 
@@ -71,6 +73,7 @@ class ChannelRequest:
     attributes: Mapping[str, Any] = field(default_factory=dict[str, Any])
     stream: bool = False
     identity: ChannelIdentity | None = None
+    principal: Principal | None = None
 
     @property
     def isolation_key(self) -> str | None:
