@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from agent_framework import AgentResponseUpdate
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
+    BackgroundRuns,
     ChannelContext,
     ChannelContribution,
     ChannelRequest,
@@ -39,6 +40,7 @@ from ._conversations import Conversations, Turn
 from ._conversations_api import conversation_routes, sibling_path
 from ._errors import (
     AGENT_FAILED,
+    INTERRUPTED,
     ResponsesError,
     error_response,
     host_error,
@@ -61,7 +63,7 @@ from ._render import (
     response_object,
 )
 from ._replay import replay, sse_response
-from ._store import ResponseRecord, ResponseStore, input_items, page_of
+from ._store import RUNNING, ResponseRecord, ResponseStore, input_items, page_of
 from ._tools import late_tool_clash
 from ._websocket import websocket_route
 
@@ -105,6 +107,10 @@ class ResponsesChannel:
         response_id_factory: Makes response ids (default ``resp_<random hex>``).
         max_body_bytes: Larger request bodies are answered 413.
         keepalive_seconds: A silent stream gets an SSE comment after this long.
+        background_lease_seconds: With a state store other processes share, how long a
+            background run's process may go silent before the run counts as
+            interrupted (it renews its lease every third of this); whoever looks at
+            the run then records it as failed.
         max_log_events: Events a background stream's log holds before its deltas are
             merged (one per output part), which bounds the log.
         websocket_cache_size: ``store: false`` responses a WebSocket connection keeps so
@@ -135,6 +141,7 @@ class ResponsesChannel:
         max_body_bytes: int = 8 * 1024 * 1024,
         keepalive_seconds: float = 15.0,
         max_log_events: int = 4096,
+        background_lease_seconds: float = 15.0,
         websocket_cache_size: int = 64,
         websocket_max_seconds: float = 3600.0,
     ) -> None:
@@ -152,6 +159,7 @@ class ResponsesChannel:
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
         self._max_log_events = max_log_events
+        self._background_lease_seconds = background_lease_seconds
         if websocket_cache_size < 1:
             raise ValueError("websocket_cache_size must be at least 1")
         if websocket_max_seconds < 0:
@@ -159,7 +167,7 @@ class ResponsesChannel:
         self._websocket_cache_size = websocket_cache_size
         self._websocket_max_seconds = websocket_max_seconds
         self._conversations: Conversations | None = None
-        self._background: dict[str, asyncio.Task[None]] = {}
+        self._runs: BackgroundRuns | None = None
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """Mount the Responses routes under the channel's path, and the Conversations API."""
@@ -168,6 +176,24 @@ class ResponsesChannel:
         conversations = self._conversations = Conversations(store, objects)
         logs = EventLogs(context.state_store, max_events=self._max_log_events)
         compactions = Compactions(context.state_store)
+
+        async def settle_interrupted(response_id: str) -> None:
+            """Record a background response whose process died as failed, and end its log."""
+            failed = await conversations.settle_interrupted(response_id)
+            if failed is not None:
+                fault = ResponsesError(INTERRUPTED, code="server_error", type="server_error")
+                events: list[tuple[str, Mapping[str, Any]]] = [
+                    ("error", error_event_fields(fault)),
+                    ("response.failed", {"response": failed}),
+                ]
+                await logs.settle(response_id, events)
+
+        runs = self._runs = BackgroundRuns(
+            context.state_store,
+            "responses",
+            settle=settle_interrupted,
+            lease_seconds=self._background_lease_seconds,
+        )
 
         async def begin_turn(
             body: Any, keys: IsolationKeys, cache: ConnectionCache | None = None
@@ -248,7 +274,11 @@ class ResponsesChannel:
                 log = await logs.create(draft.id, keys.user_key)
                 await self._start_background(context, run, parsed, draft, turn, log=log)
                 frames = logs.follow(
-                    draft.id, keys.user_key, after=-1, keepalive=self._keepalive_seconds
+                    draft.id,
+                    keys.user_key,
+                    after=-1,
+                    keepalive=self._keepalive_seconds,
+                    on_silence=lambda: runs.settle_if_orphaned(draft.id),
                 )
                 return sse_response(frames)
             if parsed.stream:
@@ -277,11 +307,20 @@ class ResponsesChannel:
             record = await _stored(store, context, request)
             if record is None:
                 return _not_found(request)
+            if record.response["status"] in RUNNING and await runs.settle_if_orphaned(record.id):
+                record = await _stored(store, context, request) or record
             if "stream" in request.query_params:
                 partition = context.isolation_keys(request.headers).user_key
                 query = request.query_params
                 keepalive = self._keepalive_seconds
-                return await replay(logs, record.response, partition, query, keepalive=keepalive)
+                return await replay(
+                    logs,
+                    record.response,
+                    partition,
+                    query,
+                    keepalive=keepalive,
+                    on_silence=lambda: runs.settle_if_orphaned(record.id),
+                )
             return json_response(record.response)
 
         async def delete_response(request: Request) -> Response:
@@ -290,7 +329,8 @@ class ResponsesChannel:
             if not await conversations.delete(response_id, partition):
                 return _not_found(request)
             # Its run ends before its log goes: nothing it writes outlives the deletion.
-            await self._stop_background(response_id)
+            await runs.cancel(response_id)
+            await runs.forget(response_id)
             await logs.delete(response_id, partition)
             return json_response({"id": response_id, "object": "response", "deleted": True})
 
@@ -312,18 +352,13 @@ class ResponsesChannel:
                 return error_response(
                     400, "Only background responses can be cancelled.", code="invalid_value"
                 )
-            if await self._stop_background(record.id):
-                record = await _stored(store, context, request) or record
+            await runs.cancel(record.id)  # settled as interrupted if its process died
+            record = await _stored(store, context, request) or record
             return json_response(record.response)
-
-        async def stop_background_runs() -> None:
-            for task in list(self._background.values()):
-                task.cancel()
-            await asyncio.gather(*self._background.values(), return_exceptions=True)
 
         conversation_api = conversation_routes(objects, context, self._max_body_bytes)
         contribution = ChannelContribution(
-            on_shutdown=[stop_background_runs],
+            on_shutdown=[runs.stop_all],
             error_response=host_error,
             mounts={
                 self.conversations_path: conversation_api,
@@ -430,21 +465,10 @@ class ResponsesChannel:
                 await self._settle(turn, failed_response(draft))
             else:
                 await self._remember(turn, completed)
-            finally:
-                self._background.pop(draft.id, None)
 
-        self._background[draft.id] = asyncio.create_task(run_in_background())
+        if self._runs is not None:
+            await self._runs.start(draft.id, run_in_background())
         return queued
-
-    async def _stop_background(self, response_id: str) -> bool:
-        """Cancel the background run of ``response_id`` and wait for it; whether one ran."""
-        task = self._background.get(response_id)
-        if task is None:
-            return False
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return True
 
     async def _remember(self, turn: Turn, response: dict[str, Any]) -> None:
         if self._conversations is not None:

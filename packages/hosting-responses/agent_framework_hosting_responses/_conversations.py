@@ -43,7 +43,7 @@ from ._conversation_store import (
     conversation_not_found,
     new_session_key,
 )
-from ._errors import ResponsesError
+from ._errors import INTERRUPTED, ResponsesError
 from ._input_items import messages_from_responses_input
 from ._store import RUNNING, ConversationHead, ResponseRecord, ResponseStore
 
@@ -267,6 +267,29 @@ class Conversations:
         """Record the failed or cancelled ``response`` of ``turn``; the head goes back."""
         await self._give_back(turn)
         await self.save(turn, response)
+
+    async def settle_interrupted(self, response_id: str) -> dict[str, Any] | None:
+        """Record the still running ``response_id`` as failed: its process died.
+
+        What it had claimed goes back as far as the stored record tells: its
+        conversation's head returns to the response it followed. Returns the failed
+        response, or ``None`` when it is not running (any more).
+        """
+        record = await self._records.load(response_id)
+        if record is None or record.response["status"] not in RUNNING:
+            return None
+        failed = {
+            **record.response,
+            "status": "failed",
+            "error": {"code": "server_error", "message": INTERRUPTED},
+        }
+        if await self._records.save(replace(record, response=failed)) is False:
+            await self._collect(response_id, record.partition)
+        head, version = await self._records.head(record.conversation)
+        if head is not None and head.latest == response_id:
+            back = None if record.parent is None else ConversationHead(record.parent, record.parent)
+            await self._records.claim_head(record.conversation, back, version=version)
+        return failed
 
     async def abandon(self, turn: Turn) -> None:
         """Give back what ``turn`` claimed, its head and its parent: it produced nothing."""

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 __all__ = [
     "AGENT_FAILED",
+    "INTERRUPTED",
     "ResponsesError",
     "error_payload",
     "error_response",
@@ -19,6 +20,9 @@ __all__ = [
 
 AGENT_FAILED = "The agent failed to produce a response."
 """What a caller learns of an agent failure; the cause goes to the server log only."""
+
+INTERRUPTED = "The response was interrupted: the server running it stopped."
+"""What a caller learns of a background response whose process died while it ran."""
 
 
 class ResponsesError(Exception):

@@ -314,8 +314,8 @@ class SSEWriter:
 
     __slots__ = ("_next",)
 
-    def __init__(self) -> None:
-        self._next = 0
+    def __init__(self, *, first: int = 0) -> None:
+        self._next = first
 
     def event(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         """One complete event: ``type`` and ``sequence_number`` lead its data."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from agent_framework_hosting import json_response
@@ -30,6 +30,7 @@ async def replay(
     query: Mapping[str, str],
     *,
     keepalive: float,
+    on_silence: Callable[[], Awaitable[object]] | None = None,
 ) -> Response:
     """Answer a retrieval that names ``stream``: the stored object, or its event stream.
 
@@ -50,7 +51,9 @@ async def replay(
             )
     except ResponsesError as error:
         return error.response()
-    frames = logs.follow(response["id"], partition, after=after, keepalive=keepalive)
+    frames = logs.follow(
+        response["id"], partition, after=after, keepalive=keepalive, on_silence=on_silence
+    )
     return sse_response(frames)
 
 

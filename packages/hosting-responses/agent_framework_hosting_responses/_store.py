@@ -116,6 +116,10 @@ class ResponseStore:
         record = await self.entry(response_id, partition)
         return None if record is None or record.deleted else record
 
+    async def load(self, response_id: str) -> ResponseRecord | None:
+        """The record of ``response_id`` in whatever partition (for the host's own upkeep)."""
+        return _record(await self._store.get(_PREFIX + response_id))
+
     async def entry(self, response_id: str, partition: str | None) -> ResponseRecord | None:
         """The record of ``response_id`` in ``partition``, a deleted one that is kept too."""
         record = _record(await self._store.get(_PREFIX + response_id))

@@ -329,10 +329,12 @@ async def left_behind(store: StateStore, response_id: str) -> list[str]:
     kept: list[str] = []
     if await store.get(f"responses:record:{response_id}") is not None:
         kept.append("record")
-    if await store.get(f"responses:eventlog:{response_id}") is not None:
+    if await store.get(f"responses:log:{response_id}") is not None:
         kept.append("event log owner")
-    if await store.read_log(f"responses:events:{response_id}"):
+    if await store.read_log(f"responses:log:{response_id}:entries"):
         kept.append("event log")
+    if await store.get(f"responses:run:{response_id}:state") is not None:
+        kept.append("run state")
     return kept
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from agent_framework import Content
+from agent_framework_hosting import data_content
 
 from ._api import BotApi, TelegramApiError
 from ._parse import ReceivedFile
@@ -60,7 +61,7 @@ async def fetch_media(api: BotApi, files: Sequence[ReceivedFile], *, max_bytes: 
         raise MediaUnavailable(_FETCH_FAILED) from None
     if data is None:
         raise too_large
-    return Content.from_data(data=data, media_type=chosen.media_type, name=chosen.name)
+    return data_content(data, chosen.media_type, name=chosen.name)
 
 
 def _choose(files: Sequence[ReceivedFile], max_bytes: int) -> ReceivedFile | None:

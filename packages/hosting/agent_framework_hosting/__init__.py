@@ -10,6 +10,7 @@ from ._auth import (
 from ._channel import Channel
 from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
 from ._errors import HostError, HostErrorCode, HostErrorRenderer, host_error_response
+from ._framework import data_content
 from ._host import AgentFrameworkHost
 from ._isolation import (
     ISOLATION_HEADER_CHAT,
@@ -21,6 +22,7 @@ from ._isolation import (
 )
 from ._paths import HostStatePaths
 from ._redaction import StreamRedaction, StreamRedactor
+from ._runs import BackgroundRuns, RunLog, RunLogWriter
 from ._sessions import ConversationBusy
 from ._state import (
     DiskStateStore,
@@ -66,6 +68,7 @@ __all__ = [
     "AgentFrameworkHost",
     "AuthenticationFailed",
     "Authenticator",
+    "BackgroundRuns",
     "Channel",
     "ChannelCommand",
     "ChannelCommandContext",
@@ -93,6 +96,8 @@ __all__ = [
     "MemoryStateStore",
     "PermissionDenied",
     "Principal",
+    "RunLog",
+    "RunLogWriter",
     "SessionMode",
     "StateStore",
     "StateUnavailable",
@@ -102,6 +107,7 @@ __all__ = [
     "WireError",
     "WorkflowInputError",
     "check_json_content_type",
+    "data_content",
     "decode_json",
     "encode_json",
     "get_current_isolation_keys",
