@@ -24,6 +24,7 @@ from agent_framework_hosting import (
     ChannelStreamUpdateHook,
     ConversationBusy,
     IsolationKeys,
+    StateUnavailable,
     WorkflowInputError,
     encode_json,
     json_response,
@@ -569,12 +570,19 @@ def run_fault(
 ) -> ResponsesError | None:
     """The caller's error a failed run stands for, or ``None`` when the agent failed.
 
-    A conversation busy with another turn for too long is the caller's to retry; a
-    declared tool named like an agent tool that became known only in the run is the
-    caller's mistake.
+    A conversation busy with another turn for too long is the caller's to retry, and so is
+    a run the state store failed under (``503``); a declared tool named like an agent
+    tool that became known only in the run is the caller's mistake.
     """
     if isinstance(error, ConversationBusy):
         return ResponsesError(str(error), code="conversation_locked", status=409)
+    if isinstance(error, StateUnavailable):
+        return ResponsesError(
+            "The service's state store cannot be reached; retry shortly.",
+            code="service_unavailable",
+            status=503,
+            type="server_error",
+        )
     return late_tool_clash(parsed.body.get("tools"), context.target_tool_names)
 
 

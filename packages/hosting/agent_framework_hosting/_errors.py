@@ -31,7 +31,12 @@ __all__ = [
 ]
 
 HostErrorCode: TypeAlias = Literal[
-    "not_found", "method_not_allowed", "request_too_large", "invalid_request", "server_error"
+    "not_found",
+    "method_not_allowed",
+    "request_too_large",
+    "invalid_request",
+    "server_error",
+    "service_unavailable",
 ]
 
 _CODES: dict[int, HostErrorCode] = {
@@ -133,6 +138,19 @@ class ErrorShapes:
                 message="The server failed to answer this request.",
                 method=method,
                 path=path,
+            )
+        )
+
+    def unavailable(self, method: str, path: str, *, retry_after: int = 1) -> Response:
+        """The ``503`` for a request the state store could not serve; retry soon."""
+        return self.respond(
+            HostError(
+                status=503,
+                code="service_unavailable",
+                message="The service's state store cannot be reached; retry shortly.",
+                method=method,
+                path=path,
+                headers={"Retry-After": str(retry_after)},
             )
         )
 

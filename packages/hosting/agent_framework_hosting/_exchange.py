@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._errors import ErrorShapes
+from ._state import StateUnavailable
 
 __all__ = ["DRAIN_LIMIT", "DRAIN_SECONDS", "ExchangeGuard"]
 
@@ -54,6 +55,13 @@ class ExchangeGuard:
             await self.app(scope, exchange.receive, exchange.send)
         except ClientDisconnect:
             return
+        except StateUnavailable as error:
+            if exchange.started:
+                raise
+            method, path = scope["method"], scope["path"]
+            logger.warning("%s %s: %s", method, path, error)
+            response = self._shapes.unavailable(method, path)
+            await response(scope, exchange.receive, exchange.send)
         except Exception:
             if exchange.started:
                 raise  # part of the answer is out: only the server can end it

@@ -11,6 +11,7 @@ from ._review_workflow import ReviewRequest, review_workflow
 
 if TYPE_CHECKING:
     from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
+    from ._processes import HostProcess, asgi_workers, host_process
     from ._server import LoopbackServer
     from ._state_conformance import SharedStateStoreConformanceTests, StateStoreConformanceTests
 
@@ -18,12 +19,15 @@ __all__ = [
     "ChannelConformanceTests",
     "ChannelHooks",
     "ChannelReply",
+    "HostProcess",
     "LoopbackServer",
     "OfflineChatClient",
     "ReviewRequest",
     "RunningHost",
     "SharedStateStoreConformanceTests",
     "StateStoreConformanceTests",
+    "asgi_workers",
+    "host_process",
     "review_workflow",
 ]
 
@@ -32,7 +36,10 @@ _LAZY = {
     "ChannelHooks": "._conformance",
     "ChannelReply": "._conformance",
     "RunningHost": "._conformance",
+    "HostProcess": "._processes",
     "LoopbackServer": "._server",
+    "asgi_workers": "._processes",
+    "host_process": "._processes",
     "SharedStateStoreConformanceTests": "._state_conformance",
     "StateStoreConformanceTests": "._state_conformance",
 }

@@ -1,9 +1,10 @@
-"""Serve the Responses channel in a process of its own, configured by the environment.
+"""A host with the Responses channel in a process of its own, configured by the environment.
 
-``python serve_responses.py PORT`` with ``STATE_DIR`` (durable state), ``DELAY`` and
-``CHUNKS`` (the offline client's pace), ``LEASE`` (background lease seconds) and
-``KEEPALIVE`` (seconds between keep-alives). Also importable: ``serve_responses:app``
-for an ASGI server with several workers.
+``python serve_host.py PORT`` (``0``: a port it picks and prints) with ``STATE_DIR``
+(durable state on disk) or ``REDIS_URL`` and ``REDIS_PREFIX`` (state in Redis: one of
+several replicas), ``DELAY`` and ``CHUNKS`` (the offline client's pace), ``LEASE``
+(background lease seconds) and ``KEEPALIVE`` (seconds between keep-alives). Also
+importable as ``serve_host:app`` for an ASGI server running several workers.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from agent_framework import Agent
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_redis import RedisStateStore
 from agent_framework_hosting_responses import ResponsesChannel
 
 
@@ -27,10 +29,17 @@ def build_host() -> AgentFrameworkHost:
         background_lease_seconds=float(os.environ.get("LEASE", "15")),
         keepalive_seconds=float(os.environ.get("KEEPALIVE", "15")),
     )
+    redis_url = os.environ.get("REDIS_URL")
+    store = (
+        RedisStateStore.from_url(redis_url, prefix=os.environ["REDIS_PREFIX"])
+        if redis_url
+        else None
+    )
     return AgentFrameworkHost(
         agent,
         channels=[channel],
         state_dir=os.environ.get("STATE_DIR") or None,
+        state_store=store,
         trust_isolation_headers=True,
     )
 

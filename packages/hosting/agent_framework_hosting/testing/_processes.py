@@ -1,4 +1,8 @@
-"""Hosts in processes of their own: started on a free port, killed without warning."""
+"""Hosts in processes of their own: started on a port they pick, killed without warning.
+
+For tests about what happens across processes: a restart, a ``kill -9``, replicas
+sharing one state store, an ASGI server running several workers.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-SERVE = Path(__file__).resolve().parent / "serve_responses.py"
+__all__ = ["HostProcess", "asgi_workers", "host_process"]
+
 _URL = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
@@ -33,11 +38,17 @@ class HostProcess:
 
 
 @contextmanager
-def host_process(env: dict[str, str], *, deadline: float = 30.0) -> Generator[HostProcess]:
-    """``serve_responses.py`` on a port the server picks itself (port 0), read back."""
+def host_process(
+    script: Path, env: dict[str, str] | None = None, *, deadline: float = 30.0
+) -> Generator[HostProcess]:
+    """``python script 0``: a host serving on a port it picks (``serve(port=0)``).
+
+    The URL is read from what ``serve()`` prints once the app has started; the process
+    is killed (SIGKILL) when the block ends, if it still runs.
+    """
     process = subprocess.Popen(
-        [sys.executable, str(SERVE), "0"],
-        env={**os.environ, **env},
+        [sys.executable, str(script), "0"],
+        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -52,8 +63,12 @@ def host_process(env: dict[str, str], *, deadline: float = 30.0) -> Generator[Ho
 
 
 @contextmanager
-def workers(
-    command: Callable[[int], Sequence[str]], env: dict[str, str], *, deadline: float = 60.0
+def asgi_workers(
+    command: Callable[[int], Sequence[str]],
+    env: dict[str, str] | None = None,
+    *,
+    cwd: Path | None = None,
+    deadline: float = 60.0,
 ) -> Generator[str]:
     """An ASGI server with several workers on a socket bound here and handed over.
 
@@ -66,8 +81,8 @@ def workers(
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     process = subprocess.Popen(
         [*command(listener.fileno())],
-        env={**os.environ, **env},
-        cwd=SERVE.parent,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
         pass_fds=(listener.fileno(),),
     )
     try:

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from agent_framework_hosting.testing import HostProcess, host_process
 from openai import OpenAI
 
-from ._processes import HostProcess, host_process
-
+SERVER = Path(__file__).resolve().parent / "serve_host.py"
 WORDS = " ".join(f"w{n}" for n in range(60))
 SLOW = {"DELAY": "0.2", "CHUNKS": "60", "LEASE": "1", "KEEPALIVE": "0.3"}
 """A streamed reply takes 12 s; a run's lease is 1 s."""
@@ -61,10 +61,10 @@ def settled(url: str, response_id: str, deadline: float = 20.0) -> dict[str, Any
 @pytest.mark.parametrize("stream", [False, True], ids=["polled", "streamed"])
 def test_a_killed_run_settles_as_failed_after_a_restart(tmp_path: Path, stream: bool) -> None:
     env = {**slow(stream=stream), "STATE_DIR": str(tmp_path)}
-    with host_process(env) as first:
+    with host_process(SERVER, env) as first:
         running = start_background(first, stream=stream)
         first.kill()
-    with host_process(env) as second:
+    with host_process(SERVER, env) as second:
         failed = settled(second.url, running)
         cancelled = httpx.post(f"{second.url}/responses/{running}/cancel", timeout=10)
     assert failed["status"] == "failed"
@@ -76,10 +76,10 @@ def test_a_killed_run_settles_as_failed_after_a_restart(tmp_path: Path, stream: 
 
 def test_a_follower_of_a_killed_stream_ends_with_its_failure(tmp_path: Path) -> None:
     env = {**SLOW, "STATE_DIR": str(tmp_path)}
-    with host_process(env) as first:
+    with host_process(SERVER, env) as first:
         running = start_background(first, stream=True)
         first.kill()
-    with host_process(env) as second:
+    with host_process(SERVER, env) as second:
         url = f"{second.url}/responses/{running}?stream=true"
         with httpx.stream("GET", url, timeout=30) as follow:
             text = "".join(follow.iter_text())
@@ -91,10 +91,10 @@ def test_a_follower_of_a_killed_stream_ends_with_its_failure(tmp_path: Path) -> 
 
 def test_cancelling_a_killed_run_answers_its_settled_status(tmp_path: Path) -> None:
     env = {**SLOW_ONCE, "STATE_DIR": str(tmp_path)}
-    with host_process(env) as first:
+    with host_process(SERVER, env) as first:
         running = start_background(first, stream=False)
         first.kill()
-    with host_process(env) as second:
+    with host_process(SERVER, env) as second:
         time.sleep(1.5)  # past its lease
         cancelled = httpx.post(f"{second.url}/responses/{running}/cancel", timeout=10)
         again = httpx.get(f"{second.url}/responses/{running}", timeout=10)
@@ -104,7 +104,7 @@ def test_cancelling_a_killed_run_answers_its_settled_status(tmp_path: Path) -> N
 
 def test_a_run_of_a_live_process_is_not_settled_by_another(tmp_path: Path) -> None:
     env = {**SLOW_ONCE, "DELAY": "4", "STATE_DIR": str(tmp_path)}
-    with host_process(env) as first, host_process(env) as second:
+    with host_process(SERVER, env) as first, host_process(SERVER, env) as second:
         running = start_background(first, stream=False)
         time.sleep(1.5)  # longer than a lease: the owner renews it
         seen = httpx.get(f"{second.url}/responses/{running}", timeout=10).json()
