@@ -7,6 +7,9 @@ Offline by default: without OPENAI_API_KEY the agent runs on the deterministic o
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
 OpenAI (model from OPENAI_MODEL, default gpt-4o-mini).
 
+Several replicas: with REDIS_URL (e.g. redis://127.0.0.1:6379/0) the state lives in
+Redis, so the same command with another PORT is another replica of one service.
+
 To watch a slow stream (and what dropping it does), slow the offline agent down:
 OFFLINE_DELAY=<seconds> before each streamed piece, OFFLINE_CHUNKS=<n> pieces per reply.
 
@@ -43,6 +46,16 @@ def chat_client() -> Any:
     )
 
 
+def shared_state() -> Any:
+    """A Redis state store when REDIS_URL is set: every replica with it shares one state."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return None
+    from agent_framework_hosting_redis import RedisStateStore
+
+    return RedisStateStore.from_url(url, prefix=os.environ.get("REDIS_PREFIX", "quickstart:"))
+
+
 def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
     agent = Agent(
@@ -57,10 +70,13 @@ def main() -> None:
         agent,
         channels=[ResponsesChannel()],
         state_dir=os.environ.get("STATE_DIR") or None,
+        state_store=shared_state(),
         trust_isolation_headers=True,
     )
     mode = "OpenAI" if os.environ.get("OPENAI_API_KEY") else "offline (no key, no network)"
     print(f"Agent: {mode}")
+    if os.environ.get("REDIS_URL"):
+        print(f"State: Redis at {os.environ['REDIS_URL']}: run more replicas with other PORTs")
     print("Isolation headers are trusted (loopback only): x-agent-chat-isolation-key")
     print("  names a conversation; previous_response_id continues one too.")
     print(f"Try: PORT={port} uv run samples/call_quickstart.py")

@@ -10,6 +10,8 @@ import sys
 import httpx
 import openai
 import pytest
+import redis
+from agent_framework_hosting_redis.testing import redis_url_for_tests
 from openai import OpenAI
 
 from .conftest import REPO, SampleProcess
@@ -198,3 +200,30 @@ def test_a_dropped_stream_stops_its_run_in_the_server_process_and_the_next_turn_
     finally:
         output = sample.kill()
     assert "Traceback" not in output
+
+
+def test_two_quickstarts_with_one_redis_are_replicas_of_one_service() -> None:
+    url = redis_url_for_tests()
+    env = {"REDIS_URL": url, "REDIS_PREFIX": f"quickstart-test-{os.getpid()}-{id(url)}:"}
+    replicas = [SampleProcess("samples/quickstart.py", env) for _ in range(2)]
+    try:
+        previous: str | None = None
+        texts: list[str] = []
+        for turn in range(1, 7):
+            client = sdk(replicas[turn % 2])
+            reply = client.responses.create(
+                model="agent", input=f"t{turn}", previous_response_id=previous
+            )
+            previous = reply.id
+            texts.append(reply.output_text)
+        outputs = [replica.kill() for replica in replicas]
+    finally:
+        for replica in replicas:
+            if replica.proc.poll() is None:
+                replica.kill()
+        cleaner = redis.Redis.from_url(url)
+        for key in cleaner.scan_iter(match=f"{env['REDIS_PREFIX']}*", count=500):
+            cleaner.delete(key)
+        cleaner.close()
+    assert texts == [f"Echo: t{turn} (turn {turn})" for turn in range(1, 7)]
+    assert all(f"State: Redis at {url}" in output for output in outputs)

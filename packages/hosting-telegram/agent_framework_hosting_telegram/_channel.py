@@ -230,7 +230,7 @@ class TelegramChannel:
             capacity=self._max_concurrent_updates,
             shutdown_timeout=self._shutdown_timeout,
         )
-        bot = _Bot(self._delivery, context, api, handler, dispatcher)
+        bot = _Bot(self._delivery, context, api, handler, dispatcher, self._settings.bot_id)
         return ChannelContribution(
             routes=bot.routes(),
             commands=self._commands,
@@ -261,6 +261,7 @@ class _Bot:
         api: BotApi,
         handler: UpdateHandler,
         dispatcher: UpdateDispatcher,
+        bot_id: str,
     ) -> None:
         self._delivery = delivery
         self._context = context
@@ -268,7 +269,13 @@ class _Bot:
         self._handler = handler
         self._dispatcher = dispatcher
         self._poller = (
-            Poller(api, dispatcher, timeout=delivery.polling_timeout)
+            Poller(
+                api,
+                dispatcher,
+                timeout=delivery.polling_timeout,
+                store=context.state_store,
+                bot_id=bot_id,
+            )
             if delivery.transport == "polling"
             else None
         )

@@ -7,6 +7,8 @@ import contextlib
 import logging
 from typing import Any, cast
 
+from agent_framework_hosting import StateStore
+
 from ._api import BotApi, TelegramApiError
 from ._dispatch import UpdateDispatcher
 from ._parse import UpdateError, parse_update
@@ -27,12 +29,29 @@ class Poller:
     Only as many updates are fetched as the dispatcher has room for: the rest wait at
     Telegram, unconfirmed, until updates in progress finish. An update that is not valid
     is logged and confirmed, so that it is not fetched again; nothing of it is answered.
+
+    Of several processes sharing the state store (replicas), one polls at a time: the one
+    holding the bot's polling lease, renewed while it polls. The others wait for it, and
+    one takes over within ``lease_seconds`` when the poller's process dies.
     """
 
-    def __init__(self, api: BotApi, dispatcher: UpdateDispatcher, *, timeout: int) -> None:
+    def __init__(
+        self,
+        api: BotApi,
+        dispatcher: UpdateDispatcher,
+        *,
+        timeout: int,
+        store: StateStore,
+        bot_id: str,
+        lease_seconds: float = 15.0,
+    ) -> None:
         self._api = api
         self._dispatcher = dispatcher
         self._timeout = timeout
+        self._store = store
+        self._lease_key = f"telegram:poller:{bot_id}"
+        # In one process the poller cannot outlive its host: its lease needs no expiry.
+        self._lease_seconds = lease_seconds if store.shared else 365 * 24 * 3600.0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -49,6 +68,29 @@ class Poller:
         self._task = None
 
     async def _run(self) -> None:
+        """Poll while this process holds the bot's polling lease; wait for it otherwise."""
+        while True:
+            lease = await self._store.acquire(
+                self._lease_key, ttl=self._lease_seconds, wait=self._lease_seconds
+            )
+            if lease is None:
+                continue  # another process polls: look again
+            polling = asyncio.create_task(self._poll(), name="telegram-getUpdates")
+            try:
+                while not polling.done():
+                    await asyncio.wait({polling}, timeout=self._lease_seconds / 3)
+                    if not polling.done() and not await self._store.renew(
+                        lease, ttl=self._lease_seconds
+                    ):
+                        logger.warning("Lost the polling lease; another process polls now")
+                        break
+            finally:
+                polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
+                await self._store.release(lease)
+
+    async def _poll(self) -> None:
         offset: int | None = None
         failures = 0
         while True:

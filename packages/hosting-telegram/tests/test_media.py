@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from agent_framework import Agent, Content
+from agent_framework_hosting import content_name
 from agent_framework_hosting.testing import OfflineChatClient
 from telegram_harness import TOKEN, Bot, fake_bot_api, running_bot, telegram_channel
 
@@ -65,7 +66,7 @@ async def test_media_reach_the_agent_as_data_without_the_token(
     (content,) = received(client)
     assert content.media_type == expected_type
     assert content.uri == f"data:{expected_type};base64," + base64.b64encode(DATA).decode()
-    assert content.name == file_name
+    assert content_name(content) == file_name
     assert TOKEN.split(":")[1] not in history
 
 

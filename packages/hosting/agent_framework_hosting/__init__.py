@@ -10,7 +10,7 @@ from ._auth import (
 from ._channel import Channel
 from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
 from ._errors import HostError, HostErrorCode, HostErrorRenderer, host_error_response
-from ._framework import data_content
+from ._framework import content_name, data_content
 from ._host import AgentFrameworkHost
 from ._isolation import (
     ISOLATION_HEADER_CHAT,
@@ -107,6 +107,7 @@ __all__ = [
     "WireError",
     "WorkflowInputError",
     "check_json_content_type",
+    "content_name",
     "data_content",
     "decode_json",
     "encode_json",

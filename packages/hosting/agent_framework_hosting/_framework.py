@@ -10,7 +10,7 @@ import inspect
 
 from agent_framework import Content
 
-__all__ = ["data_content"]
+__all__ = ["content_name", "data_content"]
 
 _DATA_TAKES_NAME = "name" in inspect.signature(Content.from_data).parameters
 """Whether ``Content.from_data`` takes a file ``name`` (newer versions)."""
@@ -26,3 +26,12 @@ def data_content(data: bytes, media_type: str, *, name: str | None = None) -> Co
         return Content.from_data(data=data, media_type=media_type, name=name)
     properties = {"name": name} if name is not None else None
     return Content.from_data(data=data, media_type=media_type, additional_properties=properties)
+
+
+def content_name(content: Content) -> str | None:
+    """The file name of data content made by :func:`data_content`, on any supported version."""
+    name = getattr(content, "name", None)
+    if isinstance(name, str):
+        return name
+    kept = (content.additional_properties or {}).get("name")
+    return kept if isinstance(kept, str) else None
