@@ -77,7 +77,11 @@ class BackgroundRuns:
             work.close()
             raise RuntimeError(f"Run {run_id!r} already has an owner")
         await self._store.set(self._state(run_id), {"ended": False})
-        self._tasks[run_id] = asyncio.create_task(self._own(run_id, lease, work))
+        # Returns once the run's task is inside its clean-up: a cancel that comes right
+        # after still ends it properly (a task cancelled before its first step would not).
+        started = asyncio.Event()
+        self._tasks[run_id] = asyncio.create_task(self._own(run_id, lease, work, started))
+        await started.wait()
 
     def is_local(self, run_id: str) -> bool:
         """Whether this process owns ``run_id``'s run and it goes on."""
@@ -134,10 +138,16 @@ class BackgroundRuns:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _own(self, run_id: str, lease: Lease, work: Coroutine[Any, Any, None]) -> None:
-        this = asyncio.current_task()
-        keeper = asyncio.create_task(self._keep(run_id, lease, this))
+    async def _own(
+        self,
+        run_id: str,
+        lease: Lease,
+        work: Coroutine[Any, Any, None],
+        started: asyncio.Event,
+    ) -> None:
+        keeper = asyncio.create_task(self._keep(run_id, lease, asyncio.current_task()))
         try:
+            started.set()
             await work
         except asyncio.CancelledError:
             raise
@@ -237,21 +247,29 @@ class RunLog:
         """
         position = after
         key = self._entries(run_id)
+        if await self._fields(run_id, partition) is None:
+            return
         while True:
-            entries = await self._store.read_log(key, after=position, wait=keepalive)
+            entries = await self._store.read_log(key, after=position)
             if not entries:
                 fields = await self._fields(run_id, partition)
                 if fields is None:
                     return
-                if not fields.get("done"):
-                    if on_silence is not None:
-                        await on_silence()
-                    yield None
-                    continue
-                # Complete: what was appended before it was marked so, then the end.
-                entries = await self._store.read_log(key, after=position)
-                if not entries:
-                    return
+                if fields.get("done"):
+                    # Complete: what was appended before it was marked so, then the end.
+                    entries = await self._store.read_log(key, after=position)
+                    if not entries:
+                        return
+                else:
+                    # An append (or the log's deletion) ends the wait.
+                    entries = await self._store.read_log(key, after=position, wait=keepalive)
+                    if not entries:
+                        if await self._fields(run_id, partition) is None:
+                            return
+                        if on_silence is not None:
+                            await on_silence()
+                        yield None
+                        continue
             for entry in entries:
                 yield entry
             position += len(entries)
