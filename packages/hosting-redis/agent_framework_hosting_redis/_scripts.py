@@ -47,17 +47,21 @@ return #KEYS
 WRITE = (
     _FENCE
     + """
--- KEYS[1]: the value; ARGV: lease key, token, ttl ms or '', expected version or '', JSON
+-- KEYS[1]: the value; ARGV: lease key, token, ttl ms or '', expected version or '', JSON,
+-- then '1' to release the lease (written or not) and the channel and topic to tell
 if not fenced(ARGV[1], ARGV[2]) then
   return redis.error_reply('LEASE_LOST')
 end
 local current = redis.call('HGET', KEYS[1], 'v')
-if ARGV[4] == '' then
-  if current then return false end
-elseif current ~= ARGV[4] then
-  return false
+local written = false
+if (ARGV[4] == '' and not current) or (ARGV[4] ~= '' and current == ARGV[4]) then
+  written = store(KEYS[1], ARGV[5], ARGV[3])
 end
-return store(KEYS[1], ARGV[5], ARGV[3])
+if ARGV[6] == '1' then
+  redis.call('DEL', ARGV[1])
+  redis.call('PUBLISH', ARGV[7], ARGV[8])
+end
+return written
 """
 )
 
@@ -82,15 +86,20 @@ return index
 """
 
 ACQUIRE = """
--- KEYS: the lease, the token counter; ARGV[1]: ttl ms
--- The token when taken, else minus the milliseconds the holder still has.
+-- KEYS: the lease, the token counter, and a value to read once taken (or none)
+-- ARGV[1]: ttl ms. Answers {token, version, JSON} when taken (the value's parts false
+-- when there is none), else {minus the milliseconds the holder still has}.
 local left = redis.call('PTTL', KEYS[1])
 if left ~= -2 then
-  return -math.max(left, 1)
+  return {-math.max(left, 1)}
 end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
-return token
+if KEYS[3] then
+  local read = redis.call('HMGET', KEYS[3], 'v', 'd')
+  return {token, read[1], read[2]}
+end
+return {token}
 """
 
 RENEW = """

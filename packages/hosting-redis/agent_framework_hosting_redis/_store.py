@@ -99,10 +99,8 @@ class RedisStateStore:
 
     async def read(self, key: str) -> Versioned | None:
         """The value under ``key`` with its version."""
-        version, raw = await self._call(self._redis.hmget(self._key(key), ["v", "d"]))
-        if raw is None:
-            return None
-        return Versioned(_loads(cast("bytes", raw)), int(cast("bytes", version)))
+        parts = await self._call(self._redis.hmget(self._key(key), ["v", "d"]))
+        return _versioned(cast("list[Any]", parts))
 
     async def set(
         self, key: str, value: Any, *, ttl: float | None = None, fence: Lease | None = None
@@ -132,10 +130,16 @@ class RedisStateStore:
         version: int | None,
         ttl: float | None = None,
         fence: Lease | None = None,
+        release: bool = False,
     ) -> int | None:
-        """Store ``value`` if ``key`` is still at ``version``; the new version."""
+        """Store ``value`` if ``key`` is still at ``version``; the new version.
+
+        With ``release`` the fence is given up in the same script.
+        """
         expected = "" if version is None else str(version)
-        arguments = [*self._fence(fence), _ms(ttl), expected, encode_json(value)]
+        arguments: list[Any] = [*self._fence(fence), _ms(ttl), expected, encode_json(value)]
+        if release and fence is not None:
+            arguments.extend(["1", self._channel, _lease_topic(fence.key)])
         written = await self._run("WRITE", [self._key(key)], arguments)
         return None if written is None else int(written)
 
@@ -164,21 +168,29 @@ class RedisStateStore:
                     await appended
         return await self._entries(key, after)
 
-    async def acquire(self, key: str, *, ttl: float, wait: float = 0.0) -> Lease | None:
-        """Take the lease of ``key``, waiting up to ``wait`` for its release or expiry."""
+    async def acquire(
+        self, key: str, *, ttl: float, wait: float = 0.0, read: str | None = None
+    ) -> Lease | None:
+        """Take the lease of ``key``, waiting up to ``wait`` for its release or expiry.
+
+        ``read`` is read in the same script, once the lease is taken.
+        """
         deadline = time.monotonic() + wait
         keys = [self._lease(key), f"{self._prefix}lease-tokens"]
+        if read is not None:
+            keys.append(self._key(read))
         while True:
             async with self._waiting(_lease_topic(key)) as released:
-                answer = int(await self._run("ACQUIRE", keys, [_ms(ttl)]))
-                if answer > 0:
-                    return Lease(key, answer)
+                answer = cast("list[Any]", await self._run("ACQUIRE", keys, [_ms(ttl)]))
+                first = int(answer[0])
+                if first > 0:
+                    return Lease(key, first, read=_versioned(answer[1:]))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 # Until its release is published, or its holder's time runs out.
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(remaining, -answer / 1000)):
+                    async with asyncio.timeout(min(remaining, -first / 1000)):
                         await released
 
     async def renew(self, lease: Lease, *, ttl: float) -> bool:
@@ -307,6 +319,13 @@ class RedisStateStore:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+
+def _versioned(parts: list[Any]) -> Versioned | None:
+    """The value a script read: ``[version, JSON]`` (each ``None`` when there is none)."""
+    if len(parts) < 2 or parts[1] is None:
+        return None
+    return Versioned(_loads(cast("bytes", parts[1])), int(cast("bytes", parts[0])))
 
 
 def _loads(raw: bytes) -> Any:

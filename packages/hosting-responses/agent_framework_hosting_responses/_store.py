@@ -98,6 +98,9 @@ class ResponseStore:
         keeping only what a replay reads of ``record`` (``False``).
         """
         visible = True
+        # Most saves are a response's first: one conditional write, no read.
+        if await self._store.write(_PREFIX + record.id, _fields(record), version=None) is not None:
+            return True
 
         def merge(stored: Any) -> dict[str, Any]:
             nonlocal visible

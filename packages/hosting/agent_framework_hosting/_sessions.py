@@ -117,25 +117,34 @@ class ConversationSlots(Generic[T]):
         if resetting is not None:
             await asyncio.shield(resetting)
         # In one process a turn cannot outlive its owner: its lease needs no expiry.
-        ttl = self._lease_seconds if self._store.shared else _IN_PROCESS_TTL
-        lease = await self._store.acquire(_LEASE + isolation_key, ttl=ttl, wait=self._wait_seconds)
+        shared = self._store.shared
+        lease = await self._store.acquire(
+            _LEASE + isolation_key,
+            ttl=self._lease_seconds if shared else _IN_PROCESS_TTL,
+            wait=self._wait_seconds,
+            # Another process may have moved the conversation on: read it with the lease.
+            read=_STATE + isolation_key if shared else None,
+        )
         if lease is None:
             raise ConversationBusy(self._wait_seconds)
-        keeper = (
-            _LeaseKeeper(self._store, lease, self._lease_seconds) if self._store.shared else None
-        )
+        keeper = _LeaseKeeper(self._store, lease, self._lease_seconds) if shared else None
+        released = False
         try:
-            slot = await self._checkout(isolation_key)
+            slot = await self._checkout(isolation_key, lease)
             self._leased.add(isolation_key)
             try:
                 yield slot.value
             finally:
                 self._leased.discard(isolation_key)
-                await self._checkin(isolation_key, slot, lease)
+                if keeper is not None:
+                    await keeper.stop()
+                    keeper = None
+                released = await self._checkin(isolation_key, slot, lease)
         finally:
             if keeper is not None:
                 await keeper.stop()
-            await self._store.release(lease)
+            if not released:
+                await self._store.release(lease)
 
     async def reset(self, isolation_key: str) -> None:
         """Move ``isolation_key`` to a new generation and drop the current one."""
@@ -165,12 +174,15 @@ class ConversationSlots(Generic[T]):
         """How many objects are live in memory."""
         return len(self._live)
 
-    async def _checkout(self, isolation_key: str) -> _Slot[T]:
+    async def _checkout(self, isolation_key: str, lease: Lease) -> _Slot[T]:
         live = self._live.get(isolation_key)
         if live is not None and not self._store.shared:
             self._live.move_to_end(isolation_key)
             return live
-        stored = await self._store.read(_STATE + isolation_key)
+        if self._store.shared:
+            stored = lease.read
+        else:
+            stored = await self._store.read(_STATE + isolation_key)
         version = None if stored is None else stored.version
         if live is not None and live.version == version:
             self._live.move_to_end(isolation_key)
@@ -188,23 +200,26 @@ class ConversationSlots(Generic[T]):
                 return _Slot(generation, version, cast("T", parked))
         return _Slot(generation, version, self._codec.create(key))
 
-    async def _checkin(self, isolation_key: str, slot: _Slot[T], lease: Lease) -> None:
+    async def _checkin(self, isolation_key: str, slot: _Slot[T], lease: Lease) -> bool:
+        """Keep the turn's state; whether the lease was given up with it."""
         if self._writes_through:
             state: dict[str, Any] = {"generation": slot.generation}
             if self._codec.snapshot is not None:
                 state["snapshot"] = self._codec.snapshot(slot.value)
+            # The state and the lease's end in one step.
             version = await self._store.write(
-                _STATE + isolation_key, state, version=slot.version, fence=lease
+                _STATE + isolation_key, state, version=slot.version, fence=lease, release=True
             )
             if version is None:  # reset while the turn ran: this generation is garbage
                 self._live.pop(isolation_key, None)
-                return
+                return True
             slot.version = version
         elif await self.generation(isolation_key) != slot.generation:
-            return  # reset while the turn ran
+            return False  # reset while the turn ran
         self._live[isolation_key] = slot
         self._live.move_to_end(isolation_key)
         await self._evict()
+        return self._writes_through
 
     async def _evict(self) -> None:
         """Move the least recently used objects out of memory, skipping leased ones."""

@@ -106,8 +106,24 @@ class MemoryStateStore:
         version: int | None,
         ttl: float | None = None,
         fence: Lease | None = None,
+        release: bool = False,
     ) -> int | None:
         """Store ``value`` if ``key`` is still at ``version``; the new version."""
+        try:
+            return await self._write(key, value, version=version, ttl=ttl, fence=fence)
+        finally:
+            if release and fence is not None:
+                await self.release(fence)
+
+    async def _write(
+        self,
+        key: str,
+        value: Any,
+        *,
+        version: int | None,
+        ttl: float | None,
+        fence: Lease | None,
+    ) -> int | None:
         self._check_fence(fence)
         entry = self._entry(key)
         if (None if entry is None else entry.version) != version:
@@ -144,7 +160,16 @@ class MemoryStateStore:
         await self.wait(_log_topic(key), seconds=wait)
         return self._log_after(key, after)
 
-    async def acquire(self, key: str, *, ttl: float, wait: float = 0.0) -> Lease | None:
+    async def acquire(
+        self, key: str, *, ttl: float, wait: float = 0.0, read: str | None = None
+    ) -> Lease | None:
+        """Take the lease of ``key`` (then read ``read`` under it), waiting up to ``wait``."""
+        lease = await self._acquire(key, ttl=ttl, wait=wait)
+        if lease is None or read is None:
+            return lease
+        return Lease(lease.key, lease.token, read=await self.read(read))
+
+    async def _acquire(self, key: str, *, ttl: float, wait: float) -> Lease | None:
         """Take the lease of ``key``, waiting in line up to ``wait`` seconds."""
         deadline = self._clock() + wait
         while True:

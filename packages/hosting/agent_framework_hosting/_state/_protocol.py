@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
@@ -32,10 +32,13 @@ class Lease:
 
     ``token`` is the fencing token: it grows with every acquisition of the key, so a
     write fenced by a lease that expired (and was taken by another owner) is refused.
+    ``read`` is the value :meth:`StateStore.acquire` was asked to read once the lease
+    was taken (``None`` when it was not asked, or the key holds nothing).
     """
 
     key: str
     token: int
+    read: Versioned | None = field(default=None, compare=False)
 
 
 class LeaseLost(RuntimeError):
@@ -112,8 +115,12 @@ class StateStore(Protocol):
         version: int | None,
         ttl: float | None = None,
         fence: Lease | None = None,
+        release: bool = False,
     ) -> int | None:
         """Store ``value`` only if ``key`` is still at ``version`` (absent, for ``None``).
+
+        With ``release``, ``fence`` is given up in the same step, written or not: a turn
+        ends with one round trip.
 
         Returns:
             The new version, or ``None`` when another write came first (nothing written).
@@ -140,8 +147,13 @@ class StateStore(Protocol):
         """
         ...
 
-    async def acquire(self, key: str, *, ttl: float, wait: float = 0.0) -> Lease | None:
+    async def acquire(
+        self, key: str, *, ttl: float, wait: float = 0.0, read: str | None = None
+    ) -> Lease | None:
         """Take the lease of ``key`` for ``ttl`` seconds, waiting up to ``wait`` for it.
+
+        With ``read``, the lease carries that key's value and version as they are once
+        the lease is taken (``Lease.read``): a turn starts with one round trip.
 
         Returns:
             The lease, or ``None`` when another owner still held it after ``wait``.

@@ -208,6 +208,30 @@ class StateStoreConformanceTests:
         assert await store.get("snapshot") == "mine"
         assert await store.get("other") is None
 
+    async def test_a_lease_can_bring_a_value_read_under_it(self, store: StateStore) -> None:
+        await store.set("state", {"n": 1})
+        lease = await store.acquire("conv", ttl=30, read="state")
+        assert lease is not None
+        assert lease.read is not None
+        assert lease.read.value == {"n": 1}
+        await store.release(lease)
+        empty = await store.acquire("conv", ttl=30, read="nothing-here")
+        assert empty is not None
+        assert empty.read is None
+
+    async def test_a_write_can_release_its_fence(self, store: StateStore) -> None:
+        lease = await store.acquire("conv", ttl=30, read="state")
+        assert lease is not None
+        version = await store.write("state", "done", version=None, fence=lease, release=True)
+        assert version is not None
+        assert await store.get("state") == "done"
+        again = await store.acquire("conv", ttl=30)
+        assert again is not None
+        # A write that loses the race still gives its lease up.
+        stale = await store.write("state", "late", version=None, fence=again, release=True)
+        assert stale is None
+        assert await store.acquire("conv", ttl=30) is not None
+
     async def test_serialized_owners_never_overlap(self, store: StateStore) -> None:
         inside: list[int] = []
         overlaps: list[int] = []
