@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -148,7 +148,9 @@ class ChannelConformanceTests:
         return await self.send_turn(running, text, conversation=conversation)
 
     @contextlib.asynccontextmanager
-    async def calling_as(self, running: RunningHost, credential: str) -> AsyncIterator[RunningHost]:
+    async def calling_as(
+        self, running: RunningHost, credential: str
+    ) -> AsyncGenerator[RunningHost]:
         """``running`` with a client that carries ``credential``."""
         headers = self.credential_headers(credential)
         async with httpx.AsyncClient(base_url=running.base_url, headers=headers) as client:
