@@ -22,6 +22,7 @@ from telegram_harness import APOLOGY, SECRET, TOKEN, Bot, chat_of, telegram_chan
 
 class _TelegramConformance(ChannelConformanceTests):
     transport: ClassVar[str]
+    authentication = "channel"  # the webhook's secret token; the platform's own identity
 
     @pytest.fixture(autouse=True)
     def fake(self) -> Iterator[FakeBotApi]:
@@ -65,6 +66,14 @@ _HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class TestTelegramWebhookConformance(_TelegramConformance):
     transport = "webhook"
 
+    async def send_unauthenticated_turn(
+        self, running: RunningHost, text: str, *, conversation: str
+    ) -> ChannelReply | None:
+        bot = Bot(self.fake_api, running.host, running.server, running.client)
+        update = self.fake_api.message_update(chat_of(conversation), text)
+        status = await bot.deliver(update, secret=None)
+        return ChannelReply("", is_error=status != 200, status_code=status)
+
     async def send_bad_inputs(self, running: RunningHost) -> list[httpx.Response]:
         path = running.host.channels[0].path
         return [
@@ -81,6 +90,11 @@ class TestTelegramWebhookConformance(_TelegramConformance):
 
 class TestTelegramPollingConformance(_TelegramConformance):
     transport = "polling"
+
+    async def send_unauthenticated_turn(
+        self, running: RunningHost, text: str, *, conversation: str
+    ) -> ChannelReply | None:
+        return None  # what getUpdates returns comes from the platform itself
 
     def test_bad_input_is_a_client_error(self) -> None:
         async def check(running: RunningHost) -> None:
