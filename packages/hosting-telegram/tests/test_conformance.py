@@ -22,7 +22,6 @@ from telegram_harness import APOLOGY, SECRET, TOKEN, Bot, chat_of, telegram_chan
 
 class _TelegramConformance(ChannelConformanceTests):
     transport: ClassVar[str]
-    authentication = "channel"  # the webhook's secret token; the platform's own identity
 
     @pytest.fixture(autouse=True)
     def fake(self) -> Iterator[FakeBotApi]:
@@ -65,10 +64,11 @@ _HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 class TestTelegramWebhookConformance(_TelegramConformance):
     transport = "webhook"
+    authentication = "channel"  # the webhook's secret token
 
     async def send_unauthenticated_turn(
         self, running: RunningHost, text: str, *, conversation: str
-    ) -> ChannelReply | None:
+    ) -> ChannelReply:
         bot = Bot(self.fake_api, running.host, running.server, running.client)
         update = self.fake_api.message_update(chat_of(conversation), text)
         status = await bot.deliver(update, secret=None)
@@ -90,11 +90,7 @@ class TestTelegramWebhookConformance(_TelegramConformance):
 
 class TestTelegramPollingConformance(_TelegramConformance):
     transport = "polling"
-
-    async def send_unauthenticated_turn(
-        self, running: RunningHost, text: str, *, conversation: str
-    ) -> ChannelReply | None:
-        return None  # what getUpdates returns comes from the platform itself
+    authentication = "platform"  # what getUpdates returns comes from Telegram itself
 
     def test_bad_input_is_a_client_error(self) -> None:
         async def check(running: RunningHost) -> None:

@@ -104,15 +104,28 @@ class ChannelConformanceTests:
     """Whether :meth:`send_turn` can stream; streaming tests are skipped otherwise."""
     trust_isolation_headers: ClassVar[bool] = False
     """Passed to the host; set it when the channel's continuity relies on those headers."""
-    authentication: ClassVar[Literal["host", "channel"]] = "host"
-    """How the channel proves its callers.
+    authentication: ClassVar[Literal["host", "channel", "platform"]] = "host"
+    """How the channel proves its callers; a subclass gets the authentication cases that apply.
 
     ``"host"``: with the host's authenticator (``context.caller``); a caller without a
-    key is answered ``401``, two principals never share a conversation, each run is
-    admitted within the host's limits. ``"channel"``: by its own means (a webhook
-    secret, a platform's identity), so the host's authenticator does not apply; only
-    :meth:`send_unauthenticated_turn` is checked.
+    key, or with a wrong one, is answered ``401``, a run carries its principal, two
+    principals never share a conversation, each run is admitted within the host's
+    limits. ``"channel"``: by its own means (a webhook secret), so the host's
+    authenticator does not apply; a turn from :meth:`send_unauthenticated_turn` is
+    answered ``401`` and reaches nothing. ``"platform"``: its only input comes from its
+    platform (a bot polling for updates), so no caller can send it anything.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Cases that do not apply are not collected at all (pytest skips None).
+        dropped = {
+            "host": (),
+            "channel": _HOST_AUTHENTICATION_CASES,
+            "platform": (*_HOST_AUTHENTICATION_CASES, _UNAUTHENTICATED_CASE),
+        }[cls.authentication]
+        for name in dropped:
+            setattr(cls, name, None)
 
     def build_channel(self, hooks: ChannelHooks) -> Channel:
         """Return a new channel built with ``hooks``."""
@@ -138,12 +151,11 @@ class ChannelConformanceTests:
 
     async def send_unauthenticated_turn(
         self, running: RunningHost, text: str, *, conversation: str
-    ) -> ChannelReply | None:
+    ) -> ChannelReply:
         """Send a turn without the credentials the channel requires.
 
         By default :meth:`send_turn` on a client without credentials; a channel that
-        authenticates by its own means sends its input without them (``None`` when it
-        takes no input a caller could send: a bot polling its platform).
+        authenticates by its own means sends its input without them.
         """
         return await self.send_turn(running, text, conversation=conversation)
 
@@ -395,8 +407,6 @@ class ChannelConformanceTests:
 
         async def check(running: RunningHost) -> None:
             reply = await self.send_unauthenticated_turn(running, "let me in", conversation="alpha")
-            if reply is None:
-                pytest.skip("the channel takes no input a caller could send unauthenticated")
             assert reply.is_error, reply.raw
             assert reply.status_code == 401, reply.raw
             assert "Traceback" not in reply.raw
@@ -405,7 +415,6 @@ class ChannelConformanceTests:
         assert runs == []
 
     def test_a_wrong_credential_reaches_nothing(self) -> None:
-        self._needs_host_authentication()
         runs: list[ChannelRequest] = []
 
         def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
@@ -422,7 +431,6 @@ class ChannelConformanceTests:
         assert runs == []
 
     def test_a_run_carries_its_principal(self) -> None:
-        self._needs_host_authentication()
         principals: list[Principal | None] = []
 
         def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
@@ -438,7 +446,6 @@ class ChannelConformanceTests:
         assert [principal.subject if principal else None for principal in principals] == ["alice"]
 
     def test_two_principals_never_share_a_conversation(self) -> None:
-        self._needs_host_authentication()
 
         async def check(running: RunningHost) -> None:
             async with (
@@ -456,7 +463,6 @@ class ChannelConformanceTests:
         self.serve(check, authenticated=True)
 
     def test_a_principal_past_its_run_limit_is_refused_and_others_are_not(self) -> None:
-        self._needs_host_authentication()
         started, release = threading.Event(), threading.Event()
         held: list[bool] = []
 
@@ -493,9 +499,15 @@ class ChannelConformanceTests:
             limits=RunLimits(max_concurrent_runs=1),
         )
 
-    def _needs_host_authentication(self) -> None:
-        if self.authentication != "host":
-            pytest.skip("the channel proves its callers by its own means")
+
+_HOST_AUTHENTICATION_CASES = (
+    "test_a_wrong_credential_reaches_nothing",
+    "test_a_run_carries_its_principal",
+    "test_two_principals_never_share_a_conversation",
+    "test_a_principal_past_its_run_limit_is_refused_and_others_are_not",
+)
+"""The cases of a channel that authenticates with the host's authenticator."""
+_UNAUTHENTICATED_CASE = "test_a_caller_without_credentials_reaches_nothing"
 
 
 class _Serving:
