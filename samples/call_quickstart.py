@@ -2,7 +2,8 @@
 
 A call, follow-ups, a stream, a background stream resumed after a drop, a compaction,
 a stored response retrieved, its input items paged and the response deleted, a background
-response polled and one cancelled, and a conversation.
+response polled and one cancelled, and a conversation. QUICKSTART_API_KEY is the key to
+send when the quickstart requires keys.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from openai.types.responses import ResponseCompactionItem, ResponseInputParam
 
 def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
-    client = OpenAI(base_url=f"http://127.0.0.1:{port}", api_key="unused", max_retries=0)
+    api_key = os.environ.get("QUICKSTART_API_KEY", "unused")
+    client = OpenAI(base_url=f"http://127.0.0.1:{port}", api_key=api_key, max_retries=0)
 
     first = client.responses.create(model="agent", input="Hello, who are you?")
     print(f"[{first.status}] {first.output_text}")

@@ -13,6 +13,10 @@ Redis, so the same command with another PORT is another replica of one service.
 To watch a slow stream (and what dropping it does), slow the offline agent down:
 OFFLINE_DELAY=<seconds> before each streamed piece, OFFLINE_CHUNKS=<n> pieces per reply.
 
+Open on loopback by default. With QUICKSTART_API_KEYS="key1=alice,key2=bob" every call
+needs one of those keys (the SDK's api_key), answers 401 without one, and keeps each
+principal's responses and conversations apart (see docs/auth.md).
+
     uv run samples/quickstart.py
     uv run samples/call_quickstart.py      # in another terminal
 """
@@ -24,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent_framework import Agent, tool
-from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting import AgentFrameworkHost, ApiKeyAuthenticator
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 
@@ -64,27 +68,39 @@ def main() -> None:
         instructions="You are a concise assistant. Use current_time when asked the time.",
         tools=[current_time],
     )
+    keyed = bool(os.environ.get("QUICKSTART_API_KEYS", "").strip())
+    auth = ApiKeyAuthenticator.from_env("QUICKSTART_API_KEYS") if keyed else None
     # The server listens on loopback only, so the caller is this machine: it may name
-    # its own conversation with the x-agent-chat-isolation-key header.
+    # its own conversation with the x-agent-chat-isolation-key header (within its
+    # principal's partition when keys are required).
     host = AgentFrameworkHost(
         agent,
         channels=[ResponsesChannel()],
         state_dir=os.environ.get("STATE_DIR") or None,
         state_store=shared_state(),
         trust_isolation_headers=True,
+        auth=auth,
     )
     mode = "OpenAI" if os.environ.get("OPENAI_API_KEY") else "offline (no key, no network)"
     print(f"Agent: {mode}")
     if os.environ.get("REDIS_URL"):
         print(f"State: Redis at {os.environ['REDIS_URL']}: run more replicas with other PORTs")
+    if keyed:
+        print("API keys required (QUICKSTART_API_KEYS): calls without one are answered 401;")
+        print("  each key's principal sees only its own responses and conversations.")
+    else:
+        print("Open on loopback: no API key required (set QUICKSTART_API_KEYS to require one).")
     print("Isolation headers are trusted (loopback only): x-agent-chat-isolation-key")
     print("  names a conversation; previous_response_id continues one too.")
     print(f"Try: PORT={port} uv run samples/call_quickstart.py")
+    bearer = "-H 'authorization: Bearer <your key>' " if keyed else ""
     print(
         f"  or: curl -s http://127.0.0.1:{port}/v1/responses -H 'content-type: application/json' "
-        '-d \'{"model": "agent", "input": "Hello"}\''
+        + bearer
+        + '-d \'{"model": "agent", "input": "Hello"}\''
     )
-    print(f'  or: OpenAI(base_url="http://127.0.0.1:{port}/v1", api_key="unused")')
+    api_key = "<your key>" if keyed else "unused"
+    print(f'  or: OpenAI(base_url="http://127.0.0.1:{port}/v1", api_key="{api_key}")')
     host.serve(host="127.0.0.1", port=port)
 
 

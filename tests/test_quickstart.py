@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -227,3 +228,51 @@ def test_two_quickstarts_with_one_redis_are_replicas_of_one_service() -> None:
         cleaner.close()
     assert texts == [f"Echo: t{turn} (turn {turn})" for turn in range(1, 7)]
     assert all(f"State: Redis at {url}" in output for output in outputs)
+
+
+@pytest.fixture
+def keyed_quickstart() -> Iterator[SampleProcess]:
+    sample = SampleProcess("samples/quickstart.py", {"QUICKSTART_API_KEYS": "key1=alice,key2=bob"})
+    try:
+        yield sample
+    finally:
+        sample.kill()
+
+
+def keyed_sdk(sample: SampleProcess, key: str) -> OpenAI:
+    return OpenAI(
+        base_url=sample.base_url, api_key=key, max_retries=0, _strict_response_validation=True
+    )
+
+
+def test_quickstart_with_keys_refuses_a_call_without_one(keyed_quickstart: SampleProcess) -> None:
+    answer = httpx.post(
+        f"{keyed_quickstart.base_url}/v1/responses", json={"model": "agent", "input": "Hello"}
+    )
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+    with pytest.raises(openai.AuthenticationError):
+        keyed_sdk(keyed_quickstart, "key3").responses.create(model="agent", input="Hello")
+
+
+def test_quickstart_with_keys_keeps_alice_and_bob_apart(keyed_quickstart: SampleProcess) -> None:
+    alice, bob = keyed_sdk(keyed_quickstart, "key1"), keyed_sdk(keyed_quickstart, "key2")
+    mine = alice.responses.create(model="agent", input="alice's words")
+    assert alice.responses.retrieve(mine.id).output_text == mine.output_text
+    with pytest.raises(openai.NotFoundError):
+        bob.responses.retrieve(mine.id)
+    with pytest.raises(openai.NotFoundError):
+        bob.responses.create(model="agent", input="mine now", previous_response_id=mine.id)
+
+
+def test_quickstart_with_keys_prints_that_it_requires_them(
+    keyed_quickstart: SampleProcess,
+) -> None:
+    keyed_sdk(keyed_quickstart, "key1").responses.create(model="agent", input="Hello")
+    output = keyed_quickstart.kill()
+    assert "API keys required (QUICKSTART_API_KEYS)" in output
+    assert "each key's principal sees only its own responses" in output
+
+
+def test_quickstart_says_it_is_open_without_keys(quickstart: SampleProcess) -> None:
+    assert "Open on loopback: no API key required" in quickstart.kill()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import httpx
+import openai
+import pytest
 from agent_framework_hosting.testing import LoopbackServer
 from openai import OpenAI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
 
+import jwt_auth  # pyright: ignore[reportMissingImports]
 import redaction_hooks  # pyright: ignore[reportMissingImports]
 import rich_output  # pyright: ignore[reportMissingImports]
 import telegram_bot  # pyright: ignore[reportMissingImports]
@@ -17,10 +21,10 @@ import workflow_host  # pyright: ignore[reportMissingImports]
 import workflow_review  # pyright: ignore[reportMissingImports]
 
 
-def sdk(server: LoopbackServer, **headers: str) -> OpenAI:
+def sdk(server: LoopbackServer, api_key: str = "k", **headers: str) -> OpenAI:
     return OpenAI(
         base_url=server.base_url,
-        api_key="k",
+        api_key=api_key,
         max_retries=0,
         _strict_response_validation=True,
         default_headers=headers,
@@ -97,3 +101,26 @@ def test_workflow_review_sample_asks_the_editor_and_publishes_after_a_restart(
         "[refused] 400 invalid_value at input[0]",
         f"[writer] Published (lovely): {draft}",
     ]
+
+
+def test_jwt_sample_serves_token_holders_and_keeps_them_apart() -> None:
+    issuer = jwt_auth.Issuer()
+    with LoopbackServer(issuer.app) as provider:
+        host = jwt_auth.build_host(f"{provider.base_url}/.well-known/jwks.json")
+        with LoopbackServer(host.app) as server:
+            alice = sdk(server, issuer.token("alice"))
+            bob = sdk(server, issuer.token("bob"))
+            mine = alice.responses.create(model="agent", input="alice's words")
+            assert alice.responses.retrieve(mine.id).output_text == "Echo: alice's words (turn 1)"
+            with pytest.raises(openai.NotFoundError):
+                bob.responses.retrieve(mine.id)
+            with pytest.raises(openai.PermissionDeniedError):
+                sdk(server, issuer.token("carol", scope="other")).responses.create(
+                    model="agent", input="hi"
+                )
+            with pytest.raises(openai.AuthenticationError):
+                sdk(server, issuer.token("dave", lifetime=-3600)).responses.create(
+                    model="agent", input="hi"
+                )
+            anonymous = httpx.post(f"{server.base_url}/responses", json={"input": "hi"})
+    assert anonymous.status_code == 401

@@ -8,13 +8,22 @@ import dataclasses
 import logging
 import secrets
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Mapping,
+    Sequence,
+)
+from typing import Any, NamedTuple, cast
 
 from agent_framework import AgentResponseUpdate
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
+    Authenticator,
     BackgroundRuns,
+    Caller,
     ChannelContext,
     ChannelContribution,
     ChannelRequest,
@@ -23,13 +32,15 @@ from agent_framework_hosting import (
     ChannelSession,
     ChannelStreamUpdateHook,
     ConversationBusy,
-    IsolationKeys,
+    RunAdmission,
     StateUnavailable,
+    TooManyRuns,
     WorkflowInputError,
     encode_json,
     json_response,
+    released_after,
 )
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -48,6 +59,7 @@ from ._errors import (
     workflow_input_error,
 )
 from ._event_log import EventLogs, EventLogWriter
+from ._identify import Identify
 from ._input_items import unmatched_outputs
 from ._models import model_routes
 from ._openapi import openapi_route
@@ -118,10 +130,16 @@ class ResponsesChannel:
             that they can be continued on it.
         websocket_max_seconds: How long a WebSocket connection serves turns; then it is
             closed with a ``websocket_connection_limit_reached`` error.
+        auth: Proves the callers of this channel instead of the host's authenticator
+            (an ``Authorization: Bearer`` key or token, what the ``openai`` SDK sends as
+            its ``api_key``). A caller without valid credentials is answered ``401``; a
+            WebSocket handshake is refused with it. See ``docs/auth.md``.
+        required_scopes: Scopes every caller's principal must hold (``403`` otherwise);
+            needs an authenticator, here or on the host.
 
     Raises:
         ValueError: ``websocket_cache_size`` is less than 1, or ``websocket_max_seconds``
-            is negative.
+            is negative; when contributed, ``required_scopes`` without an authenticator.
 
     """
 
@@ -145,6 +163,8 @@ class ResponsesChannel:
         background_lease_seconds: float = 15.0,
         websocket_cache_size: int = 64,
         websocket_max_seconds: float = 3600.0,
+        auth: Authenticator | None = None,
+        required_scopes: Collection[str] = (),
     ) -> None:
         self.path = path
         self.name = name
@@ -167,11 +187,18 @@ class ResponsesChannel:
             raise ValueError("websocket_max_seconds must not be negative")
         self._websocket_cache_size = websocket_cache_size
         self._websocket_max_seconds = websocket_max_seconds
+        self.auth = auth
+        self.required_scopes = frozenset(required_scopes)
         self._conversations: Conversations | None = None
         self._runs: BackgroundRuns | None = None
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """Mount the Responses routes under the channel's path, and the Conversations API."""
+        if self.required_scopes and self.auth is None and context.authenticator is None:
+            raise ValueError(
+                "required_scopes needs an authenticator: pass auth= to the host or the channel"
+            )
+        identify = self._identify(context)
         store = ResponseStore(context.state_store)
         objects = ConversationStore(context.state_store)
         conversations = self._conversations = Conversations(store, objects)
@@ -197,7 +224,7 @@ class ResponsesChannel:
         )
 
         async def begin_turn(
-            body: Any, keys: IsolationKeys, cache: ConnectionCache | None = None
+            body: Any, caller: Caller, cache: ConnectionCache | None = None
         ) -> _TurnStart:
             """Validate a request body and place its response; both transports start here.
 
@@ -207,7 +234,7 @@ class ResponsesChannel:
             """
             own_tools = context.target_tool_names
             parsed = parse_responses_request(
-                await compactions.expand(body, keys.user_key),
+                await compactions.expand(body, caller.partition),
                 target_tool_names=own_tools,
                 takes_options=context.target_takes_options,
             )
@@ -216,7 +243,7 @@ class ResponsesChannel:
             turn = await conversations.begin(
                 self._new_response_id(),
                 previous_response_id=parsed.previous_response_id,
-                keys=keys,
+                caller=caller,
                 store=parsed.store,
                 inputs=input_items(parsed.body["input"]) if kept else [],
                 conversation=parsed.conversation,
@@ -240,7 +267,7 @@ class ResponsesChannel:
                 user=parsed.user,
                 own_tools=own_tools,
             )
-            return _TurnStart(parsed, turn, self._channel_request(parsed, keys, turn), draft)
+            return _TurnStart(parsed, turn, self._channel_request(parsed, caller, turn), draft)
 
         async def checked(start: _TurnStart) -> _TurnStart:
             """Refuse input the target cannot take before anything is sent or stored.
@@ -258,35 +285,64 @@ class ResponsesChannel:
             return start
 
         async def run_websocket_turn(
-            body: Mapping[str, Any], keys: IsolationKeys, cache: ConnectionCache, sse: SSEWriter
+            body: Mapping[str, Any], caller: Caller, cache: ConnectionCache, sse: SSEWriter
         ) -> AsyncGenerator[bytes]:
-            parsed, turn, run, draft = await checked(await begin_turn(body, keys, cache))
-            async for frame in self._stream(context, run, parsed, draft, turn, sse):
-                yield frame
+            try:
+                admission = await context.admit(caller.principal).acquire()
+            except TooManyRuns as error:
+                raise too_many_runs(error) from None
+            async with admission:
+                parsed, turn, run, draft = await checked(await begin_turn(body, caller, cache))
+                async for frame in self._stream(context, run, parsed, draft, turn, sse):
+                    yield frame
 
         async def create_response(request: Request) -> Response:
+            caller = await identify(request)
             try:
                 body = await read_json_body(request, self._max_body_bytes)
-                keys = context.isolation_keys(request.headers)
-                parsed, turn, run, draft = await checked(await begin_turn(body, keys))
             except ResponsesError as error:
                 return error.response()
-            if parsed.stream and parsed.background:
-                log = await logs.create(draft.id, keys.user_key)
-                await self._start_background(context, run, parsed, draft, turn, log=log)
-                frames = logs.follow(
-                    draft.id,
-                    keys.user_key,
-                    after=-1,
-                    keepalive=self._keepalive_seconds,
-                    on_silence=lambda: runs.settle_if_orphaned(draft.id),
-                )
-                return sse_response(frames)
-            if parsed.stream:
-                return sse_response(self._stream(context, run, parsed, draft, turn))
-            if parsed.background:
-                queued = await self._start_background(context, run, parsed, draft, turn)
-                return json_response(queued)
+            # Admitted before anything is placed or stored; a refusal is the host's 429.
+            admission = context.admit(caller.principal, background=_background(body))
+            await admission.acquire()
+            handed_over = False  # to the background run, or to the streamed answer
+            try:
+                try:
+                    parsed, turn, run, draft = await checked(await begin_turn(body, caller))
+                except ResponsesError as error:
+                    return error.response()
+                if parsed.stream and parsed.background:
+                    log = await logs.create(draft.id, caller.partition)
+                    await self._start_background(
+                        context, run, parsed, draft, turn, admission, log=log
+                    )
+                    handed_over = True
+                    frames = logs.follow(
+                        draft.id,
+                        caller.partition,
+                        after=-1,
+                        keepalive=self._keepalive_seconds,
+                        on_silence=lambda: runs.settle_if_orphaned(draft.id),
+                    )
+                    return sse_response(frames)
+                if parsed.stream:
+                    handed_over = True
+                    frames = self._stream(context, run, parsed, draft, turn)
+                    return released_after(sse_response(frames), admission)
+                if parsed.background:
+                    queued = await self._start_background(
+                        context, run, parsed, draft, turn, admission
+                    )
+                    handed_over = True
+                    return json_response(queued)
+                return await run_to_completion(parsed, turn, run, draft)
+            finally:
+                if not handed_over:
+                    await admission.release()
+
+        async def run_to_completion(
+            parsed: ResponsesRequest, turn: Turn, run: ChannelRequest, draft: ResponseDraft
+        ) -> Response:
             try:
                 result = await context.run(run, protocol_request=parsed.body)
                 completed = completed_response(draft, result.result)
@@ -305,28 +361,26 @@ class ResponsesChannel:
             return answer
 
         async def get_response(request: Request) -> Response:
-            record = await _stored(store, context, request)
+            partition = (await identify(request)).partition
+            record = await _stored(store, partition, request)
             if record is None:
                 return _not_found(request)
             if record.response["status"] in RUNNING and await runs.settle_if_orphaned(record.id):
-                record = await _stored(store, context, request) or record
+                record = await _stored(store, partition, request) or record
             if "stream" in request.query_params:
-                partition = context.isolation_keys(request.headers).user_key
-                query = request.query_params
-                keepalive = self._keepalive_seconds
                 return await replay(
                     logs,
                     record.response,
                     partition,
-                    query,
-                    keepalive=keepalive,
+                    request.query_params,
+                    keepalive=self._keepalive_seconds,
                     on_silence=lambda: runs.settle_if_orphaned(record.id),
                 )
             return json_response(record.response)
 
         async def delete_response(request: Request) -> Response:
+            partition = (await identify(request)).partition
             response_id = request.path_params["response_id"]
-            partition = context.isolation_keys(request.headers).user_key
             if not await conversations.delete(response_id, partition):
                 return _not_found(request)
             # Its run ends before its log goes: nothing it writes outlives the deletion.
@@ -336,7 +390,7 @@ class ResponsesChannel:
             return json_response({"id": response_id, "object": "response", "deleted": True})
 
         async def list_input_items(request: Request) -> Response:
-            record = await _stored(store, context, request)
+            record = await _stored(store, (await identify(request)).partition, request)
             if record is None:
                 return _not_found(request)
             try:
@@ -346,7 +400,8 @@ class ResponsesChannel:
             return json_response(page)
 
         async def cancel_response(request: Request) -> Response:
-            record = await _stored(store, context, request)
+            partition = (await identify(request)).partition
+            record = await _stored(store, partition, request)
             if record is None:
                 return _not_found(request)
             if not record.response.get("background"):
@@ -354,22 +409,22 @@ class ResponsesChannel:
                     400, "Only background responses can be cancelled.", code="invalid_value"
                 )
             await runs.cancel(record.id)  # settled as interrupted if its process died
-            record = await _stored(store, context, request) or record
+            record = await _stored(store, partition, request) or record
             return json_response(record.response)
 
-        conversation_api = conversation_routes(objects, context, self._max_body_bytes)
+        conversation_api = conversation_routes(objects, identify, self._max_body_bytes)
         contribution = ChannelContribution(
             on_shutdown=[runs.stop_all],
             error_response=host_error,
             mounts={
                 self.conversations_path: conversation_api,
-                self.models_path: model_routes(context.target_name),
+                self.models_path: model_routes(context.target_name, identify),
             },
             routes=[
                 Route("/", create_response, methods=["POST"]),
                 websocket_route(
                     run_websocket_turn,
-                    context,
+                    identify,
                     max_message_bytes=self._max_body_bytes,
                     cache_size=self._websocket_cache_size,
                     max_seconds=self._websocket_max_seconds,
@@ -377,7 +432,7 @@ class ResponsesChannel:
                 compaction_route(
                     compactions,
                     conversations,
-                    context,
+                    identify,
                     max_body_bytes=self._max_body_bytes,
                     new_id=self._new_response_id,
                 ),
@@ -403,8 +458,22 @@ class ResponsesChannel:
                 mounts[prefix + "/" + path.strip("/")] = routes  # each beside its original
         return dataclasses.replace(contribution, mounts=mounts)
 
+    def _identify(self, context: ChannelContext) -> Identify:
+        """Who calls a route of this channel: every route asks first.
+
+        Its principal (proven by the channel's authenticator or the host's, holding the
+        required scopes) and the trusted isolation keys make the partition of every
+        object the caller creates or reaches. A refused caller raises, and the host
+        answers ``401``/``403`` in the OpenAI error shape.
+        """
+
+        async def identify(connection: HTTPConnection) -> Caller:
+            return await context.caller(connection, auth=self.auth, scopes=self.required_scopes)
+
+        return identify
+
     def _channel_request(
-        self, parsed: ResponsesRequest, keys: IsolationKeys, turn: Turn
+        self, parsed: ResponsesRequest, caller: Caller, turn: Turn
     ) -> ChannelRequest:
         options = parsed.options
         if parsed.instructions:
@@ -417,9 +486,10 @@ class ResponsesChannel:
             session=ChannelSession(isolation_key=turn.conversation if turn.continued else None),
             options=options or None,
             metadata=parsed.metadata,
-            attributes={} if keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: keys},
+            attributes={} if caller.keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: caller.keys},
             stream=parsed.stream,
-            identity=parse_responses_identity(keys, parsed.body),
+            identity=parse_responses_identity(caller.keys, parsed.body, caller.principal),
+            principal=caller.principal,
         )
 
     async def _start_background(
@@ -429,13 +499,15 @@ class ResponsesChannel:
         parsed: ResponsesRequest,
         draft: ResponseDraft,
         turn: Turn,
+        admission: RunAdmission,
         *,
         log: EventLogWriter | None = None,
     ) -> dict[str, Any]:
         """Store the response as queued and run it in a task of its own.
 
         With ``log``, the run streams, every event goes to the response's event log, and
-        the log starts with ``response.created`` carrying the queued response.
+        the log starts with ``response.created`` carrying the queued response. The task
+        holds ``admission`` (the caller's background run) until the run ends.
         """
         queued = response_object(draft, status="queued", output=[])
         await self._remember(turn, queued)
@@ -468,7 +540,8 @@ class ResponsesChannel:
                 await self._remember(turn, completed)
 
         if self._runs is not None:
-            await self._runs.start(draft.id, run_in_background())
+            # The caller's admission is given back however the run ends.
+            await self._runs.start(draft.id, run_in_background(), on_end=admission.release)
         return queued
 
     async def _remember(self, turn: Turn, response: dict[str, Any]) -> None:
@@ -559,10 +632,19 @@ class _TurnStart(NamedTuple):
 
 
 async def _stored(
-    store: ResponseStore, context: ChannelContext, request: Request
+    store: ResponseStore, partition: str | None, request: Request
 ) -> ResponseRecord | None:
-    partition = context.isolation_keys(request.headers).user_key
     return await store.get(request.path_params["response_id"], partition)
+
+
+def _background(body: Any) -> bool:
+    """Whether a request body asks for a background run (counted against its own limit)."""
+    return isinstance(body, dict) and cast("dict[str, Any]", body).get("background") is True
+
+
+def too_many_runs(error: TooManyRuns) -> ResponsesError:
+    """A run refused by the caller's run limit, as the channel's error (``429``)."""
+    return ResponsesError(error.message, code="rate_limit_exceeded", status=429)
 
 
 def run_fault(

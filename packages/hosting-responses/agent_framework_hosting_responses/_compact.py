@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import ChannelContext, StateStore, json_response
+from agent_framework_hosting import StateStore, json_response
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,6 +25,7 @@ from starlette.routing import Route
 from ._body import read_json_body
 from ._conversations import Conversations
 from ._errors import ResponsesError
+from ._identify import Identify
 from ._input_items import message_from_item, messages_from_responses_input
 from ._parse import check_service_tier, short_key
 from ._store import input_items
@@ -137,7 +138,7 @@ class Compactions:
 def compaction_route(
     compactions: Compactions,
     conversations: Conversations,
-    context: ChannelContext,
+    identify: Identify,
     *,
     max_body_bytes: int,
     new_id: Callable[[], str],
@@ -145,9 +146,9 @@ def compaction_route(
     """The ``POST /compact`` route under the channel's path."""
 
     async def compact(request: Request) -> Response:
+        partition = (await identify(request)).partition
         try:
             body = await read_json_body(request, max_body_bytes)
-            partition = context.isolation_keys(request.headers).user_key
             items = await _transcript_of(compactions, conversations, _validated(body), partition)
         except ResponsesError as error:
             return error.response()

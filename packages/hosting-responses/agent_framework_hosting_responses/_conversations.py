@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_framework import Message
-from agent_framework_hosting import IsolationKeys
+from agent_framework_hosting import Caller, IsolationKeys, Principal, partition_key
 
 from ._connection_cache import ConnectionCache
 from ._conversation_store import (
@@ -77,7 +77,8 @@ class Turn:
     Attributes:
         response_id: The id of the response.
         conversation: The isolation key of the session the run uses.
-        partition: The caller's user key: the response is visible in this partition only.
+        partition: The caller's partition (``Caller.partition``): the response is
+            visible in this partition only.
         parent: The stored response this one follows in its conversation.
         replay: The transcript a branch hands to its new session, before the new input.
         inputs: The request's input items, as stored with the response.
@@ -124,7 +125,7 @@ class Conversations:
         response_id: str,
         *,
         previous_response_id: str | None,
-        keys: IsolationKeys,
+        caller: Caller,
         store: bool,
         inputs: list[dict[str, Any]],
         conversation: str | None = None,
@@ -146,7 +147,7 @@ class Conversations:
                 (400).
 
         """
-        partition = keys.user_key
+        partition = caller.partition
         answers = answers or {}
         if conversation is not None:
             return await self._begin_in(
@@ -171,8 +172,8 @@ class Conversations:
                     # The conversation moved on past it (or its head was evicted): branch.
                     conversation, head, version, minted = new_session_key(), None, None, True
                     replay = await self._transcript(previous, cache)
-            elif keys.chat_key or keys.user_key:
-                conversation = responses_isolation_key(keys)
+            elif not caller.keys.is_empty:
+                conversation = responses_isolation_key(caller.keys, caller.principal)
                 head, version = await self._head(conversation, cache)
                 parent = head.stored if head is not None else None
                 # An unstored latest turn left its calls in the session only: unknown here.
@@ -579,14 +580,14 @@ class Conversations:
         return await self._records.claim_head(conversation, head, version=version)
 
 
-def responses_isolation_key(keys: IsolationKeys) -> str:
+def responses_isolation_key(keys: IsolationKeys, principal: Principal | None = None) -> str:
     """The conversation a caller with isolation keys and no other reference continues.
 
-    ``responses:<partition>``, both keys taking part (see ``IsolationKeys.partition``):
-    no two different pairs of keys ever name the same conversation. Pass it to
-    ``host.reset_session`` to start such a caller's conversation over.
+    ``responses:<partition>``, the principal (if any) and both keys taking part (see
+    ``partition_key``): no two different callers ever name the same conversation. Pass
+    it to ``host.reset_session`` to start such a caller's conversation over.
     """
-    return f"responses:{keys.partition}"
+    return f"responses:{partition_key(principal, keys)}"
 
 
 def _calls_in(items: list[dict[str, Any]]) -> set[str]:

@@ -1,8 +1,9 @@
 """The Conversations API: conversations and their items, served beside the Responses endpoint.
 
 Shapes follow the ``openai`` SDK's ``types/conversations``. Conversations are kept in the
-host's state store and partitioned by the caller's trusted user key, like stored
-responses: another partition's conversation answers 404, exactly like a missing one.
+host's state store and partitioned by the caller (its principal and trusted isolation
+keys), like stored responses: another partition's conversation answers 404, exactly like
+a missing one.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import ChannelContext, json_response
+from agent_framework_hosting import json_response
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,7 @@ from starlette.routing import Route
 from ._body import read_json_body
 from ._conversation_store import ConversationRecord, ConversationStore, conversation_not_found
 from ._errors import ResponsesError
+from ._identify import Identify
 from ._input_items import messages_from_items
 from ._parse import metadata_of
 from ._store import input_items, page_of
@@ -56,19 +58,24 @@ def sibling_path(path: str, name: str) -> str:
 
 
 def conversation_routes(
-    conversations: ConversationStore, context: ChannelContext, max_body_bytes: int
+    conversations: ConversationStore,
+    identify: Identify,
+    max_body_bytes: int,
 ) -> list[Route]:
-    """The routes of the Conversations API, relative to where they are mounted."""
+    """The routes of the Conversations API, relative to where they are mounted.
 
-    def partition(request: Request) -> str | None:
-        return context.isolation_keys(request.headers).user_key
+    Every route authenticates its caller first (``identify``).
+    """
+
+    async def partition(request: Request) -> str | None:
+        return (await identify(request)).partition
 
     def with_conversation(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """Answer 404 unless the path names a conversation in the caller's partition."""
 
         async def endpoint(request: Request) -> Response:
             conversation_id = request.path_params["conversation_id"]
-            record = await conversations.get(conversation_id, partition(request))
+            record = await conversations.get(conversation_id, await partition(request))
             if record is None:
                 return conversation_not_found(conversation_id, param="conversation_id").response()
             try:
@@ -79,6 +86,7 @@ def conversation_routes(
         return endpoint
 
     async def create_conversation(request: Request) -> Response:
+        owner = await partition(request)
         try:
             body = _object(await read_json_body(request, max_body_bytes, allow_empty=True))
             _only(body, "items", "metadata")
@@ -86,7 +94,7 @@ def conversation_routes(
             metadata = metadata_of(body.get("metadata"))
         except ResponsesError as error:
             return error.response()
-        record = await conversations.create(partition(request), metadata=metadata, items=items)
+        record = await conversations.create(owner, metadata=metadata, items=items)
         return json_response(record.wire())
 
     async def get_conversation(_request: Request, record: ConversationRecord) -> Response:
@@ -110,7 +118,7 @@ def conversation_routes(
         return json_response(changed[0].wire())
 
     async def delete_conversation(request: Request, record: ConversationRecord) -> Response:
-        await conversations.delete(record.id, partition(request))
+        await conversations.delete(record.id, record.partition)
         return json_response({"id": record.id, "object": "conversation.deleted", "deleted": True})
 
     async def list_items(request: Request, record: ConversationRecord) -> Response:

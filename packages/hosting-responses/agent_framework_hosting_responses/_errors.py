@@ -96,12 +96,22 @@ def host_error(error: HostError) -> Response:
     """An error the host answers under the channel's paths, in the OpenAI error shape.
 
     No route is ``404`` ``Invalid URL (METHOD path).``, as OpenAI answers; a route
-    without the method is ``405`` (with ``Allow``); a failure outside the channel's code
-    is ``500`` ``server_error``.
+    without the method is ``405`` (with ``Allow``); a refused caller is ``401``
+    ``invalid_api_key``, ``403`` ``insufficient_permissions`` or ``429``
+    ``rate_limit_exceeded`` (the host adds ``WWW-Authenticate`` or ``Retry-After``); a
+    failure outside the channel's code is ``500`` ``server_error``.
     """
     if error.status >= 500:
         return error_response(error.status, error.message, code=error.code, type="server_error")
     message = error.message
     if error.code == "not_found":
         message = f"Invalid URL ({error.method} {error.path})."
-    return error_response(error.status, message, code=error.code)
+    return error_response(error.status, message, code=_OPENAI_CODES.get(error.code, error.code))
+
+
+_OPENAI_CODES = {
+    "unauthorized": "invalid_api_key",
+    "forbidden": "insufficient_permissions",
+    "too_many_requests": "rate_limit_exceeded",
+}
+"""The codes OpenAI answers a refused caller with, for the host's channel-neutral ones."""

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._errors import error_response
+from ._identify import Identify
 
 __all__ = ["model_routes"]
 
@@ -16,18 +17,21 @@ OWNER = "agent-framework-hosting"
 """``owned_by`` of the listed model."""
 
 
-def model_routes(model_id: str) -> list[Route]:
+def model_routes(model_id: str, identify: Identify) -> list[Route]:
     """``GET /`` lists ``model_id`` in the OpenAI list shape; ``GET /{id}`` retrieves it.
 
     Any model id is accepted by ``POST /responses`` (and echoed); listing the target's
-    name gives tools that pick a model from the list something to pick.
+    name gives tools that pick a model from the list something to pick. Callers are
+    authenticated (``identify``) like the channel's other routes.
     """
     model = {"id": model_id, "object": "model", "created": int(time.time()), "owned_by": OWNER}
 
-    async def list_models(_request: Request) -> Response:
+    async def list_models(request: Request) -> Response:
+        await identify(request)
         return JSONResponse({"object": "list", "data": [model]})
 
     async def retrieve_model(request: Request) -> Response:
+        await identify(request)
         requested = request.path_params["model_id"]
         if requested != model_id:
             message = f"The model '{requested}' does not exist."

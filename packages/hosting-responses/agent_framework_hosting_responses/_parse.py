@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from agent_framework import FunctionTool, Message
-from agent_framework_hosting import ChannelIdentity, IsolationKeys
+from agent_framework_hosting import ChannelIdentity, IsolationKeys, Principal
 
 from ._errors import ResponsesError
 from ._input_items import messages_from_responses_input
@@ -358,8 +358,19 @@ def metadata_of(value: Any) -> dict[str, str]:
     return cast("dict[str, str]", entries)
 
 
-def parse_responses_identity(keys: IsolationKeys, body: Mapping[str, Any]) -> ChannelIdentity:
-    """Who is calling: the trusted user key, else the body's ``user``, else anonymous."""
+def parse_responses_identity(
+    keys: IsolationKeys, body: Mapping[str, Any], principal: Principal | None = None
+) -> ChannelIdentity:
+    """Who is calling, in the channel's terms.
+
+    The principal's partition, else the trusted user key, else the body's ``user``, else
+    ``anonymous``.
+    """
     user = body.get("user") or body.get("safety_identifier")
-    native_id = keys.user_key or (user if isinstance(user, str) else None) or "anonymous"
+    native_id = (
+        (principal.partition if principal is not None else None)
+        or keys.user_key
+        or (user if isinstance(user, str) else None)
+        or "anonymous"
+    )
     return ChannelIdentity(channel="responses", native_id=native_id)

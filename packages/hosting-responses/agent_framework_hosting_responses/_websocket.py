@@ -1,5 +1,9 @@
 """The WebSocket transport: Responses turns over one connection at the channel's own path.
 
+The handshake is authenticated before the connection is accepted: a caller the channel
+refuses gets the HTTP answer (``401``, ``403``) instead of a connection, as OpenAI's own
+endpoint does. Every turn then runs as that caller.
+
 A client sends ``response.create`` messages, each the body of ``POST /responses`` plus
 ``"type": "response.create"`` (and without the HTTP-only ``stream``, ``stream_options``
 and ``background``), and receives each turn's events as JSON text messages: the same
@@ -25,13 +29,14 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import ChannelContext, IsolationKeys, encode_json
+from agent_framework_hosting import Caller, encode_json
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ._body import decode_json
 from ._connection_cache import ConnectionCache
 from ._errors import ResponsesError, error_payload
+from ._identify import Identify
 from ._render import DONE, KEEPALIVE, SSEWriter
 
 __all__ = ["MAX_PENDING_MESSAGES", "RunTurn", "websocket_route"]
@@ -41,9 +46,7 @@ logger = logging.getLogger("agent_framework.hosting")
 MAX_PENDING_MESSAGES = 32
 """Messages a connection holds while a turn runs; one more closes it (an error, then 1008)."""
 
-RunTurn = Callable[
-    [Mapping[str, Any], IsolationKeys, ConnectionCache, SSEWriter], AsyncGenerator[bytes]
-]
+RunTurn = Callable[[Mapping[str, Any], Caller, ConnectionCache, SSEWriter], AsyncGenerator[bytes]]
 """Runs one turn from a request body and frames its events with the writer.
 
 It raises :class:`ResponsesError` before the first frame when the body cannot start a
@@ -63,7 +66,7 @@ _SSE_ONLY = frozenset({KEEPALIVE, DONE, b""})
 
 def websocket_route(
     run_turn: RunTurn,
-    context: ChannelContext,
+    identify: Identify,
     *,
     max_message_bytes: int,
     cache_size: int,
@@ -73,7 +76,7 @@ def websocket_route(
 
     Args:
         run_turn: Runs one turn (the channel's turn machinery).
-        context: The channel's context: isolation keys come from the handshake headers.
+        identify: Authenticates the handshake: who calls, for every turn of the connection.
         max_message_bytes: Larger messages are answered with a 413 error.
         cache_size: ``store: false`` responses a connection keeps for continuation.
         max_seconds: How long a connection serves turns before it is closed with a
@@ -82,11 +85,12 @@ def websocket_route(
     """
 
     async def serve_connection(websocket: WebSocket) -> None:
+        caller = await identify(websocket)  # a refusal is the host's answer to the handshake
         await websocket.accept()
         connection = _Connection(
             websocket,
             run_turn,
-            context.isolation_keys(websocket.headers),
+            caller,
             ConnectionCache(cache_size),
             max_message_bytes=max_message_bytes,
             max_seconds=max_seconds,
@@ -106,7 +110,7 @@ class _Connection:
         self,
         websocket: WebSocket,
         run_turn: RunTurn,
-        keys: IsolationKeys,
+        caller: Caller,
         cache: ConnectionCache,
         *,
         max_message_bytes: int,
@@ -114,7 +118,7 @@ class _Connection:
     ) -> None:
         self._websocket = websocket
         self._run_turn = run_turn
-        self._keys = keys
+        self._caller = caller
         self._cache = cache
         self._max_message_bytes = max_message_bytes
         self._max_seconds = max_seconds
@@ -183,7 +187,7 @@ class _Connection:
         try:
             body = decode_json(raw, self._max_message_bytes)
             previous_id = _previous_response_id(body)
-            frames = self._run_turn(_create_body(body), self._keys, self._cache, writer)
+            frames = self._run_turn(_create_body(body), self._caller, self._cache, writer)
             async with contextlib.aclosing(frames):
                 async for frame in frames:
                     if frame not in _SSE_ONLY:

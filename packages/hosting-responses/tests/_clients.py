@@ -19,7 +19,13 @@ from typing import Any, cast
 import httpx
 import httpx2
 from agent_framework import Agent, Workflow
-from agent_framework_hosting import ISOLATION_HEADER_USER, AgentFrameworkHost, StateStore
+from agent_framework_hosting import (
+    ISOLATION_HEADER_USER,
+    AgentFrameworkHost,
+    Authenticator,
+    RunLimits,
+    StateStore,
+)
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from openai import AsyncOpenAI, OpenAI
@@ -64,17 +70,22 @@ def host_for(
     state_dir: Path | None = None,
     agent: Agent | None = None,
     workflow: Callable[[], Workflow] | None = None,
+    auth: Authenticator | None = None,
+    limits: RunLimits | None = None,
     **client: Any,
 ) -> AgentFrameworkHost:
     """A host trusting isolation headers, of ``workflow`` (a factory), ``agent`` or an offline one.
 
-    ``client`` configures the offline agent's chat client.
+    ``client`` configures the offline agent's chat client; ``auth`` and ``limits`` are the
+    host's.
     """
     return AgentFrameworkHost(
         workflow or agent or Agent(client=OfflineChatClient(**client)),
         channels=[channel or ResponsesChannel()],
         state_dir=state_dir,
         trust_isolation_headers=True,
+        auth=auth,
+        limits=limits,
     )
 
 
@@ -84,10 +95,20 @@ def serve(
     state_dir: Path | None = None,
     agent: Agent | None = None,
     workflow: Callable[[], Workflow] | None = None,
+    auth: Authenticator | None = None,
+    limits: RunLimits | None = None,
     **client: Any,
 ) -> LoopbackServer:
     """A loopback server for :func:`host_for` (enter it to start)."""
-    host = host_for(channel, state_dir=state_dir, agent=agent, workflow=workflow, **client)
+    host = host_for(
+        channel,
+        state_dir=state_dir,
+        agent=agent,
+        workflow=workflow,
+        auth=auth,
+        limits=limits,
+        **client,
+    )
     return LoopbackServer(host.app)
 
 
@@ -165,11 +186,13 @@ def _headers(user: str | None) -> dict[str, str]:
     return {ISOLATION_HEADER_USER: user} if user else {}
 
 
-def sdk(server: LoopbackServer, *, user: str | None = None, base_path: str = "") -> OpenAI:
+def sdk(
+    server: LoopbackServer, *, user: str | None = None, base_path: str = "", api_key: str = "k"
+) -> OpenAI:
     """A strict sync client; ``user`` is sent as the trusted user isolation key."""
     return OpenAI(
         base_url=server.base_url + base_path,
-        api_key="k",
+        api_key=api_key,
         max_retries=0,
         _strict_response_validation=True,
         default_headers=_headers(user),
@@ -180,12 +203,12 @@ def sdk(server: LoopbackServer, *, user: str | None = None, base_path: str = "")
 
 
 def async_sdk(
-    server: LoopbackServer, *, user: str | None = None, base_path: str = ""
+    server: LoopbackServer, *, user: str | None = None, base_path: str = "", api_key: str = "k"
 ) -> AsyncOpenAI:
     """A strict async client; ``user`` is sent as the trusted user isolation key."""
     return AsyncOpenAI(
         base_url=server.base_url + base_path,
-        api_key="k",
+        api_key=api_key,
         max_retries=0,
         _strict_response_validation=True,
         default_headers=_headers(user),
@@ -224,11 +247,11 @@ class _AsyncCheckedConnection(AsyncClientConnection):
 
 
 def connect(
-    server: LoopbackServer, *, user: str | None = None, base_path: str = ""
+    server: LoopbackServer, *, user: str | None = None, base_path: str = "", api_key: str = "k"
 ) -> ResponsesConnectionManager:
     """The strict sync client's WebSocket connection (enter it to connect)."""
     options = {"create_connection": _CheckedConnection}
-    return sdk(server, user=user, base_path=base_path).responses.connect(
+    return sdk(server, user=user, base_path=base_path, api_key=api_key).responses.connect(
         websocket_connection_options=cast("SyncWebSocketConnectionOptions", options)
     )
 

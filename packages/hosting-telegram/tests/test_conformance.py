@@ -64,6 +64,15 @@ _HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 class TestTelegramWebhookConformance(_TelegramConformance):
     transport = "webhook"
+    authentication = "channel"  # the webhook's secret token
+
+    async def send_unauthenticated_turn(
+        self, running: RunningHost, text: str, *, conversation: str
+    ) -> ChannelReply:
+        bot = Bot(self.fake_api, running.host, running.server, running.client)
+        update = self.fake_api.message_update(chat_of(conversation), text)
+        status = await bot.deliver(update, secret=None)
+        return ChannelReply("", is_error=status != 200, status_code=status)
 
     async def send_bad_inputs(self, running: RunningHost) -> list[httpx.Response]:
         path = running.host.channels[0].path
@@ -81,6 +90,7 @@ class TestTelegramWebhookConformance(_TelegramConformance):
 
 class TestTelegramPollingConformance(_TelegramConformance):
     transport = "polling"
+    authentication = "platform"  # what getUpdates returns comes from Telegram itself
 
     def test_bad_input_is_a_client_error(self) -> None:
         async def check(running: RunningHost) -> None:

@@ -1,11 +1,18 @@
 """Serve Microsoft Agent Framework agents and workflows through many channels at once."""
 
+from typing import TYPE_CHECKING, Any
+
+from ._api_keys import ApiKeyAuthenticator, hash_api_key
 from ._auth import (
     AuthenticationFailed,
     Authenticator,
+    CallableAuthenticator,
+    Caller,
     PermissionDenied,
     Principal,
+    bearer_token,
     partition_key,
+    require_scopes,
 )
 from ._channel import Channel
 from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
@@ -20,6 +27,7 @@ from ._isolation import (
     reset_current_isolation_keys,
     set_current_isolation_keys,
 )
+from ._limits import RunAdmission, RunLimits, TooManyRuns, released_after
 from ._paths import HostStatePaths
 from ._redaction import StreamRedaction, StreamRedactor
 from ._runs import BackgroundRuns, RunLog, RunLogWriter
@@ -60,15 +68,21 @@ from ._wire import (
 )
 from ._workflow_requests import WorkflowInputError
 
+if TYPE_CHECKING:
+    from ._jwt import JWTAuthenticator
+
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "ISOLATION_HEADER_CHAT",
     "ISOLATION_HEADER_USER",
     "ISOLATION_KEYS_ATTRIBUTE",
     "AgentFrameworkHost",
+    "ApiKeyAuthenticator",
     "AuthenticationFailed",
     "Authenticator",
     "BackgroundRuns",
+    "CallableAuthenticator",
+    "Caller",
     "Channel",
     "ChannelCommand",
     "ChannelCommandContext",
@@ -91,11 +105,14 @@ __all__ = [
     "HostedRunResult",
     "HostedRunStream",
     "IsolationKeys",
+    "JWTAuthenticator",
     "Lease",
     "LeaseLost",
     "MemoryStateStore",
     "PermissionDenied",
     "Principal",
+    "RunAdmission",
+    "RunLimits",
     "RunLog",
     "RunLogWriter",
     "SessionMode",
@@ -103,20 +120,34 @@ __all__ = [
     "StateUnavailable",
     "StreamRedaction",
     "StreamRedactor",
+    "TooManyRuns",
     "Versioned",
     "WireError",
     "WorkflowInputError",
+    "bearer_token",
     "check_json_content_type",
     "content_name",
     "data_content",
     "decode_json",
     "encode_json",
     "get_current_isolation_keys",
+    "hash_api_key",
     "host_error_response",
     "json_response",
     "partition_key",
     "read_body",
+    "released_after",
+    "require_scopes",
     "reset_current_isolation_keys",
     "set_current_isolation_keys",
     "update_state",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The JWT authenticator needs the jwt extra: imported only when asked for.
+    if name == "JWTAuthenticator":
+        from ._jwt import JWTAuthenticator
+
+        return JWTAuthenticator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,9 +16,10 @@ trusted front end set, so that no two callers share a key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 from urllib.parse import quote
 
 from starlette.requests import HTTPConnection
@@ -28,9 +29,13 @@ from ._isolation import IsolationKeys
 __all__ = [
     "AuthenticationFailed",
     "Authenticator",
+    "CallableAuthenticator",
+    "Caller",
     "PermissionDenied",
     "Principal",
+    "bearer_token",
     "partition_key",
+    "require_scopes",
 ]
 
 
@@ -125,3 +130,74 @@ def partition_key(principal: Principal | None, keys: IsolationKeys) -> str | Non
         return keys.partition or None
     inner = keys.partition
     return f"@{principal.partition}" + (f"|{inner}" if inner else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, as a channel partitions by it.
+
+    Attributes:
+        principal: The principal the request's credentials proved; ``None`` on an open
+            host (or for a channel that authenticates by its own means).
+        keys: The isolation keys a trusted front end set (empty when the host does not
+            trust the headers).
+
+    """
+
+    principal: Principal | None = None
+    keys: IsolationKeys = field(default_factory=IsolationKeys)
+
+    @property
+    def partition(self) -> str | None:
+        """The caller's partition (see :func:`partition_key`); ``None`` for nobody's."""
+        return partition_key(self.principal, self.keys)
+
+
+def require_scopes(principal: Principal, scopes: Collection[str]) -> None:
+    """Refuse ``principal`` unless it holds every one of ``scopes``.
+
+    Raises:
+        PermissionDenied: A scope is missing; the message names the missing ones.
+
+    """
+    missing = sorted(set(scopes) - principal.scopes)
+    if missing:
+        raise PermissionDenied(f"This needs the scope(s): {', '.join(missing)}.")
+
+
+def bearer_token(connection: HTTPConnection) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or ``None``."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+AuthenticateCallable: TypeAlias = Callable[
+    [HTTPConnection], "Principal | Awaitable[Principal | None] | None"
+]
+"""``check(connection) -> Principal | None`` (sync or async), as :class:`Authenticator`."""
+
+
+class CallableAuthenticator:
+    """An :class:`Authenticator` from a function: an app's own session cookie, a proxy's header.
+
+    Args:
+        check: Returns the principal the request proves, ``None`` when it carries no
+            credentials; raises :class:`AuthenticationFailed` for credentials that prove
+            nothing. May be sync or async.
+        challenge: The ``WWW-Authenticate`` value of a ``401``.
+
+    """
+
+    def __init__(self, check: AuthenticateCallable, *, challenge: str = "Bearer") -> None:
+        self._check = check
+        self.challenge = challenge
+
+    async def authenticate(self, connection: HTTPConnection) -> Principal | None:
+        """The principal ``check`` returns for ``connection``."""
+        principal = self._check(connection)
+        if inspect.isawaitable(principal):
+            principal = await principal
+        if principal is not None and not isinstance(principal, Principal):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"An authenticator must return a Principal or None, got {principal!r}")
+        return principal

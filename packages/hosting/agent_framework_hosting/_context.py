@@ -8,17 +8,18 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Collection,
     Mapping,
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent_framework import AgentResponseUpdate, Message, normalize_messages
 from starlette.requests import HTTPConnection
 
-from ._auth import AuthenticationFailed, Authenticator, Principal
+from ._auth import AuthenticationFailed, Authenticator, Caller, Principal, require_scopes
 from ._hooks import StreamHook, call_hook
 from ._isolation import (
     IsolationKeys,
@@ -26,6 +27,7 @@ from ._isolation import (
     reset_current_isolation_keys,
     set_current_isolation_keys,
 )
+from ._limits import RunAdmission, RunLimiter
 from ._sessions import ConversationSlots
 from ._state import StateStore
 from ._targets import TargetRunner
@@ -59,6 +61,7 @@ class RunServices:
     state_store: StateStore
     target_name: str
     authenticator: Authenticator | None = None
+    limiter: RunLimiter = field(default_factory=RunLimiter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +137,24 @@ class ChannelContext:
         return self._services.authenticator
 
     async def authenticate(
-        self, connection: HTTPConnection, *, auth: Authenticator | None = None
+        self,
+        connection: HTTPConnection,
+        *,
+        auth: Authenticator | None = None,
+        scopes: Collection[str] = (),
     ) -> Principal | None:
         """The caller's principal, proven by ``auth`` (the channel's own) or the host's.
 
         ``None`` only when neither is set: the host is open and the caller anonymous.
+        Raised from a route, either error is answered by the host in the channel's error
+        shape (``401`` with ``WWW-Authenticate``, ``403``); a WebSocket handshake is
+        refused with the same answer.
 
         Raises:
             AuthenticationFailed: Authentication is required and the request carries no
-                credentials, or credentials that prove nothing; answer ``401`` with
-                ``error.challenge`` in ``WWW-Authenticate``.
-            PermissionDenied: The principal may not use the channel; answer ``403``.
+                credentials, or credentials that prove nothing.
+            PermissionDenied: The principal may not use the channel, or lacks one of
+                ``scopes``.
 
         """
         authenticator = auth or self._services.authenticator
@@ -153,7 +163,41 @@ class ChannelContext:
         principal = await authenticator.authenticate(connection)
         if principal is None:
             raise AuthenticationFailed(challenge=authenticator.challenge)
+        require_scopes(principal, scopes)
         return principal
+
+    async def caller(
+        self,
+        connection: HTTPConnection,
+        *,
+        auth: Authenticator | None = None,
+        scopes: Collection[str] = (),
+    ) -> Caller:
+        """Who calls: the principal :meth:`authenticate` proves, and the trusted isolation keys.
+
+        Its ``partition`` is the one a channel keeps the caller's objects in.
+
+        Raises:
+            AuthenticationFailed: As :meth:`authenticate`.
+            PermissionDenied: As :meth:`authenticate`.
+
+        """
+        principal = await self.authenticate(connection, auth=auth, scopes=scopes)
+        return Caller(principal, self.isolation_keys(connection.headers))
+
+    def admit(self, principal: Principal | None, *, background: bool = False) -> RunAdmission:
+        """A place for one run of ``principal`` within the host's run limits.
+
+        Take it (``async with``, or ``await admission.acquire()``) before the run starts
+        and before anything is answered, and hold it until the run ends. Raised from a
+        route, its error is answered ``429`` with ``Retry-After`` in the channel's shape.
+
+        Raises:
+            TooManyRuns: When taken: ``principal`` already has as many runs of this kind
+                (waited on, or ``background``) as it may.
+
+        """
+        return self._services.limiter.admit(principal, background=background)
 
     def isolation_keys(self, headers: Mapping[str, str]) -> IsolationKeys:
         """The isolation keys of a request, or empty keys when headers are not trusted."""

@@ -1,8 +1,10 @@
 """Errors the host answers itself, in the error shape of the channel that owns the path.
 
 Routing (no route: ``404``; a route without the method: ``405``), an ``HTTPException``
-raised by the framework underneath, and a request that failed unexpectedly (``500``)
-are answered by the host, not by a channel's code. Each channel says how its errors
+raised by the framework underneath, a caller refused by a channel's route (missing or
+invalid credentials: ``401``; a missing scope: ``403``; too many runs: ``429``), and a
+request that failed unexpectedly (``500``) are answered by the host, not by a channel's
+code. Each channel says how its errors
 look (:attr:`ChannelContribution.error_response`); the host answers with the renderer
 of the channel whose path, or one of whose mounts, holds the request path (a channel at
 the root answers for paths nobody claims), and with its own plain JSON
@@ -19,7 +21,10 @@ from typing import Literal, TypeAlias
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
+from ._auth import AuthenticationFailed, PermissionDenied
+from ._limits import TooManyRuns
 from ._wire import json_response
 
 __all__ = [
@@ -35,11 +40,17 @@ HostErrorCode: TypeAlias = Literal[
     "method_not_allowed",
     "request_too_large",
     "invalid_request",
+    "unauthorized",
+    "forbidden",
+    "too_many_requests",
     "server_error",
     "service_unavailable",
 ]
 
 _CODES: dict[int, HostErrorCode] = {
+    401: "unauthorized",
+    403: "forbidden",
+    429: "too_many_requests",
     404: "not_found",
     405: "method_not_allowed",
     413: "request_too_large",
@@ -51,13 +62,15 @@ class HostError:
     """An error the host answers on a channel's behalf.
 
     Attributes:
-        status: The HTTP status (``404``, ``405``, ``413``, another ``4xx``, ``500``).
+        status: The HTTP status (``401``, ``403``, ``404``, ``405``, ``413``, ``429``,
+            another ``4xx``, ``500``).
         code: What went wrong, channel-neutral.
         message: A sentence for the caller; never holds internals.
         method: The request's method.
         path: The request's path.
-        headers: Headers the answer must carry (``Allow`` for a ``405``); the host adds
-            them to whatever the renderer returns.
+        headers: Headers the answer must carry (``Allow`` for a ``405``,
+            ``WWW-Authenticate`` for a ``401``, ``Retry-After`` for a ``429``); the host
+            adds them to whatever the renderer returns.
 
     """
 
@@ -127,6 +140,32 @@ class ErrorShapes:
                 path=path,
                 headers=dict(exc.headers or {}),
             )
+        )
+
+    async def caller_refused(self, connection: HTTPConnection, exc: Exception) -> Response | None:
+        """The Starlette handler of a refused caller: ``401``, ``403`` or ``429``.
+
+        A WebSocket handshake is refused with the same HTTP answer when the server can
+        send one (the ``websocket.http.response`` extension), else closed with ``1008``.
+        """
+        headers: dict[str, str] = {}
+        if isinstance(exc, AuthenticationFailed):
+            status, message = 401, exc.message
+            headers["WWW-Authenticate"] = exc.challenge
+        elif isinstance(exc, PermissionDenied):
+            status, message = 403, exc.message
+        else:
+            assert isinstance(exc, TooManyRuns)
+            status, message = 429, exc.message
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(connection, WebSocket) and "websocket.http.response" not in (
+            connection.scope.get("extensions") or {}
+        ):
+            await connection.close(1008, message[:120])
+            return None
+        method: str = connection.scope.get("method", "GET")
+        return self.respond(
+            HostError(status, _CODES[status], message, method, connection.url.path, headers)
         )
 
     def server_error(self, method: str, path: str) -> Response:

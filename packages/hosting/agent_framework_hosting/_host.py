@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from agent_framework import SupportsAgentRun, Workflow
 from starlette.applications import Starlette
@@ -19,8 +19,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
+from starlette.types import ExceptionHandler
 
-from ._auth import Authenticator
+from ._auth import AuthenticationFailed, Authenticator, PermissionDenied
 from ._channel import Channel
 from ._commands import builtin_commands
 from ._context import ChannelContext, RunServices
@@ -28,6 +29,7 @@ from ._errors import ErrorShapes
 from ._exchange import ExchangeGuard
 from ._index import index_route
 from ._isolation import trusted_platform_detected
+from ._limits import RunLimiter, RunLimits, TooManyRuns
 from ._paths import resolve_state_paths
 from ._serve import serve_app
 from ._sessions import ConversationSlots
@@ -66,6 +68,7 @@ class AgentFrameworkHost:
         state_store: A state backend to use instead of memory or ``state_dir``.
         auth: Proves who calls every channel (a channel may hold its own); without it
             the host is open and its callers anonymous. See ``docs/auth.md``.
+        limits: How many runs each principal may have going at once, in this process.
 
     Raises:
         TypeError: ``target`` is not one of those (a factory is called once to check that
@@ -86,6 +89,7 @@ class AgentFrameworkHost:
         max_live_sessions: int = 1024,
         state_store: StateStore | None = None,
         auth: Authenticator | None = None,
+        limits: RunLimits | None = None,
     ) -> None:
         self._target = describe_target(target)
         is_workflow = self._target.kind == "workflow"
@@ -118,6 +122,7 @@ class AgentFrameworkHost:
             else trust_isolation_headers
         )
         self.auth = auth
+        self.limits = limits or RunLimits()
         self._contributed_commands: list[ChannelCommand] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._served: list[tuple[str, str]] = []
@@ -172,6 +177,7 @@ class AgentFrameworkHost:
             state_store=self.state_store,
             target_name=self._target.name,
             authenticator=self.auth,
+            limiter=RunLimiter(self.limits),
         )
         routes: list[BaseRoute] = [Route("/readiness", _readiness, methods=["GET"])]
         contributions: list[tuple[Channel, ChannelContribution]] = []
@@ -190,11 +196,17 @@ class AgentFrameworkHost:
                 self._served.append((channel.name, _shown(path)))
             shapes.claim([channel.path, *contribution.mounts], contribution.error_response)
         routes.append(index_route(self._target, [c.name for c in self.channels], self._served))
+        refused = cast("ExceptionHandler", shapes.caller_refused)  # a Response, or None
         app = Starlette(
             routes=routes,
             lifespan=self._lifespan(contributions),
             middleware=[Middleware(ExchangeGuard, shapes=shapes)],
-            exception_handlers={HTTPException: shapes.http_exception},
+            exception_handlers={
+                HTTPException: shapes.http_exception,
+                AuthenticationFailed: refused,
+                PermissionDenied: refused,
+                TooManyRuns: refused,
+            },
         )
         # Every path answers in its channel's shape: no trailing-slash redirects.
         app.router.redirect_slashes = False

@@ -65,8 +65,17 @@ class BackgroundRuns:
         """How many runs this process owns now."""
         return len(self._tasks)
 
-    async def start(self, run_id: str, work: Coroutine[Any, Any, None]) -> None:
+    async def start(
+        self,
+        run_id: str,
+        work: Coroutine[Any, Any, None],
+        *,
+        on_end: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         """Run ``work`` as ``run_id``'s run, owned by this process until it ends.
+
+        ``on_end`` is awaited once the run has ended, however it ended (done, failed,
+        cancelled — even before it began).
 
         Raises:
             RuntimeError: ``run_id`` already has a run.
@@ -75,12 +84,14 @@ class BackgroundRuns:
         lease = await self._store.acquire(self._prefix + run_id, ttl=self._ttl)
         if lease is None:
             work.close()
+            if on_end is not None:
+                await on_end()
             raise RuntimeError(f"Run {run_id!r} already has an owner")
         await self._store.set(self._state(run_id), {"ended": False})
         # Returns once the run's task is inside its clean-up: a cancel that comes right
         # after still ends it properly (a task cancelled before its first step would not).
         started = asyncio.Event()
-        self._tasks[run_id] = asyncio.create_task(self._own(run_id, lease, work, started))
+        self._tasks[run_id] = asyncio.create_task(self._own(run_id, lease, work, started, on_end))
         await started.wait()
 
     def is_local(self, run_id: str) -> bool:
@@ -144,6 +155,7 @@ class BackgroundRuns:
         lease: Lease,
         work: Coroutine[Any, Any, None],
         started: asyncio.Event,
+        on_end: Callable[[], Awaitable[object]] | None,
     ) -> None:
         keeper = asyncio.create_task(self._keep(run_id, lease, asyncio.current_task()))
         try:
@@ -162,6 +174,8 @@ class BackgroundRuns:
             await self._store.delete(self._cancel(run_id))
             await self._store.release(lease)
             await self._store.notify(self._ended_topic(run_id))
+            if on_end is not None:
+                await on_end()
 
     async def _keep(self, run_id: str, lease: Lease, owner: asyncio.Task[Any] | None) -> None:
         """Renew the lease while the run lasts; stop the run when a cancel comes."""

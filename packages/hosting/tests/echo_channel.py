@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from agent_framework import AgentRunInputs
 from agent_framework_hosting import (
     AgentFrameworkHost,
+    Caller,
     ChannelCommand,
     ChannelCommandContext,
     ChannelContext,
     ChannelContribution,
     ChannelRequest,
     ChannelSession,
+    released_after,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -27,7 +30,9 @@ class EchoChannel:
     ``POST /`` ``{"text", "key"?, "stream"?}`` answers ``{"text"}``, or when streaming
     newline-delimited ``{"delta"}`` lines then ``{"final"}``; bad input is a 400
     ``{"error"}``, a failed run a 500 ``{"error": "agent failed"}`` (an ``{"error"}`` line
-    when streaming). ``POST /command`` ``{"name", "key"?}`` runs the named command from
+    when streaming). The caller is authenticated first (the host's authenticator, if
+    any), its key is a conversation within its partition, and each run is admitted within
+    the host's limits. ``POST /command`` ``{"name", "key"?}`` runs the named command from
     ``context.commands`` and answers ``{"replies": [...]}``. ``mounts`` are handed to the
     host as they are (routes at absolute paths).
     """
@@ -60,6 +65,7 @@ class EchoChannel:
         self.context = context
 
         async def turn(request: Request) -> Response:
+            caller = await context.caller(request)
             try:
                 body = json.loads(await request.body())
                 text, key = body["text"], body.get("key")
@@ -71,15 +77,20 @@ class EchoChannel:
                 channel=self.name,
                 operation="message.create",
                 input=text,
-                session=ChannelSession(isolation_key=key) if key else None,
+                session=ChannelSession(isolation_key=_session_key(caller, key)) if key else None,
                 stream=bool(body.get("stream")),
+                principal=caller.principal,
             )
+            admission = await context.admit(caller.principal).acquire()
             if run.stream:
-                return StreamingResponse(_ndjson(context, run), media_type="application/x-ndjson")
+                lines = StreamingResponse(_ndjson(context, run), media_type="application/x-ndjson")
+                return released_after(lines, admission)
             try:
                 result = await context.run(run, protocol_request=body)
             except Exception:
                 return JSONResponse({"error": "agent failed"}, status_code=500)
+            finally:
+                await admission.release()
             return JSONResponse({"text": result.text})
 
         async def command(request: Request) -> Response:
@@ -117,6 +128,11 @@ class EchoChannel:
             on_shutdown=self._on_shutdown,
             mounts=self._mounts,
         )
+
+
+def _session_key(caller: Caller, key: str) -> str:
+    """The caller's conversation ``key``, inside its partition (a principal's, if any)."""
+    return key if caller.principal is None else f"{quote(key, safe='')}|{caller.partition}"
 
 
 async def _ndjson(context: ChannelContext, run: ChannelRequest) -> AsyncIterator[bytes]:

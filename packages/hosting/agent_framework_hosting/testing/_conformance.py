@@ -3,31 +3,53 @@
 Subclass :class:`ChannelConformanceTests` in a channel's tests, implement its four
 methods, and pytest collects the inherited tests. Each test starts a real host with the
 channel on a loopback port, serving an :class:`Agent` on the offline chat client.
+
+The authentication cases depend on how the channel proves its callers
+(:attr:`ChannelConformanceTests.authentication`). A channel that uses the host's
+authenticator gets a host with API keys for two principals (:data:`PRINCIPAL_KEYS`);
+its turns carry a key as :meth:`~ChannelConformanceTests.credential_headers` say (an
+HTTP bearer token by default) on the client of the :class:`RunningHost` they are given.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 import pytest
 from agent_framework import Agent, AgentResponse, AgentResponseUpdate, Content, Message
 
+from .._api_keys import ApiKeyAuthenticator
+from .._auth import Principal
 from .._channel import Channel
 from .._host import AgentFrameworkHost
+from .._limits import RunLimits
 from .._redaction import StreamRedactor
 from .._types import ChannelRequest, HostedRunResult
 from ._offline_client import OfflineChatClient
 from ._server import LoopbackServer
 
-__all__ = ["ChannelConformanceTests", "ChannelHooks", "ChannelReply", "RunningHost"]
+__all__ = [
+    "PRINCIPAL_KEYS",
+    "ChannelConformanceTests",
+    "ChannelHooks",
+    "ChannelReply",
+    "RunningHost",
+]
 
 SECRET = "internal-detail-7f3a"
 """Text of the injected agent failure; it must never reach a caller."""
+
+PRINCIPAL_KEYS = {"conformance-key-alice": "alice", "conformance-key-bob": "bob"}
+"""The API keys of the host the authentication cases start, and the subject each proves."""
+
+ALICE, BOB = PRINCIPAL_KEYS
 
 
 @dataclass(frozen=True)
@@ -57,11 +79,17 @@ class ChannelReply:
 
 @dataclass
 class RunningHost:
-    """A host serving one channel on a loopback port."""
+    """A host serving one channel on a loopback port.
+
+    ``client`` carries the credential of ``credential`` (none by default), so a
+    :meth:`ChannelConformanceTests.send_turn` that calls through it is authenticated;
+    one that uses another client sends ``credential`` its own way.
+    """
 
     host: AgentFrameworkHost
     server: LoopbackServer
     client: httpx.AsyncClient
+    credential: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -76,6 +104,28 @@ class ChannelConformanceTests:
     """Whether :meth:`send_turn` can stream; streaming tests are skipped otherwise."""
     trust_isolation_headers: ClassVar[bool] = False
     """Passed to the host; set it when the channel's continuity relies on those headers."""
+    authentication: ClassVar[Literal["host", "channel", "platform"]] = "host"
+    """How the channel proves its callers; a subclass gets the authentication cases that apply.
+
+    ``"host"``: with the host's authenticator (``context.caller``); a caller without a
+    key, or with a wrong one, is answered ``401``, a run carries its principal, two
+    principals never share a conversation, each run is admitted within the host's
+    limits. ``"channel"``: by its own means (a webhook secret), so the host's
+    authenticator does not apply; a turn from :meth:`send_unauthenticated_turn` is
+    answered ``401`` and reaches nothing. ``"platform"``: its only input comes from its
+    platform (a bot polling for updates), so no caller can send it anything.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Cases that do not apply are not collected at all (pytest skips None).
+        dropped = {
+            "host": (),
+            "channel": _HOST_AUTHENTICATION_CASES,
+            "platform": (*_HOST_AUTHENTICATION_CASES, _UNAUTHENTICATED_CASE),
+        }[cls.authentication]
+        for name in dropped:
+            setattr(cls, name, None)
 
     def build_channel(self, hooks: ChannelHooks) -> Channel:
         """Return a new channel built with ``hooks``."""
@@ -95,6 +145,29 @@ class ChannelConformanceTests:
         """Send several malformed requests; return the channel's answers."""
         raise NotImplementedError
 
+    def credential_headers(self, credential: str) -> dict[str, str]:
+        """The headers that carry ``credential`` (default: an HTTP bearer token)."""
+        return {"Authorization": f"Bearer {credential}"}
+
+    async def send_unauthenticated_turn(
+        self, running: RunningHost, text: str, *, conversation: str
+    ) -> ChannelReply:
+        """Send a turn without the credentials the channel requires.
+
+        By default :meth:`send_turn` on a client without credentials; a channel that
+        authenticates by its own means sends its input without them.
+        """
+        return await self.send_turn(running, text, conversation=conversation)
+
+    @contextlib.asynccontextmanager
+    async def calling_as(
+        self, running: RunningHost, credential: str
+    ) -> AsyncGenerator[RunningHost]:
+        """``running`` with a client that carries ``credential``."""
+        headers = self.credential_headers(credential)
+        async with httpx.AsyncClient(base_url=running.base_url, headers=headers) as client:
+            yield dataclasses.replace(running, client=client, credential=credential)
+
     def build_agent(self, **client_options: Any) -> Agent:
         """The agent under test; override to add tools or instructions."""
         return Agent(client=OfflineChatClient(**client_options), name="conformance")
@@ -105,16 +178,21 @@ class ChannelConformanceTests:
         *,
         hooks: ChannelHooks | None = None,
         client_options: dict[str, Any] | None = None,
+        authenticated: bool = False,
+        limits: RunLimits | None = None,
     ) -> None:
         """Run ``check`` against a host serving the channel on a loopback port.
 
-        The kit's tests are plain functions that run their own event loop, so they need no
-        pytest plugin or configuration (pytest-asyncio in any mode, or none).
+        With ``authenticated`` the host requires one of :data:`PRINCIPAL_KEYS`. The kit's
+        tests are plain functions that run their own event loop, so they need no pytest
+        plugin or configuration (pytest-asyncio in any mode, or none).
         """
         host = AgentFrameworkHost(
             self.build_agent(**(client_options or {})),
             channels=[self.build_channel(hooks or ChannelHooks())],
             trust_isolation_headers=self.trust_isolation_headers,
+            auth=ApiKeyAuthenticator(PRINCIPAL_KEYS) if authenticated else None,
+            limits=limits,
         )
 
         async def serving() -> None:
@@ -319,6 +397,117 @@ class ChannelConformanceTests:
             assert "Traceback" not in reply.raw
 
         self.serve(check, client_options={"error": RuntimeError(SECRET)})
+
+    def test_a_caller_without_credentials_reaches_nothing(self) -> None:
+        runs: list[ChannelRequest] = []
+
+        def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
+            runs.append(request)
+            return request
+
+        async def check(running: RunningHost) -> None:
+            reply = await self.send_unauthenticated_turn(running, "let me in", conversation="alpha")
+            assert reply.is_error, reply.raw
+            assert reply.status_code == 401, reply.raw
+            assert "Traceback" not in reply.raw
+
+        self.serve(check, hooks=ChannelHooks(run_hook=run_hook), authenticated=True)
+        assert runs == []
+
+    def test_a_wrong_credential_reaches_nothing(self) -> None:
+        runs: list[ChannelRequest] = []
+
+        def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
+            runs.append(request)
+            return request
+
+        async def check(running: RunningHost) -> None:
+            async with self.calling_as(running, "not-a-key") as stranger:
+                reply = await self.send_turn(stranger, "let me in", conversation="alpha")
+            assert reply.is_error, reply.raw
+            assert reply.status_code == 401, reply.raw
+
+        self.serve(check, hooks=ChannelHooks(run_hook=run_hook), authenticated=True)
+        assert runs == []
+
+    def test_a_run_carries_its_principal(self) -> None:
+        principals: list[Principal | None] = []
+
+        def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
+            principals.append(request.principal)
+            return request
+
+        async def check(running: RunningHost) -> None:
+            async with self.calling_as(running, ALICE) as alice:
+                reply = await self.send_turn(alice, "who am I", conversation="alpha")
+            assert not reply.is_error, reply.raw
+
+        self.serve(check, hooks=ChannelHooks(run_hook=run_hook), authenticated=True)
+        assert [principal.subject if principal else None for principal in principals] == ["alice"]
+
+    def test_two_principals_never_share_a_conversation(self) -> None:
+
+        async def check(running: RunningHost) -> None:
+            async with (
+                self.calling_as(running, ALICE) as alice,
+                self.calling_as(running, BOB) as bob,
+            ):
+                await self.send_turn(alice, "alice's words", conversation="alpha")
+                await self.send_turn(alice, "alice again", conversation="alpha")
+                reply = await self.send_turn(bob, "bob's words", conversation="alpha")
+                mine = await self.send_turn(alice, "alice last", conversation="alpha")
+            assert "Echo: bob's words (turn 1)" in reply.text, reply.raw
+            assert "alice" not in reply.raw
+            assert "Echo: alice last (turn 3)" in mine.text, mine.raw
+
+        self.serve(check, authenticated=True)
+
+    def test_a_principal_past_its_run_limit_is_refused_and_others_are_not(self) -> None:
+        started, release = threading.Event(), threading.Event()
+        held: list[bool] = []
+
+        async def run_hook(request: ChannelRequest, **_: Any) -> ChannelRequest:
+            if not held:  # the first run waits, holding alice's only place
+                held.append(True)
+                started.set()
+                await asyncio.to_thread(release.wait, 30)
+            return request
+
+        async def check(running: RunningHost) -> None:
+            async with (
+                self.calling_as(running, ALICE) as alice,
+                self.calling_as(running, BOB) as bob,
+            ):
+                first = asyncio.create_task(self.send_turn(alice, "first", conversation="a"))
+                try:
+                    assert await asyncio.to_thread(started.wait, 30)
+                    refused = await self.send_turn(alice, "second", conversation="b")
+                    other = await self.send_turn(bob, "bob's", conversation="c")
+                finally:
+                    release.set()
+                assert not (await first).is_error
+                again = await self.send_turn(alice, "third", conversation="d")
+            assert refused.is_error, refused.raw
+            assert refused.status_code == 429, refused.raw
+            assert "Echo: bob's" in other.text, other.raw
+            assert "Echo: third" in again.text, again.raw
+
+        self.serve(
+            check,
+            hooks=ChannelHooks(run_hook=run_hook),
+            authenticated=True,
+            limits=RunLimits(max_concurrent_runs=1),
+        )
+
+
+_HOST_AUTHENTICATION_CASES = (
+    "test_a_wrong_credential_reaches_nothing",
+    "test_a_run_carries_its_principal",
+    "test_two_principals_never_share_a_conversation",
+    "test_a_principal_past_its_run_limit_is_refused_and_others_are_not",
+)
+"""The cases of a channel that authenticates with the host's authenticator."""
+_UNAUTHENTICATED_CASE = "test_a_caller_without_credentials_reaches_nothing"
 
 
 class _Serving:
