@@ -58,13 +58,14 @@ from ._wire import (
     json_response,
     read_body,
 )
-from ._workflow_requests import WorkflowInputError
+from ._workflow_requests import RESPONSE_SCHEMA_PROPERTY, WorkflowInputError
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "ISOLATION_HEADER_CHAT",
     "ISOLATION_HEADER_USER",
     "ISOLATION_KEYS_ATTRIBUTE",
+    "RESPONSE_SCHEMA_PROPERTY",
     "AgentFrameworkHost",
     "AuthenticationFailed",
     "Authenticator",
