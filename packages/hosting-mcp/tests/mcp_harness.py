@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +38,7 @@ def offline_agent(**client_options: Any) -> Agent:
 @asynccontextmanager
 async def serving(
     target: Any = None, *, host_options: Mapping[str, Any] | None = None, **channel_options: Any
-) -> AsyncIterator[Served]:
+) -> AsyncGenerator[Served]:
     host = AgentFrameworkHost(
         target if target is not None else offline_agent(),
         channels=[MCPChannel(**channel_options)],
@@ -57,7 +57,7 @@ async def connect(
     *,
     headers: Mapping[str, str] | None = None,
     elicitation_callback: ElicitationFnT | None = None,
-) -> AsyncIterator[ClientSession]:
+) -> AsyncGenerator[ClientSession]:
     """An initialized SDK client session (the handshake revision the SDK offers)."""
     async with (
         httpx2.AsyncClient(headers=dict(headers or {}), timeout=30) as http,
