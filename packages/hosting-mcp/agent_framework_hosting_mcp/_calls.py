@@ -85,7 +85,11 @@ class ToolCalls:
         command = self._command(params.name)
         if command is None:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
-        return await self._command_call(ctx, command, params)
+        try:
+            return await self._command_call(ctx, command, params)
+        except Exception:  # the SDK would answer the exception's text: keep it in the log
+            logger.exception("Command %s failed", command.name)
+            return error_result(f"The {command.name} command failed. Try again later.")
 
     def _command(self, name: str) -> ChannelCommand | None:
         tools = {tool.name for tool in command_tools(self._context.commands, self._names.name)}
@@ -126,7 +130,7 @@ class ToolCalls:
                 answers = await ask(ctx.session, calls, _request_id(ctx))
             except Declined:
                 return error_result(
-                    f"The question was not answered; the workflow is still waiting for: "
+                    "The question was not answered; the workflow is still waiting for: "
                     f"{describe_calls(calls)}. Answer with 'answers' in a call of "
                     f"{self._names.name}, or call {self._reset_hint()} to start over."
                 )

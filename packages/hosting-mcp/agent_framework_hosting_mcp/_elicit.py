@@ -13,7 +13,9 @@ from typing import Any, cast
 from agent_framework import Content, Message
 from agent_framework_hosting import RESPONSE_SCHEMA_PROPERTY
 from mcp.server.session import ServerSession
+from mcp.shared.exceptions import MCPError
 from mcp_types import ClientCapabilities, ElicitationCapability, RequestId
+from pydantic import ValidationError
 
 __all__ = ["Declined", "ask", "can_elicit", "describe_calls"]
 
@@ -21,7 +23,7 @@ _PRIMITIVES = {"string", "number", "integer", "boolean"}
 
 
 class Declined(Exception):
-    """The person declined (or cancelled) answering a request."""
+    """The person declined (or cancelled) answering a request, or the client failed to ask."""
 
 
 def can_elicit(session: ServerSession) -> bool:
@@ -44,9 +46,12 @@ async def ask(session: ServerSession, calls: list[Content], request_id: RequestI
     results: list[Content] = []
     for call in calls:
         form, unwrap = _form(call)
-        reply = await session.elicit_form(
-            f"{call.name}: {call.arguments}", cast("Any", form), related_request_id=request_id
-        )
+        try:
+            reply = await session.elicit_form(
+                f"{call.name}: {call.arguments}", cast("Any", form), related_request_id=request_id
+            )
+        except (MCPError, ValidationError):  # the client answered with an error, or nonsense
+            raise Declined(str(call.call_id)) from None
         if reply.action != "accept" or reply.content is None:
             raise Declined(str(call.call_id))
         answer: Any = dict(reply.content)

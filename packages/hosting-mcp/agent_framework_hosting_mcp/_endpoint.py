@@ -24,7 +24,7 @@ from agent_framework_hosting import (
 )
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, SESSION_ID_PATTERN
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
-from mcp_types import PARSE_ERROR, UNSUPPORTED_PROTOCOL_VERSION
+from mcp_types import INVALID_REQUEST, PARSE_ERROR, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.requests import HTTPConnection, Request
 from starlette.types import Message, Receive, Scope, Send
@@ -130,7 +130,7 @@ class MCPEndpoint:
                 body = await read_body(request, checks.max_body_bytes)
                 decode_json(body)
             except WireError as error:
-                code = PARSE_ERROR if error.status == 400 else -32600
+                code = PARSE_ERROR if error.status == 400 else INVALID_REQUEST
                 await jsonrpc_error(error.status, error.message, code=code)(scope, receive, send)
                 return
             receive = _replay(body, receive)

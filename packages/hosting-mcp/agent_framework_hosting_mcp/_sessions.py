@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 from agent_framework_hosting import StateStore
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
 from mcp.server.lowlevel.server import Server
@@ -68,7 +69,8 @@ class SessionManager(StreamableHTTPSessionManager):
     ) -> None:
         await super()._discard_session(session_id, transport)
         if self.on_discard is not None:
-            await self.on_discard(session_id)
+            with anyio.CancelScope(shield=True):  # also when the manager is shutting down
+                await self.on_discard(session_id)
 
 
 class SessionOwners:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import base64
 
 from agent_framework import Agent, Content
+from agent_framework_hosting import (
+    ChannelCommand,
+    ChannelCommandContext,
+    ChannelContext,
+    ChannelContribution,
+)
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_mcp import MCPChannel
 from mcp_harness import connect, offline_agent, serving, text_of
@@ -146,3 +152,33 @@ async def test_one_channel_serves_two_hosts() -> None:
     finally:
         for server in servers:
             server.stop()
+
+
+class CommandsOnly:
+    """A channel that serves nothing and contributes one command that fails."""
+
+    name = "commands"
+    path = ""
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        async def explode(ctx: ChannelCommandContext) -> None:
+            raise RuntimeError("secret detail 42")
+
+        return ChannelContribution(commands=[ChannelCommand("explode", "Fails.", explode)])
+
+
+async def test_a_failing_command_is_a_tool_error_without_internals() -> None:
+    from agent_framework_hosting import AgentFrameworkHost
+    from agent_framework_hosting.testing import LoopbackServer
+
+    host = AgentFrameworkHost(offline_agent(), channels=[MCPChannel(), CommandsOnly()])
+    server = LoopbackServer(host.app).start()
+    try:
+        async with connect(server.base_url + "/mcp") as session:
+            names = [tool.name for tool in (await session.list_tools()).tools]
+            result = await session.call_tool("explode", {})
+    finally:
+        server.stop()
+    assert names == ["helper", "new", "reset", "explode"]
+    assert result.is_error
+    assert text_of(result) == "The explode command failed. Try again later."

@@ -8,7 +8,7 @@ from typing import Any
 from agent_framework_hosting.testing import review_workflow
 from mcp.client.session import ClientRequestContext
 from mcp_harness import connect, serving, text_of
-from mcp_types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult
+from mcp_types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult, ErrorData
 
 
 class Reviewer:
@@ -93,3 +93,16 @@ async def test_an_answer_of_the_wrong_type_is_a_tool_error() -> None:
     assert wrong.is_error
     assert "bool" in text_of(wrong)
     assert text_of(right) == "Approved by reviewer 1: Draft 1: essay"
+
+
+async def test_a_client_that_fails_to_ask_leaves_the_workflow_waiting() -> None:
+    async def failing(context: ClientRequestContext, params: ElicitRequestParams) -> ErrorData:
+        return ErrorData(code=-32603, message="no screen to ask on")
+
+    async with (
+        serving(lambda: review_workflow()) as served,
+        connect(served.url, elicitation_callback=failing) as session,
+    ):
+        result = await session.call_tool("review", {"message": "essay"})
+    assert result.is_error
+    assert "still waiting" in text_of(result)
