@@ -109,7 +109,7 @@ class ToolCalls:
                 await self._context.check_input(request)
                 response = await self._run(ctx, request, params)
             except WorkflowInputError as error:
-                return error_result(f"{error} Or call {self._reset_hint()} to start over.")
+                return error_result(f"{error} Or {self._start_over()}.")
             except ConversationBusy:
                 return error_result(BUSY)
             except Exception:  # the cause is logged; the caller learns nothing internal
@@ -124,7 +124,7 @@ class ToolCalls:
                     "The workflow needs input before it can go on, and this client does not "
                     f"answer elicitation requests. Waiting for: {describe_calls(calls)}. Call "
                     f"{self._names.name} again in this conversation with 'answers' (an object "
-                    f"of answers by call id), or call {self._reset_hint()} to start over."
+                    f"of answers by call id), or {self._start_over()}."
                 )
             try:
                 answers = await ask(ctx.session, calls, _request_id(ctx))
@@ -132,7 +132,7 @@ class ToolCalls:
                 return error_result(
                     "The question was not answered; the workflow is still waiting for: "
                     f"{describe_calls(calls)}. Answer with 'answers' in a call of "
-                    f"{self._names.name}, or call {self._reset_hint()} to start over."
+                    f"{self._names.name}, or {self._start_over()}."
                 )
             request = dataclasses.replace(request, input=[answers])
         return error_result("The workflow asked more questions than one call answers.")
@@ -199,9 +199,9 @@ class ToolCalls:
             metadata={"mcp_session_id": session_id} if session_id else {},
         )
 
-    def _reset_hint(self) -> str:
+    def _start_over(self) -> str:
         names = {c.name for c in command_tools(self._context.commands, self._names.name)}
-        return "reset" if "reset" in names else "a new conversation_id"
+        return "call reset to start over" if "reset" in names else "name a new conversation_id"
 
 
 def _session_id(ctx: ServerRequestContext[Any]) -> str | None:

@@ -42,8 +42,13 @@ def error_result(message: str) -> CallToolResult:
 
 
 def pending_calls(response: AgentResponse) -> list[Content]:
-    """The workflow requests a run left waiting for an answer (its function calls)."""
-    return [c for m in response.messages for c in m.contents if c.type == "function_call"]
+    """The calls a run left unanswered: a workflow's requests waiting for input.
+
+    The calls of an agent's own tools are answered within the run, by their results.
+    """
+    contents = [c for m in response.messages for c in m.contents]
+    answered = {c.call_id for c in contents if c.type == "function_result"}
+    return [c for c in contents if c.type == "function_call" and c.call_id not in answered]
 
 
 def streamed_text(update: AgentResponseUpdate) -> str:

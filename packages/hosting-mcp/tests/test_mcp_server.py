@@ -114,6 +114,18 @@ async def test_an_image_in_the_reply_is_image_content() -> None:
         assert (base64.b64decode(image.data), image.mime_type) == (PNG, "image/png")
 
 
+async def test_an_agent_calling_its_own_tools_answers_with_their_result() -> None:
+    def current_time() -> str:
+        """Return the time."""
+        return "noon"
+
+    agent = Agent(client=OfflineChatClient(), name="clock", tools=[current_time])
+    async with serving(agent) as served, connect(served.url) as session:
+        result = await session.call_tool("clock", {"message": "current_time please"})
+    assert not result.is_error, text_of(result)
+    assert text_of(result).endswith("Tool current_time returned: noon")
+
+
 async def test_bad_arguments_are_a_tool_error_naming_the_fault() -> None:
     async with serving() as served, connect(served.url) as session:
         for arguments, fault in (
