@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 
-from agent_framework import Agent, Content
+from agent_framework import Agent, AgentResponse, Content, Message
 from agent_framework_hosting import (
     ChannelCommand,
     ChannelCommandContext,
     ChannelContext,
     ChannelContribution,
+    HostedRunResult,
 )
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_mcp import MCPChannel
 from mcp_harness import connect, offline_agent, serving, text_of
+from pydantic import BaseModel
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -124,6 +126,25 @@ async def test_an_agent_calling_its_own_tools_answers_with_their_result() -> Non
         result = await session.call_tool("clock", {"message": "current_time please"})
     assert not result.is_error, text_of(result)
     assert text_of(result).endswith("Tool current_time returned: noon")
+
+
+class Weather(BaseModel):
+    city: str
+    sunny: bool
+
+
+async def test_structured_output_is_structured_content() -> None:
+    def structured(result: HostedRunResult, **_: object) -> HostedRunResult:
+        reply = '{"city": "Paris", "sunny": true}'
+        response = AgentResponse(
+            messages=[Message("assistant", [reply])], value=Weather(city="Paris", sunny=True)
+        )
+        return result.replace(result=response)
+
+    async with serving(response_hook=structured) as served, connect(served.url) as session:
+        result = await session.call_tool("helper", {"message": "weather in Paris"})
+    assert result.structured_content == {"city": "Paris", "sunny": True}
+    assert text_of(result) == '{"city": "Paris", "sunny": true}'
 
 
 async def test_bad_arguments_are_a_tool_error_naming_the_fault() -> None:
