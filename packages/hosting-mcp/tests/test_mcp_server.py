@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import cast
 
 from agent_framework import Agent, AgentResponse, Content, Message
 from agent_framework_hosting import (
@@ -139,7 +140,7 @@ async def test_structured_output_is_structured_content() -> None:
         response = AgentResponse(
             messages=[Message("assistant", [reply])], value=Weather(city="Paris", sunny=True)
         )
-        return result.replace(result=response)
+        return result.replace(result=cast("AgentResponse", response))
 
     async with serving(response_hook=structured) as served, connect(served.url) as session:
         result = await session.call_tool("helper", {"message": "weather in Paris"})
