@@ -35,6 +35,7 @@ from ._endpoint import Caller, caller_of
 from ._parse import ToolInputError, parse_tool_input
 from ._progress import ProgressReporter
 from ._render import error_result, pending_calls, streamed_text, tool_result
+from ._runs import CallRuns
 from ._sessions import conversation_key
 from ._tools import ToolNames, agent_tool, command_tools
 
@@ -58,7 +59,9 @@ class ToolCalls:
         *,
         channel_name: str,
         progress_interval: float,
+        runs: CallRuns,
     ) -> None:
+        self._runs = runs
         self._context = context
         self._names = names
         self._channel = channel_name
@@ -81,7 +84,15 @@ class ToolCalls:
 
         """
         if params.name == self._names.name:
-            return await self._turn(ctx, params)
+            session_id = _session_id(ctx)
+            if session_id is None or ctx.request_id is None:
+                return await self._turn(ctx, params)
+            try:
+                return await self._runs.run(
+                    session_id, ctx.request_id, lambda: self._turn(ctx, params)
+                )
+            except RuntimeError:  # a call with this request id runs already
+                return error_result("A call with this request id is running already.")
         command = self._command(params.name)
         if command is None:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")

@@ -22,6 +22,7 @@ from ._calls import ToolCalls
 from ._endpoint import EndpointChecks, MCPEndpoint, OriginPolicy
 from ._errors import host_error
 from ._metadata import ResourceMetadata, metadata_path
+from ._runs import CallRuns
 from ._sessions import SessionManager, SessionOwners
 from ._tools import ToolNames, tool_name_for
 
@@ -58,6 +59,7 @@ class _Settings:
     max_sessions: int | None
     max_body_bytes: int
     event_ttl: float
+    lease_seconds: float
 
 
 class MCPChannel:
@@ -97,6 +99,9 @@ class MCPChannel:
         max_sessions: The most sessions open at once; ``None`` for no limit.
         max_body_bytes: The largest request body.
         event_ttl: Seconds the events of a stream are kept for a resume after its last.
+        lease_seconds: How long the process running a call may go silent (with a state
+            store other processes share, as ``state_dir``'s is) before a resume of the
+            call's stream finds it interrupted.
         run_hook: Invoked by the host before each run; may rewrite the request.
         response_hook: Invoked by the host on each final result.
         stream_update_hook: Invoked by the host on each streamed update.
@@ -123,6 +128,7 @@ class MCPChannel:
         max_sessions: int | None = 10_000,
         max_body_bytes: int = 4 * 1024 * 1024,
         event_ttl: float = 3600.0,
+        lease_seconds: float = 10.0,
         run_hook: ChannelRunHook | None = None,
         response_hook: ChannelResponseHook | None = None,
         stream_update_hook: ChannelStreamUpdateHook | None = None,
@@ -139,7 +145,11 @@ class MCPChannel:
         ):
             if value < 0:
                 raise ValueError(f"{option} must not be negative, got {value!r}")
-        for option, value in (("max_body_bytes", max_body_bytes), ("event_ttl", event_ttl)):
+        for option, value in (
+            ("max_body_bytes", max_body_bytes),
+            ("event_ttl", event_ttl),
+            ("lease_seconds", lease_seconds),
+        ):
             if value <= 0:
                 raise ValueError(f"{option} must be positive, got {value!r}")
         self.path = path
@@ -161,6 +171,7 @@ class MCPChannel:
             max_sessions=max_sessions,
             max_body_bytes=max_body_bytes,
             event_ttl=event_ttl,
+            lease_seconds=lease_seconds,
         )
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
@@ -174,8 +185,18 @@ class MCPChannel:
             or description
             or f"Send {context.target_name} a message and get its reply.",
         )
+        runs = CallRuns(
+            context.state_store,
+            event_ttl=settings.event_ttl,
+            lease_seconds=settings.lease_seconds,
+            keepalive=min(settings.lease_seconds, 15.0),
+        )
         calls = ToolCalls(
-            context, names, channel_name=self.name, progress_interval=settings.progress_interval
+            context,
+            names,
+            channel_name=self.name,
+            progress_interval=settings.progress_interval,
+            runs=runs,
         )
         server: Server[object] = Server(
             context.target_name,
@@ -196,6 +217,7 @@ class MCPChannel:
         auth = settings.auth
         endpoint = MCPEndpoint(
             owners,
+            runs,
             EndpointChecks(
                 origins=OriginPolicy(settings.allowed_origins),
                 authenticate=lambda connection: context.authenticate(connection, auth=auth),
@@ -204,7 +226,7 @@ class MCPChannel:
                 max_body_bytes=settings.max_body_bytes,
             ),
         )
-        server_run = _ServerRun(server, context, settings, owners, endpoint)
+        server_run = _ServerRun(server, context, settings, owners, endpoint, runs)
         protected = auth is not None or context.authenticator is not None
         mounts = (
             {metadata_path(self.path): [Route("/", metadata.document, methods=["GET"])]}
@@ -230,7 +252,9 @@ class _ServerRun:
         settings: _Settings,
         owners: SessionOwners,
         endpoint: MCPEndpoint,
+        runs: CallRuns,
     ) -> None:
+        self._runs = runs
         self._server = server
         self._context = context
         self._settings = settings
@@ -257,8 +281,9 @@ class _ServerRun:
         self._endpoint.manager = manager
 
     async def stop(self) -> None:
-        """End every session and stop the manager."""
+        """Stop the calls in progress (each ends as interrupted), then every session."""
         self._endpoint.manager = None
+        await self._runs.stop_all()
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()

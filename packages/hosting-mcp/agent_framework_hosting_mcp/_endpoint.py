@@ -22,7 +22,11 @@ from agent_framework_hosting import (
     partition_key,
     read_body,
 )
-from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, SESSION_ID_PATTERN
+from mcp.server.streamable_http import (
+    LAST_EVENT_ID_HEADER,
+    MCP_SESSION_ID_HEADER,
+    SESSION_ID_PATTERN,
+)
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types import INVALID_REQUEST, PARSE_ERROR, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
@@ -30,6 +34,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import Message, Receive, Scope, Send
 
 from ._errors import jsonrpc_error
+from ._runs import CallRuns
 from ._sessions import SessionManager, SessionOwners
 
 __all__ = ["Caller", "MCPEndpoint", "OriginPolicy", "caller_of"]
@@ -93,8 +98,9 @@ class EndpointChecks:
 class MCPEndpoint:
     """ASGI app of the channel's path: checks each request, then the SDK's manager serves it."""
 
-    def __init__(self, owners: SessionOwners, checks: EndpointChecks) -> None:
+    def __init__(self, owners: SessionOwners, runs: CallRuns, checks: EndpointChecks) -> None:
         self._owners = owners
+        self._runs = runs
         self._checks = checks
         self.manager: SessionManager | None = None
         """The session manager while the host runs."""
@@ -134,6 +140,20 @@ class MCPEndpoint:
                 await jsonrpc_error(error.status, error.message, code=code)(scope, receive, send)
                 return
             receive = _replay(body, receive)
+        session_id = request.headers.get(MCP_SESSION_ID_HEADER)
+        last_event_id = request.headers.get(LAST_EVENT_ID_HEADER)
+        if (
+            request.method == "GET"
+            and session_id is not None
+            and last_event_id is not None
+            and not manager.is_live(session_id)
+        ):
+            # The session's transport is gone (another process, or before a restart):
+            # its events are still in the store.
+            resumed = self._runs.resume(session_id, last_event_id)
+            answer = resumed if resumed is not None else jsonrpc_error(404, "Event not found")
+            await answer(scope, receive, send)
+            return
         scope[_CALLER] = caller
         await manager.handle_request(scope, receive, self._recording(request, caller, send))
 

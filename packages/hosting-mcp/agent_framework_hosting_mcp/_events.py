@@ -18,7 +18,7 @@ from agent_framework_hosting import StateStore
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp_types import JSONRPCMessage, jsonrpc_message_adapter
 
-__all__ = ["SessionEvents"]
+__all__ = ["SessionEvents", "parse_event_id", "stream_token"]
 
 _PRIMING = ""
 """A priming event (no message): it only gives the client an id to resume from."""
@@ -36,9 +36,13 @@ class SessionEvents(EventStore):
         self._prefix = f"mcp:events:{session_id}:"
         self._ttl = ttl
 
+    def log_key(self, token: str) -> str:
+        """The key of the log of the stream whose token is ``token``."""
+        return self._prefix + token
+
     async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
         """Append ``message`` (``None``: a priming event) to its stream's log; its event id."""
-        token = _encode(stream_id)
+        token = stream_token(stream_id)
         entry = (
             _PRIMING
             if message is None
@@ -54,23 +58,33 @@ class SessionEvents(EventStore):
 
         ``None`` (nothing replayed, nothing followed) for an id this session never gave.
         """
-        token, _, position = last_event_id.rpartition(".")
-        stream_id = _decode(token)
-        if stream_id is None or not position.isdigit():
+        parsed = parse_event_id(last_event_id)
+        if parsed is None:
             return None
+        stream_id, token, position = parsed
         # From the event itself: a log without it never gave this id.
-        entries = await self._store.read_log(self._prefix + token, after=int(position) - 1)
+        entries = await self._store.read_log(self._prefix + token, after=position - 1)
         if not entries:
             return None
-        for index, entry in enumerate(entries[1:], start=int(position) + 1):
+        for index, entry in enumerate(entries[1:], start=position + 1):
             if entry != _PRIMING:
                 message = jsonrpc_message_adapter.validate_json(entry)
                 await send_callback(EventMessage(message, f"{token}.{index}"))
         return stream_id
 
 
-def _encode(stream_id: str) -> str:
+def stream_token(stream_id: str) -> str:
+    """A stream id as it appears in keys and event ids (base64url, unpadded)."""
     return base64.urlsafe_b64encode(stream_id.encode()).decode().rstrip("=")
+
+
+def parse_event_id(event_id: str) -> tuple[str, str, int] | None:
+    """An event id's stream id, stream token and index; ``None`` for one never given."""
+    token, _, position = event_id.rpartition(".")
+    stream_id = _decode(token)
+    if stream_id is None or not position.isdigit():
+        return None
+    return stream_id, token, int(position)
 
 
 def _decode(token: str) -> str | None:

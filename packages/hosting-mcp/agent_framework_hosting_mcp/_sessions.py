@@ -64,6 +64,10 @@ class SessionManager(StreamableHTTPSessionManager):
             )
         return transport
 
+    def is_live(self, session_id: str) -> bool:
+        """Whether this process serves ``session_id`` now."""
+        return session_id in self._server_instances
+
     async def _discard_session(
         self, session_id: str, transport: StreamableHTTPServerTransport
     ) -> None:
