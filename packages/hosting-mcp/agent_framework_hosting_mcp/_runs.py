@@ -63,9 +63,11 @@ class CallRuns:
             try:
                 result = await work()
             except asyncio.CancelledError:
-                if not by_caller:  # the host is stopping: the stream ends as interrupted
+                if by_caller:
+                    done.cancel()
+                else:  # the host is stopping: the call ends as interrupted, stored and sent
                     await asyncio.shield(self._settle(run_id))
-                done.cancel()
+                    done.set_result(error_result(INTERRUPTED))
                 raise
             except BaseException as error:
                 done.set_exception(error)
