@@ -31,13 +31,14 @@ from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types import INVALID_REQUEST, PARSE_ERROR, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ._errors import jsonrpc_error
 from ._runs import CallRuns
 from ._sessions import SessionManager, SessionOwners
 
-__all__ = ["Caller", "MCPEndpoint", "OriginPolicy", "caller_of"]
+__all__ = ["Caller", "EndpointChecks", "MCPEndpoint", "OriginPolicy", "caller_of"]
 
 _CALLER = "agent_framework_hosting_mcp.caller"
 """Where the endpoint leaves the proven caller in the request's scope."""
@@ -157,7 +158,7 @@ class MCPEndpoint:
         scope[_CALLER] = caller
         await manager.handle_request(scope, receive, self._recording(request, caller, send))
 
-    async def _refusal(self, request: Request, caller: Caller) -> Any:
+    async def _refusal(self, request: Request, caller: Caller) -> Response | None:
         version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER)
         if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
             # A client probing for a later, sessionless revision falls back to these.
