@@ -1,7 +1,8 @@
-"""Serve an agent through the OpenAI Responses API on 127.0.0.1:$PORT (default 8000).
+"""Serve an agent through the OpenAI Responses API and MCP on 127.0.0.1:$PORT (default 8000).
 
 The API answers at /responses and at /v1/responses (for clients configured with a /v1
-base URL); GET / lists what is served, GET /v1/models the agent as a model.
+base URL); the MCP server at /mcp (Streamable HTTP); GET / lists what is served,
+GET /v1/models the agent as a model.
 
 Offline by default: without OPENAI_API_KEY the agent runs on the deterministic offline
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
@@ -19,6 +20,7 @@ principal's responses and conversations apart (see docs/auth.md).
 
     uv run samples/quickstart.py
     uv run samples/call_quickstart.py      # in another terminal
+    uv run samples/mcp_client.py           # the same agent as an MCP tool
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from agent_framework import Agent, tool
 from agent_framework_hosting import AgentFrameworkHost, ApiKeyAuthenticator
 from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_mcp import MCPChannel
 from agent_framework_hosting_responses import ResponsesChannel
 
 
@@ -75,7 +78,7 @@ def main() -> None:
     # principal's partition when keys are required).
     host = AgentFrameworkHost(
         agent,
-        channels=[ResponsesChannel()],
+        channels=[ResponsesChannel(), MCPChannel()],
         state_dir=os.environ.get("STATE_DIR") or None,
         state_store=shared_state(),
         trust_isolation_headers=True,
@@ -101,6 +104,9 @@ def main() -> None:
     )
     api_key = "<your key>" if keyed else "unused"
     print(f'  or: OpenAI(base_url="http://127.0.0.1:{port}/v1", api_key="{api_key}")')
+    print(
+        f"MCP server: http://127.0.0.1:{port}/mcp (try: PORT={port} uv run samples/mcp_client.py)"
+    )
     host.serve(host="127.0.0.1", port=port)
 
 

@@ -54,6 +54,7 @@ def test_quickstart_prints_how_to_call_it(quickstart: SampleProcess) -> None:
     assert f'OpenAI(base_url="{base}/v1", api_key="unused")' in output
     assert "trusted" in output
     assert "offline" in output
+    assert f"MCP server: {base}/mcp" in output
 
 
 def test_quickstart_prints_an_access_line_per_request(quickstart: SampleProcess) -> None:
@@ -87,9 +88,10 @@ def test_an_openai_client_with_a_v1_base_url_works_against_it(quickstart: Sample
 def test_the_root_shows_what_the_quickstart_serves(quickstart: SampleProcess) -> None:
     index = httpx.get(quickstart.base_url).json()
     assert index["target"] == {"kind": "agent", "name": "quickstart"}
-    [responses] = index["channels"]
+    responses, mcp = index["channels"]
     assert responses["paths"][:2] == ["/responses", "/v1/responses"]
     assert "/v1/models" in responses["paths"]
+    assert mcp == {"name": "mcp", "paths": ["/mcp"]}
 
 
 def run_caller(script: str, quickstart: SampleProcess) -> str:
@@ -123,6 +125,20 @@ def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> No
     assert re.search(r"^\[cancel\] (cancelled|completed)$", stdout, re.MULTILINE)
     assert "[conversation] Echo: Do you remember me? (turn 2)" in stdout
     assert "[conversation] 3 items" in stdout
+
+
+def test_mcp_client_sample_runs_against_it(quickstart: SampleProcess) -> None:
+    lines = run_caller("samples/mcp_client.py", quickstart).splitlines()
+    assert lines == [
+        "[server] quickstart; tools: quickstart, new, reset",
+        "[call] Echo: Hello over MCP (turn 1)",
+        "[call] Echo: And again (turn 2)",
+        "[progress] Echo: Stream this reply (turn 3)",
+        "[result] Echo: Stream this reply (turn 3)",
+        "[reset] Started a new conversation.",
+        "[call] Echo: Fresh start (turn 1)",
+        "[conversation] Echo: Back again (turn 2)",
+    ]
 
 
 def test_function_tools_sample_answers_the_agents_call_against_it(

@@ -66,7 +66,7 @@ from ._wire import (
     json_response,
     read_body,
 )
-from ._workflow_requests import WorkflowInputError
+from ._workflow_requests import RESPONSE_SCHEMA_PROPERTY, WorkflowInputError
 
 if TYPE_CHECKING:
     from ._jwt import JWTAuthenticator
@@ -76,6 +76,7 @@ __all__ = [
     "ISOLATION_HEADER_CHAT",
     "ISOLATION_HEADER_USER",
     "ISOLATION_KEYS_ATTRIBUTE",
+    "RESPONSE_SCHEMA_PROPERTY",
     "AgentFrameworkHost",
     "ApiKeyAuthenticator",
     "AuthenticationFailed",

@@ -1,7 +1,9 @@
 """A workflow's requests for outside input (``ctx.request_info``), as calls a client answers.
 
 A request still pending after a turn is surfaced as a ``function_call`` content: ``call_id``
-is the request id, ``name`` the request data's type name, ``arguments`` the data as JSON.
+is the request id, ``name`` the request data's type name, ``arguments`` the data as JSON,
+and ``additional_properties["response_schema"]`` the JSON schema of the answer it expects
+(for a channel that asks a person through a form).
 The next turn answers with ``function_result`` contents naming those call ids; each result
 is converted to the response type the request declared, and the workflow resumes with them.
 """
@@ -19,16 +21,22 @@ from agent_framework._workflows._typing_utils import (  # pyright: ignore[report
     is_instance_of,
     try_coerce_to_type,
 )
+from pydantic import PydanticUserError, TypeAdapter
 
 from ._wire import WireError, decode_json
 
 __all__ = [
+    "RESPONSE_SCHEMA_PROPERTY",
     "WorkflowInputError",
     "checkpoint_types",
     "pending_requests",
     "request_calls",
+    "response_schema",
     "workflow_answers",
 ]
+
+RESPONSE_SCHEMA_PROPERTY = "response_schema"
+"""The ``additional_properties`` key of a request's call holding its answer's JSON schema."""
 
 
 class WorkflowInputError(ValueError):
@@ -64,9 +72,24 @@ def request_calls(pending: Mapping[str, WorkflowEvent[Any]]) -> list[Content]:
             arguments=json.dumps(
                 _jsonable(event.data), default=str, ensure_ascii=False, allow_nan=False
             ),
+            additional_properties=_schema_property(event.response_type),
         )
         for request_id, event in pending.items()
     ]
+
+
+def response_schema(response_type: Any) -> dict[str, Any] | None:
+    """The JSON schema of an answer of ``response_type``; ``None`` when it has none."""
+    try:
+        schema = TypeAdapter(response_type).json_schema()
+    except (PydanticUserError, TypeError, ValueError):
+        return None
+    return schema
+
+
+def _schema_property(response_type: Any) -> dict[str, Any] | None:
+    schema = response_schema(response_type)
+    return None if schema is None else {RESPONSE_SCHEMA_PROPERTY: schema}
 
 
 def workflow_answers(

@@ -9,8 +9,17 @@ from typing import Any
 
 import pytest
 from agent_framework import Agent, AgentResponse, Content, Message, WorkflowEvent
-from agent_framework_hosting import ChannelContext, HostedRunResult, WorkflowInputError
-from agent_framework_hosting._workflow_requests import request_calls, workflow_answers
+from agent_framework_hosting import (
+    RESPONSE_SCHEMA_PROPERTY,
+    ChannelContext,
+    HostedRunResult,
+    WorkflowInputError,
+)
+from agent_framework_hosting._workflow_requests import (
+    request_calls,
+    response_schema,
+    workflow_answers,
+)
 from agent_framework_hosting.testing import OfflineChatClient, ReviewRequest, review_workflow
 from echo_channel import echo_context, echo_turn
 
@@ -39,6 +48,15 @@ async def test_a_pending_request_ends_the_turn_as_a_function_call() -> None:
     assert call.name == "ReviewRequest"
     assert call.call_id
     assert json.loads(str(call.arguments)) == {"draft": "Draft 1: essay", "reviewer": 1}
+
+
+async def test_a_pending_request_names_the_schema_of_its_answer() -> None:
+    [call] = await ask(echo_context(lambda: review_workflow()))
+    assert call.additional_properties[RESPONSE_SCHEMA_PROPERTY] == {"type": "boolean"}
+
+
+def test_a_response_type_without_a_json_schema_has_none() -> None:
+    assert response_schema(type(lambda: None)) is None
 
 
 async def test_the_answer_resumes_the_workflow_which_finishes_the_turn() -> None:
