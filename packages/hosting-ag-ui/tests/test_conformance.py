@@ -38,9 +38,7 @@ class TestAGUIConformance(ChannelConformanceTests):
         answer = await post_run(running.client, run_input(conversation, sent))
         if answer.status != 200:
             return ChannelReply("", True, answer.status, answer.raw)
-        deltas = [
-            event.delta for event in answer.events if event.type.value == "TEXT_MESSAGE_CONTENT"
-        ]
+        deltas = [event.delta for event in answer.of(TextMessageContentEvent)]
         reply = "".join(deltas)
         for snapshot in answer.of(MessagesSnapshotEvent):  # what the thread keeps, hooked
             ids = [message.id for message in snapshot.messages]
