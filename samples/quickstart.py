@@ -1,7 +1,9 @@
-"""Serve an agent through the OpenAI Responses API on 127.0.0.1:$PORT (default 8000).
+"""Serve an agent on 127.0.0.1:$PORT (default 8000): a web chat, AG-UI, the Responses API.
 
-The API answers at /responses and at /v1/responses (for clients configured with a /v1
-base URL); GET / lists what is served, GET /v1/models the agent as a model.
+Open http://127.0.0.1:8000/ in a browser to talk to the agent: the web chat page speaks
+AG-UI to /ag-ui, and a reply keeps going if you reload. The Responses API answers at
+/responses and at /v1/responses (for clients configured with a /v1 base URL);
+GET /index.json lists what is served, GET /v1/models the agent as a model.
 
 Offline by default: without OPENAI_API_KEY the agent runs on the deterministic offline
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
@@ -12,6 +14,7 @@ OFFLINE_DELAY=<seconds> before each streamed piece, OFFLINE_CHUNKS=<n> pieces pe
 
     uv run samples/quickstart.py
     uv run samples/call_quickstart.py      # in another terminal
+    uv run samples/ag_ui_client.py         # the AG-UI endpoint from Python
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from agent_framework import Agent, tool
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_ag_ui import AGUIChannel
 from agent_framework_hosting_responses import ResponsesChannel
 
 
@@ -55,11 +59,12 @@ def main() -> None:
     # its own conversation with the x-agent-chat-isolation-key header.
     host = AgentFrameworkHost(
         agent,
-        channels=[ResponsesChannel()],
+        channels=[AGUIChannel(page_path="/"), ResponsesChannel()],
         state_dir=os.environ.get("STATE_DIR") or None,
         trust_isolation_headers=True,
     )
     mode = "OpenAI" if os.environ.get("OPENAI_API_KEY") else "offline (no key, no network)"
+    print(f"Open http://127.0.0.1:{port}/ in a browser")
     print(f"Agent: {mode}")
     print("Isolation headers are trusted (loopback only): x-agent-chat-isolation-key")
     print("  names a conversation; previous_response_id continues one too.")
