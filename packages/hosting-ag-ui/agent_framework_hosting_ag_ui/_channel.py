@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
+from ag_ui.core import RunAgentInput
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
     AuthenticationFailed,
@@ -32,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from ._errors import AGUIError, host_error
 from ._page import WebChatPage
-from ._parse import check_id, parse_run_input, turn_of
+from ._parse import RunTurn, check_id, parse_run_input, turn_of
 from ._runs import Run, Runs
 from ._threads import Threads, isolation_key, run_key, thread_view
 
@@ -174,35 +175,13 @@ class _Endpoints:
                 takes_options=self._context.target_takes_options,
             )
             state = _state_of(run_input.state, record.get("state"))
-            options: dict[str, Any] = {}
-            if turn.tools:
-                options["tools"] = turn.tools
-            if turn.instructions:
-                options["instructions"] = turn.instructions
-            channel_request = ChannelRequest(
-                channel=self._channel.name,
-                operation="message.create",
-                input=turn.messages,
-                session=ChannelSession(isolation_key=isolation_key(thread_id, partition)),
-                options=options or None,
-                metadata={"thread_id": thread_id, "run_id": run_input.run_id},
-                attributes={} if keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: keys},
-                stream=True,
-                identity=ChannelIdentity(
-                    channel=self._channel.name,
-                    native_id=principal.subject if principal else "anonymous",
-                    attributes={"thread_id": thread_id},
-                ),
-                principal=principal,
-            )
+            run_request = self._run_request(run_input, turn, principal, keys, partition)
             try:
-                await self._context.check_input(channel_request)
+                await self._context.check_input(run_request)
             except WorkflowInputError as error:
                 raise AGUIError(str(error)) from None
             key = run_key(run_input.run_id, partition)
-            await self.runs.start(
-                Run(key, partition, run_input, turn.added, state, channel_request)
-            )
+            await self.runs.start(Run(key, partition, run_input, turn.added, state, run_request))
         except AGUIError as error:
             return error.response()
         return _event_stream(self._followed(key, partition))
@@ -264,6 +243,38 @@ class _Endpoints:
             return error.response()
         await self._context.reset_session(isolation_key(thread_id, partition))
         return json_response({"threadId": thread_id, "deleted": True})
+
+    def _run_request(
+        self,
+        run_input: RunAgentInput,
+        turn: RunTurn,
+        principal: Principal | None,
+        keys: IsolationKeys,
+        partition: str | None,
+    ) -> ChannelRequest:
+        """The host's request for a turn of the thread, in the caller's partition."""
+        thread_id = run_input.thread_id
+        options: dict[str, Any] = {}
+        if turn.tools:
+            options["tools"] = turn.tools
+        if turn.instructions:
+            options["instructions"] = turn.instructions
+        return ChannelRequest(
+            channel=self._channel.name,
+            operation="message.create",
+            input=turn.messages,
+            session=ChannelSession(isolation_key=isolation_key(thread_id, partition)),
+            options=options or None,
+            metadata={"thread_id": thread_id, "run_id": run_input.run_id},
+            attributes={} if keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: keys},
+            stream=True,
+            identity=ChannelIdentity(
+                channel=self._channel.name,
+                native_id=principal.subject if principal else "anonymous",
+                attributes={"thread_id": thread_id},
+            ),
+            principal=principal,
+        )
 
     async def _caller(self, request: Request) -> tuple[Principal | None, IsolationKeys, str | None]:
         """Who calls, the isolation keys a trusted front end gave, and their partition.

@@ -154,8 +154,9 @@ class Runs:
                         await _append(writer, events.state_delta(tracker.changes()))
                     final = await stream.get_final_response()
             await _append(writer, events.state_delta(tracker.changes()))
+            # The thread's history and this run's input: what a messages snapshot shows.
             record = await self._threads.get(run.partition, thread) or {}
-            earlier = [*record.get("messages", []), *record["runs"][run_id]["input"]]
+            earlier = [*record.get("messages", []), *(wire_dict(m) for m in run.added)]
             closing, output, interrupts = events.finish(final.result, earlier)
             await self._threads.end(
                 run.partition, thread, run_id, output, state=tracker.state, interrupts=interrupts
