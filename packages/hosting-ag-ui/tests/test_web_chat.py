@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from agent_framework import Agent, tool
 from agent_framework_hosting import AgentFrameworkHost
-from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
+from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient, review_workflow
 from agent_framework_hosting_ag_ui import AGUIChannel
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
@@ -53,7 +53,7 @@ def agent(**options: Any) -> Agent:
 
 
 @contextmanager
-def chat(target: Agent, **host_options: Any) -> Generator[tuple[Page, str]]:
+def chat(target: Any, **host_options: Any) -> Generator[tuple[Page, str]]:
     """A page of the web chat at ``/`` of a host serving ``target``, in a fresh browser."""
     executable = require_chromium()
     host = AgentFrameworkHost(target, channels=[AGUIChannel(page_path="/")], **host_options)
@@ -157,6 +157,16 @@ def test_an_agent_failure_is_shown_as_an_error_without_internals() -> None:
         alert = page.get_by_role("alert")
         expect(alert).to_contain_text("The agent failed to answer.")
         assert SECRET not in page.content()
+
+
+def test_a_workflows_question_is_answered_from_the_page() -> None:
+    with chat(lambda: review_workflow()) as (page, _):
+        send(page, "my essay")
+        question = page.get_by_role("group", name="The agent asks for an answer")
+        expect(question).to_contain_text('"reviewer": 1')
+        question.get_by_role("button", name="Approve").click()
+        expect(assistant(page).last).to_have_text("Approved by reviewer 1: Draft 1: my essay")
+        expect(question).to_have_count(0)
 
 
 def test_a_host_that_needs_a_key_asks_for_it_and_keeps_it() -> None:
