@@ -203,7 +203,10 @@ def test_the_screenshot_of_the_docs() -> None:
         expect(assistant(page)).to_have_count(2)
         expect(page.locator('.message[data-streaming="true"]')).to_have_count(0)
         page.locator(".tool-call summary").click()
-        shot = page.screenshot()
+        expect(page.locator(".tool-call[open]")).to_have_count(1)
+        page.mouse.move(0, 0)
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        shot = page.screenshot(animations="disabled", caret="hide")
     assert shot.startswith(b"\x89PNG")
     target = DOCS / "web-chat.png"
     if not target.exists() or target.read_bytes() != shot:
