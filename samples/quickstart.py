@@ -1,8 +1,10 @@
-"""Serve an agent through the OpenAI Responses API and MCP on 127.0.0.1:$PORT (default 8000).
+"""Serve an agent on 127.0.0.1:$PORT (default 8000): a web chat, AG-UI, Responses, MCP.
 
-The API answers at /responses and at /v1/responses (for clients configured with a /v1
-base URL); the MCP server at /mcp (Streamable HTTP); GET / lists what is served,
-GET /v1/models the agent as a model.
+Open http://127.0.0.1:8000/ in a browser to talk to the agent: the web chat page speaks
+AG-UI to /ag-ui, and a reply keeps going if you reload. The Responses API answers at
+/responses and at /v1/responses (for clients configured with a /v1 base URL); the MCP
+server at /mcp (Streamable HTTP); GET /index.json lists what is served, GET /v1/models
+the agent as a model.
 
 Offline by default: without OPENAI_API_KEY the agent runs on the deterministic offline
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
@@ -21,6 +23,7 @@ principal's responses and conversations apart (see docs/auth.md).
     uv run samples/quickstart.py
     uv run samples/call_quickstart.py      # in another terminal
     uv run samples/mcp_client.py           # the same agent as an MCP tool
+    uv run samples/ag_ui_client.py         # the AG-UI endpoint from Python
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 from agent_framework import Agent, tool
 from agent_framework_hosting import AgentFrameworkHost, ApiKeyAuthenticator
 from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_ag_ui import AGUIChannel
 from agent_framework_hosting_mcp import MCPChannel
 from agent_framework_hosting_responses import ResponsesChannel
 
@@ -78,13 +82,14 @@ def main() -> None:
     # principal's partition when keys are required).
     host = AgentFrameworkHost(
         agent,
-        channels=[ResponsesChannel(), MCPChannel()],
+        channels=[AGUIChannel(page_path="/"), ResponsesChannel(), MCPChannel()],
         state_dir=os.environ.get("STATE_DIR") or None,
         state_store=shared_state(),
         trust_isolation_headers=True,
         auth=auth,
     )
     mode = "OpenAI" if os.environ.get("OPENAI_API_KEY") else "offline (no key, no network)"
+    print(f"Open http://127.0.0.1:{port}/ in a browser")
     print(f"Agent: {mode}")
     if os.environ.get("REDIS_URL"):
         print(f"State: Redis at {os.environ['REDIS_URL']}: run more replicas with other PORTs")

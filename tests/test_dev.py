@@ -96,6 +96,12 @@ def test_dev_prints_the_urls_and_the_channels_it_skipped(dev: DevProcess) -> Non
     assert f"  mcp        {dev.base_url}/mcp" in output
 
 
+def test_dev_serves_the_web_chat_at_the_root(dev: DevProcess) -> None:
+    page = httpx.get(f"{dev.base_url}/")
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<meta name="ag-ui-endpoint" content="/ag-ui">' in page.text
+
+
 def test_dev_restarts_the_server_when_the_file_changes(dev: DevProcess, app_file: Path) -> None:
     assert model_ids(dev.base_url) == ["first"]
     app_file.write_text(APP.format(name="second"))

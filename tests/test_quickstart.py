@@ -85,13 +85,27 @@ def test_an_openai_client_with_a_v1_base_url_works_against_it(quickstart: Sample
     assert final.output_text == "Echo: Stream it (turn 2)"
 
 
-def test_the_root_shows_what_the_quickstart_serves(quickstart: SampleProcess) -> None:
-    index = httpx.get(quickstart.base_url).json()
+def test_the_index_shows_what_the_quickstart_serves(quickstart: SampleProcess) -> None:
+    index = httpx.get(f"{quickstart.base_url}/index.json").json()
     assert index["target"] == {"kind": "agent", "name": "quickstart"}
-    responses, mcp = index["channels"]
+    ag_ui, responses, mcp = index["channels"]
+    assert ag_ui == {"name": "ag-ui", "paths": ["/ag-ui", "/"]}
     assert responses["paths"][:2] == ["/responses", "/v1/responses"]
     assert "/v1/models" in responses["paths"]
     assert mcp == {"name": "mcp", "paths": ["/mcp"]}
+
+
+def test_the_root_is_the_web_chat(quickstart: SampleProcess) -> None:
+    page = httpx.get(quickstart.base_url)
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<meta name="ag-ui-endpoint" content="/ag-ui">' in page.text
+
+
+def test_quickstart_says_first_where_to_open_it_in_a_browser(quickstart: SampleProcess) -> None:
+    output = quickstart.kill()
+    urls = re.findall(r"http://127\.0\.0\.1:\d+\S*", output)
+    assert output.splitlines()[0] == f"Open http://127.0.0.1:{quickstart.port}/ in a browser"
+    assert urls[0] == f"http://127.0.0.1:{quickstart.port}/"
 
 
 def run_caller(script: str, quickstart: SampleProcess) -> str:
@@ -139,6 +153,20 @@ def test_mcp_client_sample_runs_against_it(quickstart: SampleProcess) -> None:
         "[call] Echo: Fresh start (turn 1)",
         "[conversation] Echo: Back again (turn 2)",
     ]
+
+
+def test_ag_ui_client_sample_runs_against_it(quickstart: SampleProcess) -> None:
+    lines = run_caller("samples/ag_ui_client.py", quickstart).splitlines()
+    assert lines[0] == "[turn] Echo: Hello over AG-UI (turn 1)"
+    assert lines[1] == "[tool] current_time"
+    assert lines[2].startswith("[tool result] ")
+    assert lines[3].startswith("[turn] Tool current_time returned: ")
+    assert lines[4].startswith("[resumed after event 2] ")
+    assert lines[4].endswith("Carry on without me (turn 3) (RUN_FINISHED)")
+    assert (
+        lines[5]
+        == "[history] Hello over AG-UI: user assistant user assistant tool assistant user assistant"
+    )
 
 
 def test_function_tools_sample_answers_the_agents_call_against_it(

@@ -27,7 +27,7 @@ from ._commands import builtin_commands
 from ._context import ChannelContext, RunServices
 from ._errors import ErrorShapes
 from ._exchange import ExchangeGuard
-from ._index import index_route
+from ._index import index_routes
 from ._isolation import trusted_platform_detected
 from ._limits import RunLimiter, RunLimits, TooManyRuns
 from ._paths import resolve_state_paths
@@ -195,7 +195,7 @@ class AgentFrameworkHost:
                 routes.extend(_mount(path, mounted))
                 self._served.append((channel.name, _shown(path)))
             shapes.claim([channel.path, *contribution.mounts], contribution.error_response)
-        routes.append(index_route(self._target, [c.name for c in self.channels], self._served))
+        routes.extend(index_routes(self._target, [c.name for c in self.channels], self._served))
         refused = cast("ExceptionHandler", shapes.caller_refused)  # a Response, or None
         app = Starlette(
             routes=routes,

@@ -1,4 +1,4 @@
-"""The host's index: what its app serves, listed at ``GET /``."""
+"""The host's index: what its app serves, listed at ``GET /`` and ``GET /index.json``."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from starlette.routing import Route
 
 from ._targets import TargetInfo
 
-__all__ = ["index_route"]
+__all__ = ["index_routes"]
 
 
-def index_route(
+def index_routes(
     target: TargetInfo, channels: Sequence[str], paths: Sequence[tuple[str, str]]
-) -> Route:
-    """``GET /``: the target, and each channel with the paths it serves (maybe none).
+) -> list[Route]:
+    """``GET /`` and ``GET /index.json``: the target, and each channel with its paths.
 
     ``paths`` are ``(channel name, path)`` pairs in the order they were mounted. The
-    route goes after every channel's, so a channel serving ``/`` itself keeps it.
+    routes go after every channel's, so a channel serving ``/`` itself (a web page)
+    keeps it, and the index stays at ``/index.json``.
     """
     served: dict[str, list[str]] = {name: [] for name in channels}
     for name, path in paths:
@@ -33,4 +34,4 @@ def index_route(
     async def index(_request: Request) -> JSONResponse:
         return JSONResponse(body)
 
-    return Route("/", index, methods=["GET"])
+    return [Route("/", index, methods=["GET"]), Route("/index.json", index, methods=["GET"])]

@@ -14,6 +14,7 @@ from agent_framework_hosting import (
     AgentFrameworkHost,
     ChannelCommand,
     ChannelCommandContext,
+    ChannelContext,
     ChannelContribution,
     HostStatePaths,
     MemoryStateStore,
@@ -410,6 +411,28 @@ def test_the_index_gives_way_to_a_channel_at_the_root() -> None:
         index = httpx.get(f"{server.base_url}/")
     assert posted.json()["text"] == "Echo: root (turn 1)"
     assert index.json()["channels"] == [{"name": "echo", "paths": ["/"]}]
+
+
+class PageChannel:
+    """A channel with a page for people at ``/`` (mounted beside its own path)."""
+
+    name = "page"
+    path = "/page"
+
+    def contribute(self, context: ChannelContext) -> ChannelContribution:
+        async def page(_request: Request) -> PlainTextResponse:
+            return PlainTextResponse("a page for people")
+
+        return ChannelContribution(mounts={"/": [Route("/", page, methods=["GET"])]})
+
+
+def test_the_index_is_at_index_json_beside_a_page_at_the_root() -> None:
+    host = AgentFrameworkHost(agent(), channels=[PageChannel()])
+    with LoopbackServer(host.app) as server:
+        page = httpx.get(f"{server.base_url}/")
+        index = httpx.get(f"{server.base_url}/index.json")
+    assert page.text == "a page for people"
+    assert index.json()["channels"] == [{"name": "page", "paths": ["/"]}]
 
 
 def test_the_index_names_a_workflow_by_its_own_name() -> None:

@@ -102,6 +102,8 @@ class ChannelConformanceTests:
 
     supports_streaming: ClassVar[bool] = True
     """Whether :meth:`send_turn` can stream; streaming tests are skipped otherwise."""
+    always_streams: ClassVar[bool] = False
+    """Whether every turn streams (a protocol without another answer): hooks see updates."""
     trust_isolation_headers: ClassVar[bool] = False
     """Passed to the host; set it when the channel's continuity relies on those headers."""
     authentication: ClassVar[Literal["host", "channel", "platform"]] = "host"
@@ -282,7 +284,7 @@ class ChannelConformanceTests:
         kinds = [kind for kind, _ in recorded]
         assert kinds[0] == "run"
         assert kinds[-1] == "response"
-        assert ("update" in kinds) == stream
+        assert ("update" in kinds) == (stream or self.always_streams)
         run_call, response_call = recorded[0][1], recorded[-1][1]
         assert isinstance(run_call["request"], ChannelRequest)
         assert isinstance(run_call["target"], Agent)

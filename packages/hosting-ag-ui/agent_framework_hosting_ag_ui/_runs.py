@@ -1,0 +1,206 @@
+"""AG-UI runs that outlive their request: run in the background, logged, followed from anywhere.
+
+Every run starts as a core ``BackgroundRuns`` run that writes its events to a core
+``RunLog``; the request that started it follows the log like any reconnect does, so a
+client that goes away loses nothing: the run goes on (or is cancelled, as the channel is
+configured), and ``GET {path}/runs/{runId}`` with ``Last-Event-ID`` replays what it missed
+and follows the rest, from any process sharing the state store. A run whose process died
+is settled once, by whoever looks at it next: its log ends with ``RUN_ERROR``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from ag_ui.core import BaseEvent, RunAgentInput, RunErrorEvent
+from ag_ui.core import Message as AGUIMessage
+from agent_framework_hosting import (
+    BackgroundRuns,
+    ChannelContext,
+    ChannelRequest,
+    ConversationBusy,
+    RunLog,
+    RunLogWriter,
+    WorkflowInputError,
+)
+
+from ._errors import AGENT_FAILED, INTERRUPTED, AGUIError
+from ._render import RunEvents, encoded, is_terminal, wire_dict
+from ._shared_state import StateTracker
+from ._threads import Threads
+
+__all__ = ["KEEPALIVE", "Run", "Runs"]
+
+logger = logging.getLogger("agent_framework.hosting.ag-ui")
+
+KEEPALIVE = b": keep-alive\n\n"
+"""An SSE comment: keeps proxies and clients from timing a silent stream out."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run ready to start: where it lives, what it adds, and the request to run."""
+
+    key: str
+    """Its key in the store (``run_key``): the run id inside the caller's partition."""
+    partition: str | None
+    run_input: RunAgentInput
+    added: Sequence[AGUIMessage]
+    state: dict[str, Any]
+    request: ChannelRequest
+
+
+class Runs:
+    """One host's AG-UI runs: started, followed, cancelled, settled when orphaned."""
+
+    def __init__(
+        self,
+        context: ChannelContext,
+        threads: Threads,
+        *,
+        keepalive_seconds: float,
+        lease_seconds: float,
+    ) -> None:
+        self._context = context
+        self._threads = threads
+        self._store = context.state_store
+        self._keepalive = keepalive_seconds
+        self._log = RunLog(self._store, "ag-ui")
+        self._runs = BackgroundRuns(
+            self._store, "ag-ui", settle=self._settle, lease_seconds=lease_seconds
+        )
+        self._cancelling: set[asyncio.Task[Any]] = set()
+
+    async def start(self, run: Run) -> None:
+        """Claim the run's id, record it in its thread, and run it in the background.
+
+        Raises:
+            AGUIError: The caller already has a run with this id (409).
+
+        """
+        claim = {
+            "partition": run.partition,
+            "threadId": run.run_input.thread_id,
+            "runId": run.run_input.run_id,
+        }
+        if await self._store.write(self._info(run.key), claim, version=None) is None:
+            raise AGUIError(
+                f"Run {run.run_input.run_id!r} already exists: give each run a new 'runId'.",
+                code="run_exists",
+                status=409,
+            )
+        writer = await self._log.open(run.key, run.partition)
+        events = RunEvents(
+            run.run_input.thread_id,
+            run.run_input.run_id,
+            calls_are_requests=not self._context.target_takes_options,
+        )
+        added = [wire_dict(message) for message in run.added]
+        thread = run.run_input.thread_id
+        await self._threads.begin(run.partition, thread, run.run_input.run_id, added, run.state)
+        await _append(writer, events.started(run.added, run.state))
+        await self._runs.start(run.key, self._work(run, events, writer))
+
+    async def exists(self, key: str, partition: str | None) -> bool:
+        """Whether ``key`` names a run (with its log) in ``partition``."""
+        return await self._log.exists(key, partition)
+
+    async def follow(self, key: str, partition: str | None, *, after: int) -> AsyncIterator[bytes]:
+        """The run's events after index ``after`` as SSE frames (``id`` the index), live."""
+        index = after
+        entries = self._log.follow(
+            key,
+            partition,
+            after=after,
+            keepalive=self._keepalive,
+            on_silence=lambda: self._runs.settle_if_orphaned(key),
+        )
+        async for entry in entries:
+            if entry is None:
+                yield KEEPALIVE
+                continue
+            index += 1
+            yield f"id: {index}\ndata: {entry}\n\n".encode()
+            if is_terminal(entry):
+                return
+
+    async def cancel(self, key: str) -> bool:
+        """Stop the run wherever it runs; whether it was running."""
+        return await self._runs.cancel(key)
+
+    def cancel_later(self, key: str) -> None:
+        """Cancel the run without waiting (its client went away)."""
+        task = asyncio.create_task(self._runs.cancel(key))
+        self._cancelling.add(task)
+        task.add_done_callback(self._cancelling.discard)
+
+    async def stop_all(self) -> None:
+        """Cancel every run of this process (at shutdown)."""
+        await self._runs.stop_all()
+
+    async def _work(self, run: Run, events: RunEvents, writer: RunLogWriter) -> None:
+        thread, run_id = run.run_input.thread_id, run.run_input.run_id
+        tracker = StateTracker(run.state)
+        try:
+            with tracker.bound():
+                stream = await self._context.run_stream(run.request, protocol_request=run.run_input)
+                async with stream:
+                    async for update in stream:
+                        await _append(writer, events.update(update))
+                        await _append(writer, events.state_delta(tracker.changes()))
+                    final = await stream.get_final_response()
+            await _append(writer, events.state_delta(tracker.changes()))
+            # The thread's history and this run's input: what a messages snapshot shows.
+            record = await self._threads.get(run.partition, thread) or {}
+            earlier = [*record.get("messages", []), *(wire_dict(m) for m in run.added)]
+            closing, output, interrupts = events.finish(final.result, earlier)
+            await self._threads.end(
+                run.partition, thread, run_id, output, state=tracker.state, interrupts=interrupts
+            )
+            await _append(writer, closing)
+        except asyncio.CancelledError:
+            await self._threads.end(run.partition, thread, run_id, state=tracker.state)
+            await _append(writer, events.cancelled())
+            await writer.close()
+            raise
+        except Exception as error:
+            message, code = _fault(error, run_id)
+            await self._threads.end(run.partition, thread, run_id, state=tracker.state)
+            await _append(writer, events.failed(message, code))
+        await writer.close()
+
+    async def _settle(self, key: str) -> None:
+        """End the run of a process that died: its thread, then its log with ``RUN_ERROR``."""
+        info = await self._store.get(self._info(key))
+        if not isinstance(info, dict):
+            return
+        claim = cast("dict[str, Any]", info)
+        await self._threads.end(claim["partition"], claim["threadId"], claim["runId"])
+        writer = await self._log.writer(key)
+        entries = await self._log.entries(key)
+        if writer is None or (entries and is_terminal(entries[-1])):
+            return
+        await writer.append(encoded(RunErrorEvent(message=INTERRUPTED, code="interrupted")))
+        await writer.close()
+
+    def _info(self, key: str) -> str:
+        return f"ag-ui:runinfo:{key}"
+
+
+async def _append(writer: RunLogWriter, events: Sequence[BaseEvent]) -> None:
+    for event in events:
+        await writer.append(encoded(event))
+
+
+def _fault(error: Exception, run_id: str) -> tuple[str, str]:
+    """What the caller learns of a failed run; an agent's failure is only logged."""
+    if isinstance(error, ConversationBusy):
+        return str(error), "conversation_busy"
+    if isinstance(error, WorkflowInputError):
+        return str(error), "invalid_request"
+    logger.exception("AG-UI run %s failed", run_id)
+    return AGENT_FAILED, "agent_failed"
