@@ -113,12 +113,7 @@ class A2AChannel:
             ("response_hook", response_hook),
             ("stream_update_hook", stream_update_hook),
         ):
-            given: object = hook
-            if (
-                given is not None
-                and not callable(given)
-                and not isinstance(given, ChannelStreamRunHook)
-            ):
+            if hook is not None and not callable(hook) and not hasattr(hook, "open_run"):
                 raise TypeError(f"{hook_name} must be callable, got {type(hook).__name__}")
         positive = {
             "max_body_bytes": max_body_bytes,
