@@ -47,10 +47,7 @@ def user_message(
 
 def send_request(message: Message, **configuration: Any) -> SendMessageRequest:
     """A send request of ``message`` with ``configuration`` fields."""
-    request = SendMessageRequest(message=message)
-    for field, value in configuration.items():
-        setattr(request.configuration, field, value)
-    return request
+    return SendMessageRequest(message=message, configuration=configuration)
 
 
 def artifact_text(task: Task) -> str:
