@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -81,7 +81,7 @@ class Served:
         transport: str = JSONRPC,
         streaming: bool = True,
         headers: dict[str, str] | None = None,
-    ) -> AsyncIterator[Client]:
+    ) -> AsyncGenerator[Client]:
         """The SDK's client for the agent, discovered from its card."""
         all_headers = {"A2A-Version": "1.0", **(headers or {})}
         async with httpx.AsyncClient(headers=all_headers, timeout=30) as http:
@@ -102,7 +102,7 @@ async def serving(
     *,
     channel: Channel | None = None,
     **host_options: Any,
-) -> AsyncIterator[Served]:
+) -> AsyncGenerator[Served]:
     """Serve ``target`` (default: an offline agent) with the A2A channel on a loopback port."""
     host = AgentFrameworkHost(
         target if target is not None else Agent(client=OfflineChatClient(), name="helper"),

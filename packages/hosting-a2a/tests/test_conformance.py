@@ -83,10 +83,14 @@ class TestA2AConformance(ChannelConformanceTests):
                 if not whole:
                     deltas.append(chunk)
                 artifacts = [
-                    a for a in task.get("artifacts", []) if a["artifactId"] != update["artifact"]["artifactId"]
+                    a
+                    for a in task.get("artifacts", [])
+                    if a["artifactId"] != update["artifact"]["artifactId"]
                 ]
                 previous = [
-                    a for a in task.get("artifacts", []) if a["artifactId"] == update["artifact"]["artifactId"]
+                    a
+                    for a in task.get("artifacts", [])
+                    if a["artifactId"] == update["artifact"]["artifactId"]
                 ]
                 if update.get("append") and previous:
                     previous[0]["parts"].extend(update["artifact"]["parts"])

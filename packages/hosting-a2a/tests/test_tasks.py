@@ -185,7 +185,7 @@ async def test_resubscribing_after_a_dropped_stream_loses_and_repeats_nothing(
                 seen.append(event)
                 if event.HasField("artifact_update"):
                     break  # the client drops the connection mid-stream
-            await stream.aclose()
+            await stream.aclose()  # type: ignore[attr-defined]
         task_id = seen[0].task.id
         async with served.client(transport=transport) as client:
             later = await collect(client.subscribe(SubscribeToTaskRequest(id=task_id)))
