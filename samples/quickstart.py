@@ -1,7 +1,8 @@
-"""Serve an agent through the OpenAI Responses API on 127.0.0.1:$PORT (default 8000).
+"""Serve an agent through the OpenAI Responses API and A2A on 127.0.0.1:$PORT (default 8000).
 
 The API answers at /responses and at /v1/responses (for clients configured with a /v1
-base URL); GET / lists what is served, GET /v1/models the agent as a model.
+base URL); GET / lists what is served, GET /v1/models the agent as a model. The agent is
+an A2A agent at /a2a too, its card at /.well-known/agent-card.json.
 
 Offline by default: without OPENAI_API_KEY the agent runs on the deterministic offline
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
@@ -12,6 +13,7 @@ OFFLINE_DELAY=<seconds> before each streamed piece, OFFLINE_CHUNKS=<n> pieces pe
 
     uv run samples/quickstart.py
     uv run samples/call_quickstart.py      # in another terminal
+    uv run samples/a2a_client.py           # the same agent over A2A
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from agent_framework import Agent, tool
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_a2a import A2AChannel
 from agent_framework_hosting_responses import ResponsesChannel
 
 
@@ -55,7 +58,7 @@ def main() -> None:
     # its own conversation with the x-agent-chat-isolation-key header.
     host = AgentFrameworkHost(
         agent,
-        channels=[ResponsesChannel()],
+        channels=[ResponsesChannel(), A2AChannel()],
         state_dir=os.environ.get("STATE_DIR") or None,
         trust_isolation_headers=True,
     )
@@ -69,6 +72,8 @@ def main() -> None:
         '-d \'{"model": "agent", "input": "Hello"}\''
     )
     print(f'  or: OpenAI(base_url="http://127.0.0.1:{port}/v1", api_key="unused")')
+    print(f"A2A agent card: http://127.0.0.1:{port}/.well-known/agent-card.json")
+    print(f"  try: PORT={port} uv run samples/a2a_client.py")
     host.serve(host="127.0.0.1", port=port)
 
 

@@ -49,6 +49,7 @@ def test_quickstart_prints_how_to_call_it(quickstart: SampleProcess) -> None:
     assert f"  responses  {base}/responses\n" in output
     assert f"  responses  {base}/v1/responses\n" in output
     assert f'OpenAI(base_url="{base}/v1", api_key="unused")' in output
+    assert f"A2A agent card: {base}/.well-known/agent-card.json" in output
     assert "trusted" in output
     assert "offline" in output
 
@@ -84,9 +85,11 @@ def test_an_openai_client_with_a_v1_base_url_works_against_it(quickstart: Sample
 def test_the_root_shows_what_the_quickstart_serves(quickstart: SampleProcess) -> None:
     index = httpx.get(quickstart.base_url).json()
     assert index["target"] == {"kind": "agent", "name": "quickstart"}
-    [responses] = index["channels"]
+    channels = {channel["name"]: channel for channel in index["channels"]}
+    responses = channels["responses"]
     assert responses["paths"][:2] == ["/responses", "/v1/responses"]
     assert "/v1/models" in responses["paths"]
+    assert channels["a2a"]["paths"][0] == "/a2a"
 
 
 def run_caller(script: str, quickstart: SampleProcess) -> str:
@@ -120,6 +123,16 @@ def test_call_quickstart_sample_runs_against_it(quickstart: SampleProcess) -> No
     assert re.search(r"^\[cancel\] (cancelled|completed)$", stdout, re.MULTILINE)
     assert "[conversation] Echo: Do you remember me? (turn 2)" in stdout
     assert "[conversation] 3 items" in stdout
+
+
+def test_a2a_client_sample_runs_against_it(quickstart: SampleProcess) -> None:
+    lines = run_caller("samples/a2a_client.py", quickstart).splitlines()
+    assert lines[0] == "[card] quickstart: streaming, push notifications; JSONRPC, HTTP+JSON"
+    assert lines[1] == "[send] TASK_STATE_COMPLETED: Echo: Hello over A2A (turn 1)"
+    assert lines[2] == "[stream] Echo: And streamed (turn 2)"
+    assert lines[3] == "[resubscribe] Echo: Tell me a short story (turn 1)"
+    # The offline agent may finish before the cancel arrives; then it comes back as it was.
+    assert re.fullmatch(r"\[cancel\] TASK_STATE_(CANCELED|COMPLETED)", lines[4])
 
 
 def test_function_tools_sample_answers_the_agents_call_against_it(
