@@ -93,6 +93,7 @@ def test_dev_prints_the_urls_and_the_channels_it_skipped(dev: DevProcess) -> Non
     assert "telegram: skipped, set TELEGRAM_BOT_TOKEN to serve the bot too" in output
     assert f"Serving agent 'first' on {dev.base_url} (Ctrl+C to stop)" in output
     assert f"  responses  {dev.base_url}/v1/responses" in output
+    assert f"{dev.base_url}/a2a\n" in output
 
 
 def test_dev_restarts_the_server_when_the_file_changes(dev: DevProcess, app_file: Path) -> None:

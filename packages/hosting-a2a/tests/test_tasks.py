@@ -31,6 +31,7 @@ from a2a_harness import (
     user_message,
 )
 from agent_framework import Agent
+from agent_framework_hosting import PermissionDenied
 from agent_framework_hosting.testing import OfflineChatClient
 
 TRANSPORTS = pytest.mark.parametrize("transport", [JSONRPC, REST])
@@ -218,3 +219,15 @@ async def test_an_agent_failure_fails_the_task_without_its_cause() -> None:
     assert event.task.status.state == TaskState.TASK_STATE_FAILED
     assert "secret-cause-9" not in str(event.task)
     assert event.task.status.message.parts[0].text == "The agent failed to complete the task."
+
+
+async def test_a_run_refused_for_permissions_leaves_the_task_auth_required() -> None:
+    agent = Agent(client=OfflineChatClient(error=PermissionDenied("needs orders:read")), name="x")
+    async with serving(agent) as served, served.client(streaming=False) as client:
+        [event] = await collect(client.send_message(send_request(user_message("my orders"))))
+        retry = user_message("again, with more rights", task_id=event.task.id)
+        [again] = await collect(client.send_message(send_request(retry)))
+    assert event.task.status.state == TaskState.TASK_STATE_AUTH_REQUIRED
+    assert "needs orders:read" not in str(event.task)
+    assert again.task.id == event.task.id
+    assert again.task.status.state == TaskState.TASK_STATE_AUTH_REQUIRED
