@@ -68,6 +68,7 @@ async def main() -> None:
 
 
 async def send_and_stream(unary: Client, streaming: Client) -> None:
+    task = Task()
     async for event in unary.send_message(ask("Hello over A2A")):
         task = event.task
         print(f"[send] {TaskState.Name(task.status.state)}: {text_of(task)}")
