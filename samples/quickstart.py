@@ -1,10 +1,11 @@
-"""Serve an agent on 127.0.0.1:$PORT (default 8000): a web chat, AG-UI, Responses, MCP.
+"""Serve an agent on 127.0.0.1:$PORT (default 8000): a web chat, AG-UI, Responses, MCP, A2A.
 
 Open http://127.0.0.1:8000/ in a browser to talk to the agent: the web chat page speaks
 AG-UI to /ag-ui, and a reply keeps going if you reload. The Responses API answers at
 /responses and at /v1/responses (for clients configured with a /v1 base URL); the MCP
 server at /mcp (Streamable HTTP); GET /index.json lists what is served, GET /v1/models
-the agent as a model.
+the agent as a model. The agent is an A2A agent at /a2a too, its card at
+/.well-known/agent-card.json.
 
 Offline by default: without OPENAI_API_KEY the agent runs on the deterministic offline
 chat client, so no key and no network are needed. With OPENAI_API_KEY set it uses
@@ -24,6 +25,7 @@ principal's responses and conversations apart (see docs/auth.md).
     uv run samples/call_quickstart.py      # in another terminal
     uv run samples/mcp_client.py           # the same agent as an MCP tool
     uv run samples/ag_ui_client.py         # the AG-UI endpoint from Python
+    uv run samples/a2a_client.py           # the same agent over A2A
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from agent_framework_hosting import AgentFrameworkHost, ApiKeyAuthenticator
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_ag_ui import AGUIChannel
 from agent_framework_hosting_mcp import MCPChannel
+from agent_framework_hosting_a2a import A2AChannel
 from agent_framework_hosting_responses import ResponsesChannel
 
 
@@ -82,7 +85,7 @@ def main() -> None:
     # principal's partition when keys are required).
     host = AgentFrameworkHost(
         agent,
-        channels=[AGUIChannel(page_path="/"), ResponsesChannel(), MCPChannel()],
+        channels=[AGUIChannel(page_path="/"), ResponsesChannel(), MCPChannel(), A2AChannel()],
         state_dir=os.environ.get("STATE_DIR") or None,
         state_store=shared_state(),
         trust_isolation_headers=True,
@@ -112,6 +115,8 @@ def main() -> None:
     print(
         f"MCP server: http://127.0.0.1:{port}/mcp (try: PORT={port} uv run samples/mcp_client.py)"
     )
+    print(f"A2A agent card: http://127.0.0.1:{port}/.well-known/agent-card.json")
+    print(f"  try: PORT={port} uv run samples/a2a_client.py")
     host.serve(host="127.0.0.1", port=port)
 
 

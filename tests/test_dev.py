@@ -94,6 +94,7 @@ def test_dev_prints_the_urls_and_the_channels_it_skipped(dev: DevProcess) -> Non
     assert f"Serving agent 'first' on {dev.base_url} (Ctrl+C to stop)" in output
     assert f"  responses  {dev.base_url}/v1/responses" in output
     assert f"  mcp        {dev.base_url}/mcp" in output
+    assert f"{dev.base_url}/a2a\n" in output
 
 
 def test_dev_serves_the_web_chat_at_the_root(dev: DevProcess) -> None:

@@ -52,6 +52,7 @@ def test_quickstart_prints_how_to_call_it(quickstart: SampleProcess) -> None:
     assert f"  responses  {base}/responses\n" in output
     assert f"  responses  {base}/v1/responses\n" in output
     assert f'OpenAI(base_url="{base}/v1", api_key="unused")' in output
+    assert f"A2A agent card: {base}/.well-known/agent-card.json" in output
     assert "trusted" in output
     assert "offline" in output
     assert f"MCP server: {base}/mcp" in output
@@ -88,11 +89,13 @@ def test_an_openai_client_with_a_v1_base_url_works_against_it(quickstart: Sample
 def test_the_index_shows_what_the_quickstart_serves(quickstart: SampleProcess) -> None:
     index = httpx.get(f"{quickstart.base_url}/index.json").json()
     assert index["target"] == {"kind": "agent", "name": "quickstart"}
-    ag_ui, responses, mcp = index["channels"]
-    assert ag_ui == {"name": "ag-ui", "paths": ["/ag-ui", "/"]}
+    channels = {channel["name"]: channel for channel in index["channels"]}
+    assert channels["ag-ui"] == {"name": "ag-ui", "paths": ["/ag-ui", "/"]}
+    responses = channels["responses"]
     assert responses["paths"][:2] == ["/responses", "/v1/responses"]
     assert "/v1/models" in responses["paths"]
-    assert mcp == {"name": "mcp", "paths": ["/mcp"]}
+    assert channels["mcp"] == {"name": "mcp", "paths": ["/mcp"]}
+    assert channels["a2a"]["paths"][0] == "/a2a"
 
 
 def test_the_root_is_the_web_chat(quickstart: SampleProcess) -> None:
@@ -167,6 +170,16 @@ def test_ag_ui_client_sample_runs_against_it(quickstart: SampleProcess) -> None:
         lines[5]
         == "[history] Hello over AG-UI: user assistant user assistant tool assistant user assistant"
     )
+
+
+def test_a2a_client_sample_runs_against_it(quickstart: SampleProcess) -> None:
+    lines = run_caller("samples/a2a_client.py", quickstart).splitlines()
+    assert lines[0] == "[card] quickstart: streaming, push notifications; JSONRPC, HTTP+JSON"
+    assert lines[1] == "[send] TASK_STATE_COMPLETED: Echo: Hello over A2A (turn 1)"
+    assert lines[2] == "[stream] Echo: And streamed (turn 2)"
+    assert lines[3] == "[resubscribe] Echo: Tell me a short story (turn 1)"
+    # The offline agent may finish before the cancel arrives; then it comes back as it was.
+    assert re.fullmatch(r"\[cancel\] TASK_STATE_(CANCELED|COMPLETED)", lines[4])
 
 
 def test_function_tools_sample_answers_the_agents_call_against_it(
