@@ -37,9 +37,9 @@ from typing import Any
 from agent_framework import Agent, tool
 from agent_framework_hosting import AgentFrameworkHost, ApiKeyAuthenticator
 from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting_a2a import A2AChannel
 from agent_framework_hosting_ag_ui import AGUIChannel
 from agent_framework_hosting_mcp import MCPChannel
-from agent_framework_hosting_a2a import A2AChannel
 from agent_framework_hosting_responses import ResponsesChannel
 
 
