@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from agent_framework import Agent, AgentResponse, AgentSession
-from agent_framework_hosting import AgentFrameworkHost
+from agent_framework_hosting import AgentFrameworkHost, StateStore
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from starlette.applications import Starlette
@@ -40,13 +40,16 @@ def agent(delay: float) -> Agent:
     return Agent(client=OfflineChatClient(chunks=CHUNKS, delay=delay), name="bench")
 
 
-def host_app(delay: float = 0.0, max_live_sessions: int = 1024) -> Any:
+def host_app(
+    delay: float = 0.0, max_live_sessions: int = 1024, state_store: StateStore | None = None
+) -> Any:
     """The host with the Responses channel, trusting the isolation headers."""
     host = AgentFrameworkHost(
         agent(delay),
         channels=[ResponsesChannel()],
         trust_isolation_headers=True,
         max_live_sessions=max_live_sessions,
+        state_store=state_store,
     )
     return host.app
 

@@ -1,8 +1,12 @@
-"""Serve one benchmark app under Hypercorn: ``python bench/serve.py host|floor PORT [DELAY]``."""
+"""Serve one benchmark app under Hypercorn: ``python bench/serve.py host|floor PORT [DELAY]``.
+
+``host-redis`` is the host with its state in Redis (``REDIS_URL``, ``REDIS_PREFIX``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +22,13 @@ def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
     delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     max_live = int(sys.argv[4]) if len(sys.argv) > 4 else 1024
-    app = (host_app if kind == "host" else floor_app)(delay, max_live)
+    if kind == "host-redis":
+        from agent_framework_hosting_redis import RedisStateStore
+
+        store = RedisStateStore.from_url(os.environ["REDIS_URL"], prefix=os.environ["REDIS_PREFIX"])
+        app = host_app(delay, max_live, store)
+    else:
+        app = (host_app if kind == "host" else floor_app)(delay, max_live)
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None

@@ -9,17 +9,23 @@ on a Unix socket, with its persistence on, to stop and restart it.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import pytest
+from agent_framework_hosting import StateStore
 
-__all__ = ["OwnRedis", "redis_url_for_tests"]
+from ._store import RedisStateStore
+
+__all__ = ["OnRedis", "OwnRedis", "redis_url_for_tests"]
 
 
 def redis_url_for_tests() -> str:
@@ -34,6 +40,33 @@ def redis_url_for_tests() -> str:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+class OnRedis:
+    """Mix into a channel's conformance tests to hold the channel to the kit on Redis.
+
+    ``class TestMyChannelOnRedis(OnRedis, TestMyChannel): ...``: each test's host keeps its
+    state in the tests' Redis under a prefix of its own, removed after the test.
+    """
+
+    redis_url: str
+    redis_prefix: str
+
+    @pytest.fixture(autouse=True)
+    def _redis_prefix(self) -> Iterator[None]:
+        self.redis_url = redis_url_for_tests()
+        self.redis_prefix = f"afh-kit-{secrets.token_hex(6)}:"
+        yield
+        import redis
+
+        client: Any = cast("Any", redis.Redis).from_url(self.redis_url)
+        for key in client.scan_iter(match=f"{self.redis_prefix}*", count=500):
+            client.delete(key)
+        client.close()
+
+    def open_state_store(self) -> StateStore | None:
+        """The tests' Redis, under this test's prefix."""
+        return RedisStateStore.from_url(self.redis_url, prefix=self.redis_prefix)
 
 
 class OwnRedis:

@@ -12,6 +12,7 @@ from agent_framework_hosting.testing import (
     ChannelReply,
     RunningHost,
 )
+from agent_framework_hosting_redis.testing import OnRedis
 from agent_framework_hosting_responses import ResponsesChannel, responses_isolation_key
 
 CHAT_HEADER = "x-agent-chat-isolation-key"
@@ -79,3 +80,7 @@ def _output_text(response: dict[str, object]) -> str:
         for part in item["content"]
         if part.get("type") == "output_text"
     )
+
+
+class TestResponsesConformanceOnRedis(OnRedis, TestResponsesConformance):
+    """The same kit with the host's state in Redis (a replica's view of it)."""

@@ -31,6 +31,7 @@ from .._channel import Channel
 from .._host import AgentFrameworkHost
 from .._limits import RunLimits
 from .._redaction import StreamRedactor
+from .._state import StateStore
 from .._types import ChannelRequest, HostedRunResult
 from ._offline_client import OfflineChatClient
 from ._server import LoopbackServer
@@ -174,6 +175,13 @@ class ChannelConformanceTests:
         """The agent under test; override to add tools or instructions."""
         return Agent(client=OfflineChatClient(**client_options), name="conformance")
 
+    def open_state_store(self) -> StateStore | None:
+        """A state store for each test's host; ``None`` (the default) keeps it in memory.
+
+        Override it to hold the channel to the kit on another backend (a shared one).
+        """
+        return None
+
     def serve(
         self,
         check: Callable[[RunningHost], Awaitable[None]],
@@ -195,6 +203,7 @@ class ChannelConformanceTests:
             trust_isolation_headers=self.trust_isolation_headers,
             auth=ApiKeyAuthenticator(PRINCIPAL_KEYS) if authenticated else None,
             limits=limits,
+            state_store=self.open_state_store(),
         )
 
         async def serving() -> None:
