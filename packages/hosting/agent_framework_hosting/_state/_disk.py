@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+from ._local import LocalSteps
 from ._protocol import Lease, LeaseLost, Versioned
 
 __all__ = ["DiskStateStore"]
@@ -29,7 +30,7 @@ _TOPIC = "\x00topic:"
 _TOKENS = "\x00tokens"
 
 
-class DiskStateStore:
+class DiskStateStore(LocalSteps):
     """Keeps state in a diskcache directory: it survives restarts, and processes share it.
 
     Each write is committed before it returns, so a killed process loses nothing it
@@ -87,23 +88,6 @@ class DiskStateStore:
                 version = 1 if stored is None else stored[0] + 1
                 self._cache.set(key, (version, value), expire=ttl)
 
-    async def write(
-        self,
-        key: str,
-        value: Any,
-        *,
-        version: int | None,
-        ttl: float | None = None,
-        fence: Lease | None = None,
-        release: bool = False,
-    ) -> int | None:
-        """Store ``value`` if ``key`` is still at ``version``; the new version."""
-        try:
-            return await self._write(key, value, version=version, ttl=ttl, fence=fence)
-        finally:
-            if release and fence is not None:
-                await self.release(fence)
-
     async def _write(
         self,
         key: str,
@@ -152,15 +136,6 @@ class DiskStateStore:
             return entries
         await self.wait(_LOG + key, seconds=wait)
         return self._log_after(key, after)
-
-    async def acquire(
-        self, key: str, *, ttl: float, wait: float = 0.0, read: str | None = None
-    ) -> Lease | None:
-        """Take the lease of ``key`` (then read ``read`` under it), waiting up to ``wait``."""
-        lease = await self._acquire(key, ttl=ttl, wait=wait)
-        if lease is None or read is None:
-            return lease
-        return Lease(lease.key, lease.token, read=await self.read(read))
 
     async def _acquire(self, key: str, *, ttl: float, wait: float) -> Lease | None:
         """Take the lease of ``key``, looking again until ``wait`` runs out."""

@@ -10,6 +10,7 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping
 from typing import Any
 
+from ._local import LocalSteps
 from ._protocol import Lease, LeaseLost, Versioned
 
 __all__ = ["MemoryStateStore"]
@@ -43,7 +44,7 @@ class _Holder:
         self.waiters: deque[tuple[asyncio.Future[Lease], float]] = deque()
 
 
-class MemoryStateStore:
+class MemoryStateStore(LocalSteps):
     """Keeps state in this process, evicting the least recently used past ``max_entries``.
 
     Dicts and lists are kept pickled: a read returns a fresh copy, so changing a value
@@ -98,23 +99,6 @@ class MemoryStateStore:
         for key, payload in frozen:
             self._put(key, payload, ttl)
 
-    async def write(
-        self,
-        key: str,
-        value: Any,
-        *,
-        version: int | None,
-        ttl: float | None = None,
-        fence: Lease | None = None,
-        release: bool = False,
-    ) -> int | None:
-        """Store ``value`` if ``key`` is still at ``version``; the new version."""
-        try:
-            return await self._write(key, value, version=version, ttl=ttl, fence=fence)
-        finally:
-            if release and fence is not None:
-                await self.release(fence)
-
     async def _write(
         self,
         key: str,
@@ -159,15 +143,6 @@ class MemoryStateStore:
             return entries
         await self.wait(_log_topic(key), seconds=wait)
         return self._log_after(key, after)
-
-    async def acquire(
-        self, key: str, *, ttl: float, wait: float = 0.0, read: str | None = None
-    ) -> Lease | None:
-        """Take the lease of ``key`` (then read ``read`` under it), waiting up to ``wait``."""
-        lease = await self._acquire(key, ttl=ttl, wait=wait)
-        if lease is None or read is None:
-            return lease
-        return Lease(lease.key, lease.token, read=await self.read(read))
 
     async def _acquire(self, key: str, *, ttl: float, wait: float) -> Lease | None:
         """Take the lease of ``key``, waiting in line up to ``wait`` seconds."""
