@@ -7,10 +7,12 @@ once, and a test on the oldest and the newest version holds each bridge to its w
 from __future__ import annotations
 
 import inspect
+from collections.abc import Collection
+from typing import Any
 
-from agent_framework import Content
+from agent_framework import Content, WorkflowCheckpoint
 
-__all__ = ["content_name", "data_content"]
+__all__ = ["content_name", "data_content", "decode_checkpoint", "encode_checkpoint"]
 
 _DATA_TAKES_NAME = "name" in inspect.signature(Content.from_data).parameters
 """Whether ``Content.from_data`` takes a file ``name`` (newer versions)."""
@@ -35,3 +37,31 @@ def content_name(content: Content) -> str | None:
         return name
     kept = (content.additional_properties or {}).get("name")
     return kept if isinstance(kept, str) else None
+
+
+def encode_checkpoint(checkpoint: WorkflowCheckpoint) -> Any:
+    """A workflow checkpoint as JSON-compatible data, as the framework's file storage writes it.
+
+    The framework encodes checkpoints for its file storage only (its encoding is not part
+    of its public API): this is the one place the host relies on it, held to it by a test
+    on the oldest and the newest supported version.
+    """
+    from agent_framework._workflows._checkpoint_encoding import (  # pyright: ignore[reportMissingTypeStubs]
+        encode_checkpoint_value,
+    )
+
+    return encode_checkpoint_value(checkpoint.to_dict())
+
+
+def decode_checkpoint(data: Any, *, allowed_types: Collection[str] = ()) -> WorkflowCheckpoint:
+    """The checkpoint :func:`encode_checkpoint` encoded.
+
+    Only ``allowed_types`` (beyond the framework's safe set, as ``module:qualname``) are
+    restored from pickled values.
+    """
+    from agent_framework._workflows._checkpoint_encoding import (  # pyright: ignore[reportMissingTypeStubs]
+        decode_checkpoint_value,
+    )
+
+    decoded = decode_checkpoint_value(data, allowed_types=frozenset(allowed_types))
+    return WorkflowCheckpoint.from_dict(decoded)
