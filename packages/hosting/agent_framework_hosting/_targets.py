@@ -26,6 +26,7 @@ from agent_framework import (
     normalize_tools,
 )
 
+from ._framework import restore_checkpoint
 from ._sessions import SlotCodec
 from ._workflow_requests import (
     checkpoint_types,
@@ -292,8 +293,7 @@ class WorkflowSlot:
         self.resumed = True
         latest = await self.checkpoints.get_latest(workflow_name=self.workflow.name)
         if latest is not None:
-            runner: Any = self.workflow._runner  # pyright: ignore[reportPrivateUsage]
-            await runner.restore_from_checkpoint(latest.checkpoint_id, self.checkpoints)
+            await restore_checkpoint(self.workflow, latest.checkpoint_id, self.checkpoints)
 
 
 class WorkflowRunner:
