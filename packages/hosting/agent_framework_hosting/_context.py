@@ -6,9 +6,15 @@ import copy
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from agent_framework import AgentResponse, AgentResponseUpdate, Message, normalize_messages
+from agent_framework import (
+    AgentResponse,
+    AgentResponseUpdate,
+    AgentSession,
+    Message,
+    normalize_messages,
+)
 from starlette.requests import HTTPConnection
 
 from ._auth import AuthenticationFailed, Authenticator, Caller, Principal, require_scopes
@@ -19,7 +25,7 @@ from ._run_scope import ISOLATION_KEYS_ATTRIBUTE, RunScope
 from ._sessions import ConversationSlots
 from ._state import StateStore
 from ._stream import HostedRunStream, UpdateStreamStarted
-from ._targets import TargetRunner
+from ._targets import TargetRunner, WorkflowSlot
 from ._telemetry import TurnTelemetry
 from ._types import (
     ChannelCommand,
@@ -217,7 +223,7 @@ class ChannelContext:
             with scope.step():
                 async with self._lease(request) as slot:
                     response = await self._services.runner.run(messages, slot, request.options)
-            result = HostedRunResult(response, session=slot if request.isolation_key else None)
+            result = HostedRunResult(response, session=_session_of(slot, request))
             result = await self._finish(result, request, hooks, channel_name)
         except BaseException as error:
             turn.end(error)
@@ -342,13 +348,20 @@ class ChannelContext:
                     yield shown
                 with scope.step():
                     response = await stream.get_final_response()
-                result = HostedRunResult(response, session=slot if request.isolation_key else None)
+                result = HostedRunResult(response, session=_session_of(slot, request))
             final = await self._finish(result, request, hooks, channel_name)
         except BaseException as error:
             turn.end(error)
             raise
         turn.end()
         yield final
+
+
+def _session_of(slot: Any, request: ChannelRequest) -> AgentSession | None:
+    """The conversation's agent session for the result: none for a workflow or a keyless run."""
+    if request.isolation_key is None or isinstance(slot, WorkflowSlot):
+        return None
+    return cast("AgentSession", slot)
 
 
 def _stamped_messages(request: ChannelRequest) -> list[Message]:

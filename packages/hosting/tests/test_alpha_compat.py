@@ -457,3 +457,7 @@ async def test_a_failing_shutdown_callback_is_raised_after_every_channel_stopped
         async with app.router.lifespan_context(app):
             pass
     assert stopped == ["second", "first"]
+
+
+async def test_a_workflow_turns_result_has_no_session() -> None:
+    assert (await echo_context(build()).run(echo_turn("a", "alice"))).session is None
