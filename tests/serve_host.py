@@ -3,7 +3,8 @@
 ``python serve_host.py PORT`` (``0``: a port it picks and prints) with ``STATE_DIR``
 (durable state on disk) or ``REDIS_URL`` and ``REDIS_PREFIX`` (state in Redis: one of
 several replicas), ``DELAY`` and ``CHUNKS`` (the offline client's pace), ``LEASE``
-(background lease seconds) and ``KEEPALIVE`` (seconds between keep-alives). Also
+(background lease seconds), ``KEEPALIVE`` (seconds between keep-alives) and ``TARGET``
+(``review``: the review workflow instead of the offline agent). Also
 importable as ``serve_host:app`` for an ASGI server running several workers.
 """
 
@@ -11,16 +12,17 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from agent_framework import Agent
 from agent_framework_hosting import AgentFrameworkHost
-from agent_framework_hosting.testing import OfflineChatClient
+from agent_framework_hosting.testing import OfflineChatClient, review_workflow
 from agent_framework_hosting_redis import RedisStateStore
 from agent_framework_hosting_responses import ResponsesChannel
 
 
 def build_host() -> AgentFrameworkHost:
-    agent = Agent(
+    target: Any = Agent(
         client=OfflineChatClient(
             delay=float(os.environ.get("DELAY", "0")), chunks=int(os.environ.get("CHUNKS", "1"))
         )
@@ -35,8 +37,10 @@ def build_host() -> AgentFrameworkHost:
         if redis_url
         else None
     )
+    if os.environ.get("TARGET") == "review":
+        target = review_workflow
     return AgentFrameworkHost(
-        agent,
+        target,
         channels=[channel],
         state_dir=os.environ.get("STATE_DIR") or None,
         state_store=store,

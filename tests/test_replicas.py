@@ -229,3 +229,17 @@ def test_redis_unreachable_is_a_503_and_a_restarted_redis_serves_again(
     assert took < 20  # bounded by the client's socket timeout: it does not hang
     assert again.output_text == "Echo: kept (turn 1)"
     assert after.output_text == "Echo: after (turn 1)"
+
+
+def test_a_workflow_asks_on_one_replica_and_is_answered_on_another(
+    redis_url: str, prefix: str
+) -> None:
+    with replicas(2, redis_url, prefix, TARGET="review") as (a, b):
+        first = sdk(a).responses.create(model="wf", input="essay")
+        [call] = [item for item in first.output if item.type == "function_call"]
+        answer: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "true"}]
+        second = sdk(b).responses.create(model="wf", input=answer, previous_response_id=first.id)
+        third = sdk(a).responses.create(model="wf", input="next", previous_response_id=second.id)
+    assert first.output_text == "Draft 1: essay (awaiting review)"
+    assert second.output_text == "Approved by reviewer 1: Draft 1: essay"
+    assert third.output_text == "Draft 2: next (awaiting review)"

@@ -1,5 +1,6 @@
 """Serve Microsoft Agent Framework agents and workflows through many channels at once."""
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ._api_keys import ApiKeyAuthenticator, hash_api_key
@@ -18,6 +19,7 @@ from ._channel import Channel
 from ._context import ISOLATION_KEYS_ATTRIBUTE, ChannelContext, HostedRunStream
 from ._errors import HostError, HostErrorCode, HostErrorRenderer, host_error_response
 from ._framework import content_name, data_content
+from ._hooks import ChannelHooks
 from ._host import AgentFrameworkHost
 from ._isolation import (
     ISOLATION_HEADER_CHAT,
@@ -57,6 +59,7 @@ from ._types import (
     HostedRunResult,
     SessionMode,
 )
+from ._version import __version__
 from ._wire import (
     DEFAULT_MAX_DEPTH,
     WireError,
@@ -67,9 +70,13 @@ from ._wire import (
     read_body,
 )
 from ._workflow_requests import RESPONSE_SCHEMA_PROPERTY, WorkflowInputError
+from ._workflow_updates import WorkflowTurnResponse
 
 if TYPE_CHECKING:
     from ._jwt import JWTAuthenticator
+
+logger = logging.getLogger("agent_framework.hosting")
+"""The core's logger; each channel package logs under ``agent_framework.hosting.<channel>``."""
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -89,6 +96,7 @@ __all__ = [
     "ChannelCommandContext",
     "ChannelContext",
     "ChannelContribution",
+    "ChannelHooks",
     "ChannelIdentity",
     "ChannelRequest",
     "ChannelResponseHook",
@@ -125,6 +133,8 @@ __all__ = [
     "Versioned",
     "WireError",
     "WorkflowInputError",
+    "WorkflowTurnResponse",
+    "__version__",
     "bearer_token",
     "check_json_content_type",
     "content_name",
@@ -135,6 +145,7 @@ __all__ = [
     "hash_api_key",
     "host_error_response",
     "json_response",
+    "logger",
     "partition_key",
     "read_body",
     "released_after",

@@ -1,142 +1,148 @@
-"""Workflow checkpoints in the host's state store: a conversation resumes in any process."""
+"""Where each conversation of a workflow target keeps its checkpoints.
+
+In memory by default; under ``<directory>/<key hash>/`` with a checkpoint directory; with
+a :class:`CheckpointStorage` (the workflow's own, or ``checkpoint_location=``), in the
+conversation's scope of that storage; or, on a state store other processes share, in
+that store (``checkpoints:<key hash>``). A directory the alpha left at
+``<directory>/<key>/`` moves to the hashed layout on the conversation's first use.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from datetime import datetime
-from typing import Any, cast
+import dataclasses
+import hashlib
+import logging
+import re
+from pathlib import Path
 
-from agent_framework import CheckpointID, WorkflowCheckpoint, WorkflowCheckpointException
+from agent_framework import (
+    CheckpointStorage,
+    FileCheckpointStorage,
+    InMemoryCheckpointStorage,
+    Workflow,
+    WorkflowCheckpoint,
+)
 
-from ._framework import decode_checkpoint, encode_checkpoint
-from ._state import StateStore, update_state
+from ._state import StateStore
+from ._state_checkpoints import StateCheckpointStorage
+from ._workflow_requests import checkpoint_types
 
-__all__ = ["StateCheckpointStorage"]
+__all__ = ["ConversationCheckpoints", "ScopedCheckpointStorage"]
+
+logger = logging.getLogger("agent_framework.hosting")
+
+_DIGEST = re.compile(r"[0-9a-f]{32}")
 
 
-class StateCheckpointStorage:
-    """A ``CheckpointStorage`` keeping one conversation's checkpoints in a state store.
+def _digest(slot_key: str) -> str:
+    return hashlib.sha256(slot_key.encode()).hexdigest()[:32]
 
-    Each checkpoint is one value (``<namespace>:<id>``), encoded as the framework's file
-    storage encodes it, and an index (``<namespace>``) lists them with their workflow and
-    time, so listing reads the index and the checkpoints it names. With a shared store
-    (Redis) every replica resumes the conversation from the same checkpoints.
+
+class ConversationCheckpoints:
+    """Hands each conversation its own checkpoint storage, from one configuration.
 
     Args:
-        store: The host's state store.
-        namespace: The conversation's own key prefix.
-        allowed_types: Types (``module:qualname``) the workflow's state may hold beyond
-            the framework's safe set; nothing else is restored from a checkpoint.
+        directory: A directory holding a subdirectory per conversation.
+        storage: A storage every conversation shares, each in a scope of its own.
+        store: The host's state store, holding each conversation's checkpoints.
 
     """
 
     def __init__(
-        self, store: StateStore, namespace: str, *, allowed_types: Collection[str] = ()
+        self,
+        *,
+        directory: Path | None = None,
+        storage: CheckpointStorage | None = None,
+        store: StateStore | None = None,
     ) -> None:
-        self._store = store
-        self._namespace = namespace
-        self._allowed_types = frozenset(allowed_types)
+        if sum(given is not None for given in (directory, storage, store)) > 1:
+            raise ValueError("Give checkpoints one place: a directory, a storage or a store")
+        self.directory = directory
+        self.storage = storage
+        self.store = store
 
-    async def save(self, checkpoint: WorkflowCheckpoint) -> CheckpointID:
-        """Store ``checkpoint`` and list it in the index.
+    def for_conversation(self, slot_key: str, workflow: Workflow) -> CheckpointStorage:
+        """The storage of the conversation whose state is ``slot_key``."""
+        if self.storage is not None:
+            return ScopedCheckpointStorage(self.storage, _digest(slot_key))
+        if self.store is not None:
+            return StateCheckpointStorage(
+                self.store,
+                f"checkpoints:{_digest(slot_key)}",
+                allowed_types=checkpoint_types(workflow),
+            )
+        if self.directory is None:
+            return InMemoryCheckpointStorage()
+        hashed = self.directory / _digest(slot_key)
+        _adopt_alpha_directory(self.directory, slot_key, hashed)
+        return FileCheckpointStorage(
+            str(hashed), allowed_checkpoint_types=checkpoint_types(workflow)
+        )
 
-        Raises:
-            WorkflowCheckpointException: The checkpoint holds a value that could not be
-                restored (refused at save time, as the framework's own storages do).
 
-        """
-        try:
-            encoded = encode_checkpoint(checkpoint)
-            decode_checkpoint(encoded, allowed_types=self._allowed_types)
-        except WorkflowCheckpointException:
-            raise
-        except Exception as error:
-            raise WorkflowCheckpointException(
-                f"Checkpoint {checkpoint.checkpoint_id} cannot be stored and restored"
-            ) from error
-        await self._store.set(self._key(checkpoint.checkpoint_id), encoded)
-        entry = {"workflow": checkpoint.workflow_name, "timestamp": checkpoint.timestamp}
+def _adopt_alpha_directory(directory: Path, slot_key: str, hashed: Path) -> None:
+    """Move the alpha's ``<directory>/<key>/`` to ``hashed`` when only the former exists.
 
-        def listed(index: Any) -> dict[str, Any]:
-            return {**_entries(index), checkpoint.checkpoint_id: entry}
+    The alpha named a conversation's directory by its isolation key as it was; a key
+    that is no single path component, or that looks like a digest of this layout, was
+    never such a directory here and is left alone.
+    """
+    if (
+        not slot_key.strip(".")
+        or any(separator in slot_key for separator in ("/", "\\", "\x00"))
+        or _DIGEST.fullmatch(slot_key)
+    ):
+        return
+    legacy = directory / slot_key
+    if legacy.is_dir() and not hashed.exists():
+        legacy.rename(hashed)
+        logger.info("Moved a conversation's checkpoints to %s", hashed)
 
-        await update_state(self._store, self._namespace, listed)
-        return checkpoint.checkpoint_id
 
-    async def load(self, checkpoint_id: CheckpointID) -> WorkflowCheckpoint:
-        """The checkpoint ``checkpoint_id``.
+class ScopedCheckpointStorage:
+    """One conversation's scope of a storage that many share.
 
-        Raises:
-            WorkflowCheckpointException: There is no such checkpoint.
+    Its checkpoints are saved under the workflow's name suffixed with the scope
+    (``review@<scope>``), so listing and finding the latest see only them; each is given
+    back under the workflow's own name.
+    """
 
-        """
-        encoded = await self._store.get(self._key(checkpoint_id))
-        if encoded is None:
-            raise WorkflowCheckpointException(f"No checkpoint found with ID {checkpoint_id}")
-        return decode_checkpoint(encoded, allowed_types=self._allowed_types)
+    def __init__(self, storage: CheckpointStorage, scope: str) -> None:
+        self.storage = storage
+        self._suffix = f"@{scope}"
+
+    def _scoped(self, workflow_name: str) -> str:
+        return workflow_name + self._suffix
+
+    def _unscoped(self, checkpoint: WorkflowCheckpoint) -> WorkflowCheckpoint:
+        name = checkpoint.workflow_name.removesuffix(self._suffix)
+        return dataclasses.replace(checkpoint, workflow_name=name)
+
+    async def save(self, checkpoint: WorkflowCheckpoint) -> str:
+        """Save ``checkpoint`` in this scope."""
+        scoped = dataclasses.replace(
+            checkpoint, workflow_name=self._scoped(checkpoint.workflow_name)
+        )
+        return await self.storage.save(scoped)
+
+    async def load(self, checkpoint_id: str) -> WorkflowCheckpoint:
+        """Load a checkpoint by id."""
+        return self._unscoped(await self.storage.load(checkpoint_id))
 
     async def list_checkpoints(self, *, workflow_name: str) -> list[WorkflowCheckpoint]:
-        """Every stored checkpoint of ``workflow_name``."""
-        checkpoints: list[WorkflowCheckpoint] = []
-        for checkpoint_id in await self.list_checkpoint_ids(workflow_name=workflow_name):
-            encoded = await self._store.get(self._key(checkpoint_id))
-            if encoded is not None:
-                checkpoints.append(decode_checkpoint(encoded, allowed_types=self._allowed_types))
-        return checkpoints
+        """The checkpoints of ``workflow_name`` in this scope."""
+        found = await self.storage.list_checkpoints(workflow_name=self._scoped(workflow_name))
+        return [self._unscoped(checkpoint) for checkpoint in found]
 
-    async def delete(self, checkpoint_id: CheckpointID) -> bool:
-        """Remove the checkpoint ``checkpoint_id``; whether it was there."""
-        found = False
-
-        def unlisted(index: Any) -> Any:
-            nonlocal found
-            entries = _entries(index)
-            found = checkpoint_id in entries
-            if not found:
-                return index
-            return {key: value for key, value in entries.items() if key != checkpoint_id}
-
-        await update_state(self._store, self._namespace, unlisted)
-        await self._store.delete(self._key(checkpoint_id))
-        return found
+    async def list_checkpoint_ids(self, *, workflow_name: str) -> list[str]:
+        """The ids of the checkpoints of ``workflow_name`` in this scope."""
+        return await self.storage.list_checkpoint_ids(workflow_name=self._scoped(workflow_name))
 
     async def get_latest(self, *, workflow_name: str) -> WorkflowCheckpoint | None:
-        """The newest checkpoint of ``workflow_name``, or ``None``."""
-        ids = await self.list_checkpoint_ids(workflow_name=workflow_name)
-        return await self.load(ids[-1]) if ids else None
+        """The newest checkpoint of ``workflow_name`` in this scope."""
+        latest = await self.storage.get_latest(workflow_name=self._scoped(workflow_name))
+        return None if latest is None else self._unscoped(latest)
 
-    async def list_checkpoint_ids(self, *, workflow_name: str) -> list[CheckpointID]:
-        """The ids of ``workflow_name``'s checkpoints, oldest first."""
-        entries = _entries(await self._store.get(self._namespace))
-        mine = [
-            (_seconds(entry.get("timestamp")), checkpoint_id)
-            for checkpoint_id, entry in entries.items()
-            if entry.get("workflow") == workflow_name
-        ]
-        return [checkpoint_id for _, checkpoint_id in sorted(mine)]
-
-    async def clear(self) -> None:
-        """Remove every checkpoint of the conversation (a reset)."""
-        entries = _entries(await self._store.get(self._namespace))
-        await self._store.delete(self._namespace, *(self._key(key) for key in entries))
-
-    def _key(self, checkpoint_id: str) -> str:
-        return f"{self._namespace}:{checkpoint_id}"
-
-
-def _entries(index: Any) -> dict[str, Mapping[str, Any]]:
-    if not isinstance(index, Mapping):
-        return {}
-    return {
-        str(key): cast("Mapping[str, Any]", value)
-        for key, value in cast("Mapping[str, Any]", index).items()
-        if isinstance(value, Mapping)
-    }
-
-
-def _seconds(timestamp: Any) -> float:
-    """A checkpoint's ISO time as seconds, for ordering (an unreadable one first)."""
-    try:
-        return datetime.fromisoformat(str(timestamp)).timestamp()
-    except ValueError:
-        return float("-inf")
+    async def delete(self, checkpoint_id: str) -> bool:
+        """Delete a checkpoint by id."""
+        return await self.storage.delete(checkpoint_id)

@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Collection,
-    Mapping,
-    Sequence,
-)
+import copy
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from agent_framework import AgentResponseUpdate, Message, normalize_messages
+from agent_framework import (
+    AgentResponse,
+    AgentResponseUpdate,
+    AgentSession,
+    Message,
+    normalize_messages,
+)
 from starlette.requests import HTTPConnection
 
 from ._auth import AuthenticationFailed, Authenticator, Caller, Principal, require_scopes
-from ._hooks import StreamHook, call_hook
-from ._isolation import (
-    IsolationKeys,
-    isolation_keys_from_headers,
-    reset_current_isolation_keys,
-    set_current_isolation_keys,
-)
+from ._hooks import NOT_GIVEN, ChannelHooks, StreamHook, call_hook, declared_hooks
+from ._isolation import IsolationKeys, isolation_keys_from_headers
 from ._limits import RunAdmission, RunLimiter
+from ._run_scope import ISOLATION_KEYS_ATTRIBUTE, RunScope
 from ._sessions import ConversationSlots
 from ._state import StateStore
-from ._targets import TargetRunner
+from ._stream import HostedRunStream, UpdateStreamStarted
+from ._targets import TargetRunner, WorkflowSlot
+from ._telemetry import TurnTelemetry
 from ._types import (
     ChannelCommand,
     ChannelRequest,
@@ -40,12 +36,7 @@ from ._types import (
     HostedRunResult,
 )
 
-__all__ = ["ChannelContext", "HostedRunStream", "RunServices"]
-
-logger = logging.getLogger("agent_framework.hosting")
-
-ISOLATION_KEYS_ATTRIBUTE = "isolation_keys"
-"""``ChannelRequest.attributes`` key under which a channel passes trusted `IsolationKeys`."""
+__all__ = ["ISOLATION_KEYS_ATTRIBUTE", "ChannelContext", "HostedRunStream", "RunServices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,29 +55,23 @@ class RunServices:
     limiter: RunLimiter = field(default_factory=RunLimiter)
 
 
-@dataclass(frozen=True, slots=True)
-class _ChannelHooks:
-    run_hook: ChannelRunHook | None
-    response_hook: ChannelResponseHook | None
-    stream_update_hook: ChannelStreamUpdateHook | None
-
-
 class ChannelContext:
     """Handed to :meth:`Channel.contribute`; runs the target on the channel's behalf.
 
     The host invokes the channel's hooks here, in a fixed order: ``run_hook`` on the
     request, then session resolution under the key's lock, then the run; each streamed
     update passes ``stream_update_hook``; the final result passes ``response_hook``.
+    The hooks are those the channel declares (``hooks``, checked when the host is built);
+    a hook passed to :meth:`run` or :meth:`run_stream` replaces the declared one of its
+    kind for that run.
     """
 
-    def __init__(self, services: RunServices, channel: object) -> None:
+    def __init__(
+        self, services: RunServices, channel: object, hooks: ChannelHooks | None = None
+    ) -> None:
         self._services = services
         self.channel_name: str = str(getattr(channel, "name", ""))
-        self._hooks = _ChannelHooks(
-            run_hook=getattr(channel, "run_hook", None),
-            response_hook=getattr(channel, "response_hook", None),
-            stream_update_hook=getattr(channel, "stream_update_hook", None),
-        )
+        self.hooks = declared_hooks(channel) if hooks is None else hooks
 
     @property
     def target(self) -> Any:
@@ -215,16 +200,36 @@ class ChannelContext:
         await self._services.reset_session(isolation_key)
 
     async def run(
-        self, request: ChannelRequest, *, protocol_request: Any = None
-    ) -> HostedRunResult:
-        """Run the target to completion and return the (response-hooked) result."""
-        request = await self._prepare(request, protocol_request)
+        self,
+        request: ChannelRequest,
+        *,
+        protocol_request: Any = None,
+        run_hook: ChannelRunHook | None = NOT_GIVEN,
+        response_hook: ChannelResponseHook | None = NOT_GIVEN,
+        channel_name: str | None = None,
+    ) -> HostedRunResult[AgentResponse]:
+        """Run the target to completion and return the (response-hooked) result.
+
+        ``run_hook`` and ``response_hook``, when passed (``None`` included), replace the
+        channel's declared hooks for this run; ``channel_name`` is what the response hook
+        is told (the channel's name by default).
+        """
+        hooks = self.hooks.overridden(run_hook=run_hook, response_hook=response_hook)
+        request = await self._prepare(request, protocol_request, hooks)
         messages = _stamped_messages(request)
-        with _isolation_scope(request):
-            async with self._lease(request) as slot:
-                response = await self._services.runner.run(messages, slot, request.options)
-                result = HostedRunResult(response, session=slot if request.isolation_key else None)
-        return await self._finish(result, request)
+        turn = TurnTelemetry(request, channel=self.channel_name)
+        scope = RunScope(request, self._services.target, turn)
+        try:
+            with scope.step():
+                async with self._lease(request) as slot:
+                    response = await self._services.runner.run(messages, slot, request.options)
+            result = HostedRunResult(response, session=_session_of(slot, request))
+            result = await self._finish(result, request, hooks, channel_name)
+        except BaseException as error:
+            turn.end(error)
+            raise
+        turn.end()
+        return result
 
     async def check_input(self, request: ChannelRequest) -> None:
         """Check the request's input against its conversation's state, without running it.
@@ -243,17 +248,35 @@ class ChannelContext:
         await self._services.runner.check(messages, lambda: self._lease(request))
 
     async def run_stream(
-        self, request: ChannelRequest, *, protocol_request: Any = None
+        self,
+        request: ChannelRequest,
+        *,
+        protocol_request: Any = None,
+        run_hook: ChannelRunHook | None = NOT_GIVEN,
+        stream_update_hook: ChannelStreamUpdateHook | None = NOT_GIVEN,
+        response_hook: ChannelResponseHook | None = NOT_GIVEN,
+        channel_name: str | None = None,
     ) -> HostedRunStream:
-        """Start a streamed run; iterate the result, then call ``get_final_response()``."""
-        request = await self._prepare(request, protocol_request)
-        return HostedRunStream(self._stream(request), request)
+        """Start a streamed run; iterate the result, then call ``get_final_response()``.
 
-    async def _prepare(self, request: ChannelRequest, protocol_request: Any) -> ChannelRequest:
-        if self._hooks.run_hook is None:
+        Awaiting the stream instead runs it to its end and gives its final result. Hooks
+        passed here replace the channel's declared hooks for this run, as in :meth:`run`.
+        """
+        hooks = self.hooks.overridden(
+            run_hook=run_hook, stream_update_hook=stream_update_hook, response_hook=response_hook
+        )
+        request = await self._prepare(request, protocol_request, hooks)
+        return HostedRunStream(
+            lambda started: self._stream(request, hooks, channel_name, started), request
+        )
+
+    async def _prepare(
+        self, request: ChannelRequest, protocol_request: Any, hooks: ChannelHooks
+    ) -> ChannelRequest:
+        if hooks.run_hook is None:
             return request
         rewritten = await call_hook(
-            self._hooks.run_hook,
+            hooks.run_hook,
             request,
             target=self._services.target,
             protocol_request=protocol_request,
@@ -271,136 +294,92 @@ class ChannelContext:
             return nullcontext(self._services.runner.fresh_slot())
         return self._services.slots.lease(key)
 
-    async def _finish(self, result: HostedRunResult, request: ChannelRequest) -> HostedRunResult:
-        if self._hooks.response_hook is None:
+    async def _finish(
+        self,
+        result: HostedRunResult[AgentResponse],
+        request: ChannelRequest,
+        hooks: ChannelHooks,
+        channel_name: str | None,
+    ) -> HostedRunResult[AgentResponse]:
+        if hooks.response_hook is None:
             return result
         hooked = await call_hook(
-            self._hooks.response_hook, result, request=request, channel_name=self.channel_name
+            hooks.response_hook,
+            result,
+            request=request,
+            channel_name=channel_name or self.channel_name,
         )
         if not isinstance(hooked, HostedRunResult):
             raise TypeError(
                 f"response_hook of channel {self.channel_name!r} must return a "
                 f"HostedRunResult, got {type(hooked).__name__}"
             )
-        return hooked
+        return hooked  # pyright: ignore[reportUnknownVariableType]
 
     async def _stream(
-        self, request: ChannelRequest
-    ) -> AsyncGenerator[AgentResponseUpdate | HostedRunResult, None]:
+        self,
+        request: ChannelRequest,
+        hooks: ChannelHooks,
+        channel_name: str | None,
+        started: UpdateStreamStarted,
+    ) -> AsyncGenerator[AgentResponseUpdate | HostedRunResult[AgentResponse], None]:
         """Yield hooked updates, then the hooked final result as the last item."""
         messages = _stamped_messages(request)
-        hook = StreamHook(self._hooks.stream_update_hook, request)
-        # The keys are set around each step of the run, never across a ``yield``: the
-        # consumer must not see them, and may iterate (or close) from another task.
-        scope = _isolation_scope(request)
-        async with self._lease(request) as slot:
-            with scope:
-                stream = self._services.runner.stream(messages, slot, request.options)
-                updates = aiter(stream)
-            while True:
-                with scope:
-                    try:
-                        update = await anext(updates)
-                    except StopAsyncIteration:
-                        break
-                for shown in await hook.update(update):
+        hook = StreamHook(hooks.stream_update_hook, request)
+        turn = TurnTelemetry(request, channel=self.channel_name)
+        # The scope is entered around each step of the run, never across a ``yield``: the
+        # consumer must not see it, and may iterate (or close) from another task.
+        scope = RunScope(request, self._services.target, turn)
+        try:
+            async with self._lease(request) as slot:
+                with scope.step():
+                    stream = self._services.runner.stream(messages, slot, request.options)
+                    updates = aiter(stream)
+                started(stream)
+                while True:
+                    with scope.step():
+                        try:
+                            update = await anext(updates)
+                        except StopAsyncIteration:
+                            break
+                    for shown in await hook.update(update):
+                        yield shown
+                for shown in await hook.end():
                     yield shown
-            for shown in await hook.end():
-                yield shown
-            with scope:
-                response = await stream.get_final_response()
-            result = HostedRunResult(response, session=slot if request.isolation_key else None)
-        yield await self._finish(result, request)
+                with scope.step():
+                    response = await stream.get_final_response()
+                result = HostedRunResult(response, session=_session_of(slot, request))
+            final = await self._finish(result, request, hooks, channel_name)
+        except BaseException as error:
+            turn.end(error)
+            raise
+        turn.end()
+        yield final
 
 
-class HostedRunStream:
-    """The updates of a streamed run, then its final result.
-
-    Iterating yields each update that passed the stream-update hook. The session lock is
-    held until the stream ends; ``aclose()`` (or leaving ``async with``) stops the run.
-    """
-
-    def __init__(
-        self,
-        items: AsyncGenerator[AgentResponseUpdate | HostedRunResult, None],
-        request: ChannelRequest,
-    ) -> None:
-        self._items = items
-        self.request = request
-        self._final: HostedRunResult | None = None
-
-    def __aiter__(self) -> AsyncIterator[AgentResponseUpdate]:
-        return self
-
-    async def __anext__(self) -> AgentResponseUpdate:
-        if self._final is not None:
-            raise StopAsyncIteration
-        item = await self._items.__anext__()
-        if isinstance(item, HostedRunResult):
-            self._final = item
-            raise StopAsyncIteration
-        return item
-
-    async def get_final_response(self) -> HostedRunResult:
-        """Finish the stream (draining what is left) and return the hooked final result."""
-        async for _ in self:
-            pass
-        if self._final is None:  # pragma: no cover - the generator always ends with one
-            raise RuntimeError("The stream ended without a final result")
-        return self._final
-
-    async def aclose(self) -> None:
-        """Stop the run and release its session."""
-        await self._items.aclose()
-
-    async def __aenter__(self) -> HostedRunStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-
-class _IsolationScope:
-    """Makes a request's trusted isolation keys visible to tools during the run.
-
-    One scope may be entered again after each exit (never while entered).
-    """
-
-    __slots__ = ("_keys", "_token")
-
-    def __init__(self, keys: IsolationKeys | None) -> None:
-        self._keys = keys
-        self._token: Any = None
-
-    def __enter__(self) -> None:
-        if self._keys is not None:
-            self._token = set_current_isolation_keys(self._keys)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._token is not None:
-            reset_current_isolation_keys(self._token)
-            self._token = None
-
-
-def _isolation_scope(request: ChannelRequest) -> _IsolationScope:
-    keys = request.attributes.get(ISOLATION_KEYS_ATTRIBUTE)
-    return _IsolationScope(keys if isinstance(keys, IsolationKeys) else None)
+def _session_of(slot: Any, request: ChannelRequest) -> AgentSession | None:
+    """The conversation's agent session for the result: none for a workflow or a keyless run."""
+    if request.isolation_key is None or isinstance(slot, WorkflowSlot):
+        return None
+    return cast("AgentSession", slot)
 
 
 def _stamped_messages(request: ChannelRequest) -> list[Message]:
-    """Normalize the input and stamp channel and identity on the last message."""
-    messages: Sequence[Message] = normalize_messages(request.input)
+    """The input as messages, the last a copy stamped with the channel and identity.
+
+    The caller's own message objects are left as they were.
+    """
+    messages = list(normalize_messages(request.input))
     if not messages:
         raise ValueError("A run needs at least one input message")
-    last = messages[-1]
-    props = dict(last.additional_properties or {})
     hosting: dict[str, Any] = {"channel": request.channel}
     if request.identity is not None:
         hosting["identity"] = {
             "channel": request.identity.channel,
             "native_id": request.identity.native_id,
-            "attributes": dict(request.identity.attributes or {}),
+            "attributes": dict(request.identity.attributes),
         }
-    props["hosting"] = hosting
-    last.additional_properties = props
-    return list(messages)
+    last = copy.copy(messages[-1])
+    last.additional_properties = {**(last.additional_properties or {}), "hosting": hosting}
+    messages[-1] = last
+    return messages

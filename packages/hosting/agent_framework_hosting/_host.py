@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
-from agent_framework import SupportsAgentRun, Workflow
+from agent_framework import CheckpointStorage, SupportsAgentRun, Workflow
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,18 +23,22 @@ from starlette.types import ExceptionHandler
 
 from ._auth import AuthenticationFailed, Authenticator, PermissionDenied
 from ._channel import Channel
+from ._checkpoints import ConversationCheckpoints
 from ._commands import builtin_commands
 from ._context import ChannelContext, RunServices
 from ._errors import ErrorShapes
 from ._exchange import ExchangeGuard
+from ._framework import own_checkpoint_storage
+from ._hooks import declared_hooks
 from ._index import index_routes
-from ._isolation import trusted_platform_detected
+from ._isolation import IsolationHeadersMiddleware, trusted_platform_detected
 from ._limits import RunLimiter, RunLimits, TooManyRuns
 from ._paths import resolve_state_paths
 from ._serve import serve_app
 from ._sessions import ConversationSlots
 from ._state import DiskStateStore, MemoryStateStore, StateStore
 from ._targets import AgentRunner, TargetRunner, WorkflowRunner, describe_target
+from ._telemetry import TraceContextMiddleware
 from ._types import ChannelCommand, ChannelContribution
 
 __all__ = ["AgentFrameworkHost"]
@@ -56,7 +60,11 @@ class AgentFrameworkHost:
         debug: Turn the ``agent_framework.hosting`` logger up to DEBUG. Failed runs are
             always logged with their traceback on the server; callers never see internals,
             in any mode.
-        checkpoint_location: Directory for per-conversation workflow checkpoints.
+        checkpoint_location: Where a workflow target's conversations keep their
+            checkpoints: a directory (one subdirectory per conversation), or a
+            ``CheckpointStorage`` every conversation shares, each in a scope of its own. A
+            workflow built with its own checkpoint storage keeps using it (the same way);
+            giving one here as well is an error. Ignored, with a warning, for an agent.
         state_dir: A directory (deriving ``sessions/`` and, for workflows,
             ``checkpoints/``) or a :class:`HostStatePaths` mapping. Needs the ``disk``
             extra.
@@ -72,8 +80,11 @@ class AgentFrameworkHost:
 
     Raises:
         TypeError: ``target`` is not one of those (a factory is called once to check that
-            it returns a ``Workflow``), or a channel is not a :class:`Channel`.
-        ValueError: Two channels share a name, or their paths collide.
+            it returns a ``Workflow``), a channel is not a :class:`Channel`, or one of its
+            hooks is not callable.
+        ValueError: Two channels share a name, their paths collide, a channel has an
+            attribute named like a hook that the host never calls, or a workflow with its
+            own checkpoint storage is given another place for checkpoints.
 
     """
 
@@ -83,7 +94,7 @@ class AgentFrameworkHost:
         *,
         channels: Sequence[Channel],
         debug: bool = False,
-        checkpoint_location: str | os.PathLike[str] | None = None,
+        checkpoint_location: str | os.PathLike[str] | CheckpointStorage | None = None,
         state_dir: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         trust_isolation_headers: bool | None = None,
         max_live_sessions: int = 1024,
@@ -99,9 +110,10 @@ class AgentFrameworkHost:
         if debug:
             logger.setLevel(logging.DEBUG)
         self._channel_paths = _check_channels(self.channels)
+        self._hooks = {channel.name: declared_hooks(channel) for channel in self.channels}
         paths = resolve_state_paths(state_dir, workflow=is_workflow)
-        if checkpoint_location is not None:
-            paths["checkpoints"] = Path(checkpoint_location)
+        if checkpoint_location is not None and not is_workflow:
+            logger.warning("checkpoint_location is set but the target is an agent; ignoring it")
         if state_store is not None:
             self.state_store: StateStore = state_store
         elif "sessions" in paths:
@@ -109,9 +121,17 @@ class AgentFrameworkHost:
         else:
             self.state_store = MemoryStateStore()
         self._runner: TargetRunner = (
-            WorkflowRunner(target, checkpoint_dir=paths.get("checkpoints"))  # pyright: ignore[reportArgumentType]
+            WorkflowRunner(
+                cast("Workflow | Callable[[], Workflow]", target),
+                checkpoints=_conversation_checkpoints(
+                    cast("Workflow | Callable[[], Workflow]", target),
+                    checkpoint_location,
+                    paths.get("checkpoints"),
+                    self.state_store,
+                ),
+            )
             if is_workflow
-            else AgentRunner(target)  # pyright: ignore[reportArgumentType]
+            else AgentRunner(cast("SupportsAgentRun", target))
         )
         self._slots: ConversationSlots[Any] = ConversationSlots(
             self._runner.codec(), self.state_store, max_live=max_live_sessions
@@ -184,7 +204,8 @@ class AgentFrameworkHost:
         claimed = dict(self._channel_paths)
         shapes = ErrorShapes()
         for channel in self.channels:
-            contribution = channel.contribute(ChannelContext(services, channel))
+            context = ChannelContext(services, channel, self._hooks[channel.name])
+            contribution = channel.contribute(context)
             contributions.append((channel, contribution))
             self._contributed_commands.extend(contribution.commands)
             routes.extend(_mount(channel.path, contribution.routes))
@@ -197,10 +218,13 @@ class AgentFrameworkHost:
             shapes.claim([channel.path, *contribution.mounts], contribution.error_response)
         routes.extend(index_routes(self._target, [c.name for c in self.channels], self._served))
         refused = cast("ExceptionHandler", shapes.caller_refused)  # a Response, or None
+        middleware = [Middleware(ExchangeGuard, shapes=shapes), Middleware(TraceContextMiddleware)]
+        if self.trust_isolation_headers:
+            middleware.append(Middleware(IsolationHeadersMiddleware))
         app = Starlette(
             routes=routes,
             lifespan=self._lifespan(contributions),
-            middleware=[Middleware(ExchangeGuard, shapes=shapes)],
+            middleware=middleware,
             exception_handlers={
                 HTTPException: shapes.http_exception,
                 AuthenticationFailed: refused,
@@ -268,14 +292,19 @@ class AgentFrameworkHost:
                             ) from exc
                 yield
             finally:
+                failed: Exception | None = None
                 for channel, contribution in reversed(started):
                     for callback in contribution.on_shutdown:
                         try:
                             await callback()
-                        except Exception:
+                        except Exception as exc:
                             logger.exception("Channel %r failed to shut down", channel.name)
+                            failed = failed or exc
                 self._loop = None
                 await self.state_store.close()
+                # Every channel got its chance to stop; the first failure ends the lifespan.
+                if failed is not None:
+                    raise failed
 
         return lifespan
 
@@ -344,3 +373,37 @@ def _paths_collide(first: str, second: str) -> bool:
     if not first or not second:
         return False
     return first == second or first.startswith(second + "/") or second.startswith(first + "/")
+
+
+def _conversation_checkpoints(
+    target: Workflow | Callable[[], Workflow],
+    location: str | os.PathLike[str] | CheckpointStorage | None,
+    derived: Path | None,
+    state_store: StateStore,
+) -> ConversationCheckpoints:
+    """Where a workflow's conversations checkpoint: ``location``, its own storage, or ``derived``.
+
+    With none of these and a state store other processes share (Redis), the checkpoints go
+    to that store, so that any replica resumes a conversation.
+
+    Raises:
+        ValueError: The workflow has its own storage and is given another place too.
+
+    """
+    own = own_checkpoint_storage(target if isinstance(target, Workflow) else target())
+    if own is not None:
+        if location is not None or derived is not None:
+            given = "checkpoint_location" if location is not None else "state_dir's checkpoints"
+            raise ValueError(
+                f"The workflow was built with its own checkpoint storage and {given} is set "
+                "too; keep one: drop WorkflowBuilder(checkpoint_storage=...), or give "
+                "state_dir={'sessions': ...} without checkpoints and no checkpoint_location."
+            )
+        return ConversationCheckpoints(storage=own)
+    if location is None and derived is None and state_store.shared:
+        return ConversationCheckpoints(store=state_store)
+    if location is None:
+        return ConversationCheckpoints(directory=derived)
+    if isinstance(location, str | os.PathLike):
+        return ConversationCheckpoints(directory=Path(location))
+    return ConversationCheckpoints(storage=location)

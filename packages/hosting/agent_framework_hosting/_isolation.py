@@ -8,10 +8,14 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 __all__ = [
     "ISOLATION_HEADER_CHAT",
     "ISOLATION_HEADER_USER",
     "TRUSTED_PLATFORM_ENV",
+    "IsolationHeadersMiddleware",
     "IsolationKeys",
     "get_current_isolation_keys",
     "isolation_keys_from_headers",
@@ -51,21 +55,27 @@ class IsolationKeys:
         return user if not self.chat_key else f"{user}:{_component(self.chat_key)}"
 
 
-_EMPTY = IsolationKeys()
-_current: ContextVar[IsolationKeys] = ContextVar("agent_framework_hosting_isolation_keys")
+_current: ContextVar[IsolationKeys | None] = ContextVar(
+    "agent_framework_hosting_isolation_keys", default=None
+)
 
 
-def get_current_isolation_keys() -> IsolationKeys:
-    """Return the isolation keys of the request being handled (empty outside one)."""
-    return _current.get(_EMPTY)
+def get_current_isolation_keys() -> IsolationKeys | None:
+    """Return the isolation keys of the request being handled; ``None`` when none are set.
+
+    A host that trusts the isolation headers sets them for every request it serves
+    (custom routes included); a channel's run sets those it passes in
+    ``ChannelRequest.attributes`` around the run's steps.
+    """
+    return _current.get()
 
 
-def set_current_isolation_keys(keys: IsolationKeys) -> Token[IsolationKeys]:
+def set_current_isolation_keys(keys: IsolationKeys | None) -> Token[IsolationKeys | None]:
     """Set the isolation keys for the current context; pass the token to reset them."""
     return _current.set(keys)
 
 
-def reset_current_isolation_keys(token: Token[IsolationKeys]) -> None:
+def reset_current_isolation_keys(token: Token[IsolationKeys | None]) -> None:
     """Restore the isolation keys that were current before :func:`set_current_isolation_keys`."""
     _current.reset(token)
 
@@ -85,3 +95,28 @@ def isolation_keys_from_headers(headers: Mapping[str, str]) -> IsolationKeys:
         user_key=headers.get(ISOLATION_HEADER_USER) or None,
         chat_key=headers.get(ISOLATION_HEADER_CHAT) or None,
     )
+
+
+class IsolationHeadersMiddleware:
+    """Makes a trusted front end's isolation headers current for each request they come with.
+
+    Installed only on a host that trusts the headers; the keys are set for the request's
+    whole handling (any route's), and reset after it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        keys = isolation_keys_from_headers(Headers(scope=scope))
+        if keys.is_empty:
+            await self.app(scope, receive, send)
+            return
+        token = set_current_isolation_keys(keys)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            reset_current_isolation_keys(token)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from ._state import Lease, StateStore, update_state
+from ._telemetry import lease_wait
 
 __all__ = ["ConversationBusy", "ConversationSlots", "SlotCodec", "slot_key"]
 
@@ -118,13 +119,14 @@ class ConversationSlots(Generic[T]):
             await asyncio.shield(resetting)
         # In one process a turn cannot outlive its owner: its lease needs no expiry.
         shared = self._store.shared
-        lease = await self._store.acquire(
-            _LEASE + isolation_key,
-            ttl=self._lease_seconds if shared else _IN_PROCESS_TTL,
-            wait=self._wait_seconds,
-            # Another process may have moved the conversation on: read it with the lease.
-            read=_STATE + isolation_key if shared else None,
-        )
+        with lease_wait():
+            lease = await self._store.acquire(
+                _LEASE + isolation_key,
+                ttl=self._lease_seconds if shared else _IN_PROCESS_TTL,
+                wait=self._wait_seconds,
+                # Another process may have moved the conversation on: read it with the lease.
+                read=_STATE + isolation_key if shared else None,
+            )
         if lease is None:
             raise ConversationBusy(self._wait_seconds)
         keeper = _LeaseKeeper(self._store, lease, self._lease_seconds) if shared else None

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import inspect
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from agent_framework import (
@@ -17,22 +15,19 @@ from agent_framework import (
     AgentResponseUpdate,
     AgentSession,
     CheckpointStorage,
-    Content,
-    FileCheckpointStorage,
     InMemoryCheckpointStorage,
     Message,
     SupportsAgentRun,
     Workflow,
+    WorkflowRunResult,
     normalize_tools,
 )
 
+from ._checkpoints import ConversationCheckpoints
+from ._framework import restore_checkpoint
 from ._sessions import SlotCodec
-from ._workflow_requests import (
-    checkpoint_types,
-    pending_requests,
-    request_calls,
-    workflow_answers,
-)
+from ._workflow_requests import pending_requests, request_calls, workflow_answers
+from ._workflow_updates import WorkflowTurnResponse, updates_from_event
 
 __all__ = [
     "AgentRunner",
@@ -218,9 +213,9 @@ class AgentRunner:
             restore=AgentSession.from_dict,
         )
 
-    def fresh_slot(self) -> AgentSession:
-        """A throwaway session for a run without continuity."""
-        return self.agent.create_session()
+    def fresh_slot(self) -> None:
+        """No session for a run without continuity: the agent runs with ``session=None``."""
+        return None
 
     def tool_names(self) -> frozenset[str]:
         """The agent's own tools, and its MCP servers' tools once they are connected.
@@ -242,16 +237,27 @@ class AgentRunner:
         """An agent takes any input: nothing to check, and no session to lease for it."""
 
     async def run(
-        self, messages: list[Message], slot: AgentSession, options: Mapping[str, Any] | None
+        self,
+        messages: list[Message],
+        slot: AgentSession | None,
+        options: Mapping[str, Any] | None,
     ) -> AgentResponse:
         """Run the agent once."""
-        return await self.agent.run(messages, session=slot, **_options_kwargs(options))
+        return await self.agent.run(_agent_input(messages), **_run_kwargs(slot, options))
 
     def stream(
-        self, messages: list[Message], slot: AgentSession, options: Mapping[str, Any] | None
+        self,
+        messages: list[Message],
+        slot: AgentSession | None,
+        options: Mapping[str, Any] | None,
     ) -> UpdateStream:
         """Stream one agent run."""
-        return self.agent.run(messages, stream=True, session=slot, **_options_kwargs(options))
+        return self.agent.run(_agent_input(messages), stream=True, **_run_kwargs(slot, options))
+
+
+def _agent_input(messages: list[Message]) -> Message | list[Message]:
+    """A turn of one message is passed as that message, as agents have always been given it."""
+    return messages[0] if len(messages) == 1 else messages
 
 
 def _tool_name(tool: object) -> str | None:
@@ -269,8 +275,12 @@ def _tool_name(tool: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _options_kwargs(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {"options": dict(options)} if options else {}
+def _run_kwargs(session: AgentSession | None, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``session`` (when the run has one) and ``options`` (when any) for ``agent.run``."""
+    kwargs: dict[str, Any] = {} if session is None else {"session": session}
+    if options:
+        kwargs["options"] = dict(options)
+    return kwargs
 
 
 @dataclass(slots=True)
@@ -292,8 +302,7 @@ class WorkflowSlot:
         self.resumed = True
         latest = await self.checkpoints.get_latest(workflow_name=self.workflow.name)
         if latest is not None:
-            runner: Any = self.workflow._runner  # pyright: ignore[reportPrivateUsage]
-            await runner.restore_from_checkpoint(latest.checkpoint_id, self.checkpoints)
+            await restore_checkpoint(self.workflow, latest.checkpoint_id, self.checkpoints)
 
 
 class WorkflowRunner:
@@ -301,11 +310,12 @@ class WorkflowRunner:
 
     ``target`` is a :class:`Workflow` (copied per conversation, never run itself) or a
     zero-argument factory returning a new one. Each conversation checkpoints into its own
-    storage: under ``checkpoint_dir/<key hash>/`` when given, else in memory.
+    storage, which ``checkpoints`` hands out (in memory by default).
 
     Requests the workflow makes with ``ctx.request_info`` and leaves pending end the turn's
     response as ``function_call`` contents; the next turn answers them with
-    ``function_result`` contents (see ``_workflow_requests``).
+    ``function_result`` contents (see ``_workflow_requests``). A turn's response is a
+    :class:`WorkflowTurnResponse`, which also answers for the framework's run result.
     """
 
     takes_options = False
@@ -315,10 +325,10 @@ class WorkflowRunner:
         self,
         target: Workflow | Callable[[], Workflow],
         *,
-        checkpoint_dir: Path | None = None,
+        checkpoints: ConversationCheckpoints | None = None,
     ) -> None:
         self._factory = _workflow_factory(target)
-        self._checkpoint_dir = checkpoint_dir
+        self._checkpoints = checkpoints or ConversationCheckpoints()
 
     def codec(self) -> SlotCodec[WorkflowSlot]:
         """Workflow state persists through checkpoints, not snapshots."""
@@ -333,17 +343,8 @@ class WorkflowRunner:
         return frozenset()
 
     def _new_slot(self, slot_key: str) -> WorkflowSlot:
-        storage: CheckpointStorage
         workflow = self._factory()
-        if self._checkpoint_dir is not None:
-            digest = hashlib.sha256(slot_key.encode()).hexdigest()[:32]
-            storage = FileCheckpointStorage(
-                str(self._checkpoint_dir / digest),
-                allowed_checkpoint_types=checkpoint_types(workflow),
-            )
-        else:
-            storage = InMemoryCheckpointStorage()
-        return WorkflowSlot(workflow, storage)
+        return WorkflowSlot(workflow, self._checkpoints.for_conversation(slot_key, workflow))
 
     async def check(self, messages: list[Message], lease: SlotLease) -> None:
         """Check the turn against the conversation's pending requests, without running it."""
@@ -357,11 +358,9 @@ class WorkflowRunner:
         start = await _start(slot, messages)
         result = await slot.workflow.run(**start, checkpoint_storage=slot.checkpoints)
         await _prune(slot)
-        updates = [
-            update for output in result.get_outputs() for update in _updates_from_output(output)
-        ]
+        updates = [update for event in result for update in updates_from_event(event)]
         updates.extend(await _pending_updates(slot))
-        return AgentResponse.from_updates(updates)
+        return WorkflowTurnResponse.of_turn(updates, result)
 
     def stream(
         self, messages: list[Message], slot: WorkflowSlot, options: Mapping[str, Any] | None
@@ -375,6 +374,7 @@ class _WorkflowUpdateStream:
         self._slot = slot
         self._messages = messages
         self._updates: list[AgentResponseUpdate] = []
+        self._result: WorkflowRunResult | None = None
 
     async def __aiter__(self) -> AsyncIterator[AgentResponseUpdate]:
         start = await _start(self._slot, self._messages)
@@ -382,18 +382,17 @@ class _WorkflowUpdateStream:
             **start, stream=True, checkpoint_storage=self._slot.checkpoints
         )
         async for event in events:
-            if event.type != "output":
-                continue
-            for update in _updates_from_output(event.data):
+            for update in updates_from_event(event):
                 self._updates.append(update)
                 yield update
+        self._result = await events.get_final_response()
         await _prune(self._slot)
         for update in await _pending_updates(self._slot):
             self._updates.append(update)
             yield update
 
     async def get_final_response(self) -> AgentResponse:
-        return AgentResponse.from_updates(self._updates)
+        return WorkflowTurnResponse.of_turn(self._updates, self._result)
 
 
 def _workflow_factory(target: Workflow | Callable[[], Workflow]) -> Callable[[], Workflow]:
@@ -420,21 +419,6 @@ def _workflow_input(workflow: Workflow, messages: list[Message]) -> Any:
     return last.text
 
 
-def _updates_from_output(data: Any) -> list[AgentResponseUpdate]:
-    if isinstance(data, AgentResponseUpdate):
-        return [data]
-    if isinstance(data, AgentResponse):
-        response = cast("AgentResponse", data)
-        return [_update(message.contents) for message in response.messages]
-    if isinstance(data, Message):
-        return [_update(data.contents)]
-    return [_update([Content.from_text(text=str(data))])]
-
-
-def _update(contents: list[Content]) -> AgentResponseUpdate:
-    return AgentResponseUpdate(contents=contents, role="assistant")
-
-
 async def _start(slot: WorkflowSlot, messages: list[Message]) -> dict[str, Any]:
     """How the turn starts the workflow: answers to its pending requests, or a new message.
 
@@ -452,7 +436,7 @@ async def _start(slot: WorkflowSlot, messages: list[Message]) -> dict[str, Any]:
 async def _pending_updates(slot: WorkflowSlot) -> list[AgentResponseUpdate]:
     """One update with a call per request the workflow left pending, or none."""
     calls = request_calls(await pending_requests(slot.workflow))
-    return [_update(calls)] if calls else []
+    return [AgentResponseUpdate(contents=calls, role="assistant")] if calls else []
 
 
 async def _prune(slot: WorkflowSlot) -> None:

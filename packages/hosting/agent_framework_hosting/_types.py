@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeAlias, runtime_checkable
 
 from agent_framework import AgentResponse, AgentResponseUpdate, AgentRunInputs, AgentSession
 from starlette.routing import BaseRoute
+from typing_extensions import TypeVar
 
 from ._auth import Principal
 from ._errors import HostErrorRenderer
@@ -46,13 +47,20 @@ class ChannelSession:
     isolation_key: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ChannelIdentity:
-    """Who is speaking, in the channel's own terms."""
+    """Who is speaking, in the channel's own terms; ``attributes`` is never ``None``."""
 
     channel: str
     native_id: str
-    attributes: Mapping[str, Any] | None = None
+    attributes: Mapping[str, Any]
+
+    def __init__(
+        self, channel: str, native_id: str, attributes: Mapping[str, Any] | None = None
+    ) -> None:
+        object.__setattr__(self, "channel", channel)
+        object.__setattr__(self, "native_id", native_id)
+        object.__setattr__(self, "attributes", {} if attributes is None else attributes)
 
 
 @dataclass(slots=True)
@@ -95,21 +103,32 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 
-class HostedRunResult:
-    """The final result of a run, as the response hook receives and returns it."""
+TResult = TypeVar("TResult", default=AgentResponse)
+
+
+class HostedRunResult(Generic[TResult]):
+    """The final result of a run, as the response hook receives and returns it.
+
+    ``result`` is the target's :class:`AgentResponse`. For a workflow target it is a
+    ``WorkflowTurnResponse``: an ``AgentResponse`` (the outputs as messages, then the
+    requests left pending) that also answers ``get_outputs()`` and the rest of the
+    framework's ``WorkflowRunResult``. Any other attribute read on this object is read on
+    ``result`` (``.messages``, ``.value``, ``.usage_details``, ``.to_dict()``), so code
+    written for the framework's response works on it too.
+    """
 
     __slots__ = ("result", "session")
 
-    def __init__(self, result: AgentResponse, *, session: AgentSession | None = None) -> None:
+    def __init__(self, result: TResult, *, session: AgentSession | None = None) -> None:
         self.result = result
         self.session = session
 
     def replace(
         self,
         *,
-        result: AgentResponse = _UNSET,
+        result: TResult = _UNSET,
         session: AgentSession | None = _UNSET,
-    ) -> HostedRunResult:
+    ) -> HostedRunResult[TResult]:
         """Return a copy with ``result`` and/or ``session`` replaced.
 
         Passing ``session=None`` explicitly clears the session; omitting it keeps it.
@@ -122,10 +141,22 @@ class HostedRunResult:
     @property
     def text(self) -> str:
         """The concatenated text of the result's messages."""
-        return self.result.text
+        text: object = getattr(self.result, "text", "")
+        return text if isinstance(text, str) else ""
 
     def __repr__(self) -> str:
         return f"HostedRunResult(result={self.result!r}, session={self.session!r})"
+
+    if not TYPE_CHECKING:  # at run time only: typed code reads ``result`` by name
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            try:
+                result = object.__getattribute__(self, "result")
+            except AttributeError:
+                raise AttributeError(name) from None
+            return getattr(result, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,15 +14,17 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from agent_framework import Content, Message, Workflow, WorkflowEvent
-from agent_framework._workflows._typing_utils import (  # pyright: ignore[reportPrivateUsage]
-    is_instance_of,
-    try_coerce_to_type,
-)
 from pydantic import PydanticUserError, TypeAdapter
 
+from ._framework import (
+    coerce_to_type,
+    is_instance_of,
+    pending_request_events,
+    response_handler_types,
+)
 from ._wire import WireError, decode_json
 
 __all__ = [
@@ -58,8 +60,7 @@ class WorkflowInputError(ValueError):
 
 async def pending_requests(workflow: Workflow) -> dict[str, WorkflowEvent[Any]]:
     """The workflow's requests waiting for an answer, by request id."""
-    context: Any = workflow._runner.context  # pyright: ignore[reportPrivateUsage]
-    return dict(await context.get_pending_request_info_events())
+    return await pending_request_events(workflow)
 
 
 def request_calls(pending: Mapping[str, WorkflowEvent[Any]]) -> list[Content]:
@@ -153,7 +154,7 @@ def _answer(value: Any, response_type: type[Any], call_id: str) -> Any:
         # Not JSON (or JSON refused at the boundary: NaN, too deep): checked as the text.
         with contextlib.suppress(WireError):
             value = decode_json(value)
-    converted = try_coerce_to_type(value, response_type)
+    converted = coerce_to_type(value, response_type)
     if not is_instance_of(converted, response_type):
         expected = getattr(response_type, "__name__", str(response_type))
         raise WorkflowInputError(
@@ -187,13 +188,11 @@ def checkpoint_types(workflow: Workflow) -> list[str]:
     A pending request is checkpointed with its data; file checkpoints restore only types
     they are told to allow (``module:qualname``), so these are allowed for the workflow.
     """
-    keys: set[str] = set()
-    for executor in workflow.get_executors_list():
-        handlers = cast(
-            "Mapping[tuple[Any, Any], Any]", getattr(executor, "_response_handlers", {})
-        )
-        for pair in handlers:
-            for kind in pair:
-                if isinstance(kind, type) and kind.__module__ != "builtins":
-                    keys.add(f"{kind.__module__}:{kind.__qualname__}")
-    return sorted(keys)
+    return sorted(
+        {
+            f"{kind.__module__}:{kind.__qualname__}"
+            for executor in workflow.get_executors_list()
+            for kind in response_handler_types(executor)
+            if kind.__module__ != "builtins"
+        }
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from agent_framework import WorkflowCheckpointException
 from agent_framework_hosting import DiskStateStore, MemoryStateStore
-from agent_framework_hosting._checkpoints import (  # pyright: ignore[reportPrivateUsage]
+from agent_framework_hosting._state_checkpoints import (  # pyright: ignore[reportPrivateUsage]
     StateCheckpointStorage,
 )
 from agent_framework_hosting._workflow_requests import (  # pyright: ignore[reportPrivateUsage]

@@ -28,6 +28,7 @@ from agent_framework import Agent, AgentResponse, AgentResponseUpdate, Content, 
 from .._api_keys import ApiKeyAuthenticator
 from .._auth import Principal
 from .._channel import Channel
+from .._hooks import ChannelHooks
 from .._host import AgentFrameworkHost
 from .._limits import RunLimits
 from .._redaction import StreamRedactor
@@ -51,15 +52,6 @@ PRINCIPAL_KEYS = {"conformance-key-alice": "alice", "conformance-key-bob": "bob"
 """The API keys of the host the authentication cases start, and the subject each proves."""
 
 ALICE, BOB = PRINCIPAL_KEYS
-
-
-@dataclass(frozen=True)
-class ChannelHooks:
-    """The hooks a conformance test wants the channel built with (any may be ``None``)."""
-
-    run_hook: Any = None
-    response_hook: Any = None
-    stream_update_hook: Any = None
 
 
 @dataclass
