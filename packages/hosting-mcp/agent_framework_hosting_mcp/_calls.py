@@ -16,6 +16,7 @@ from agent_framework_hosting import (
     ChannelRequest,
     ChannelSession,
     ConversationBusy,
+    TooManyRuns,
     WorkflowInputError,
 )
 from mcp.server.context import ServerRequestContext
@@ -31,7 +32,7 @@ from mcp_types import (
 )
 
 from ._elicit import Declined, ask, can_elicit, describe_calls
-from ._endpoint import Caller, caller_of
+from ._endpoint import caller_of, claim_admission
 from ._parse import ToolInputError, parse_tool_input
 from ._progress import ProgressReporter
 from ._render import error_result, pending_calls, streamed_text, tool_result
@@ -84,6 +85,27 @@ class ToolCalls:
 
         """
         if params.name == self._names.name:
+            return await self._admitted_turn(ctx, params)
+        command = self._command(params.name)
+        if command is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
+        try:
+            return await self._command_call(ctx, command, params)
+        except Exception:  # the SDK would answer the exception's text: keep it in the log
+            logger.exception("Command %s failed", command.name)
+            return error_result(f"The {command.name} command failed. Try again later.")
+
+    async def _admitted_turn(
+        self, ctx: ServerRequestContext[Any], params: CallToolRequestParams
+    ) -> CallToolResult:
+        """A turn holding its caller's place within the run limits until it has ended."""
+        admission = claim_admission(ctx.request)
+        if admission is None:  # the endpoint took none, or its request ended first
+            try:
+                admission = await self._context.admit(caller_of(ctx.request).principal).acquire()
+            except TooManyRuns as error:
+                return error_result(error.message)
+        try:
             session_id = _session_id(ctx)
             if session_id is None or ctx.request_id is None:
                 return await self._turn(ctx, params)
@@ -93,14 +115,9 @@ class ToolCalls:
                 )
             except RuntimeError:  # a call with this request id runs already
                 return error_result("A call with this request id is running already.")
-        command = self._command(params.name)
-        if command is None:
-            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
-        try:
-            return await self._command_call(ctx, command, params)
-        except Exception:  # the SDK would answer the exception's text: keep it in the log
-            logger.exception("Command %s failed", command.name)
-            return error_result(f"The {command.name} command failed. Try again later.")
+        finally:
+            # The call's run has ended here, however: done, failed, cancelled, stopped.
+            await admission.release()
 
     def _command(self, name: str) -> ChannelCommand | None:
         tools = {tool.name for tool in command_tools(self._context.commands, self._names.name)}
@@ -193,7 +210,7 @@ class ToolCalls:
         input: Any,
         operation: str,
     ) -> ChannelRequest:
-        caller: Caller = caller_of(ctx.request)
+        caller = caller_of(ctx.request)
         session_id = _session_id(ctx)
         key = conversation_key(
             caller.partition, session_id=session_id, conversation_id=conversation_id

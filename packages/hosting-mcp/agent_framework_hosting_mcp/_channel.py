@@ -220,9 +220,10 @@ class MCPChannel:
             runs,
             EndpointChecks(
                 origins=OriginPolicy(settings.allowed_origins),
-                authenticate=lambda connection: context.authenticate(connection, auth=auth),
-                isolation_keys=lambda connection: context.isolation_keys(connection.headers),
+                identify=lambda connection: context.caller(connection, auth=auth),
                 challenge=metadata.challenge,
+                admit=context.admit,
+                agent_tool=names.name,
                 max_body_bytes=settings.max_body_bytes,
             ),
         )

@@ -1,25 +1,26 @@
 """The HTTP endpoint at the channel's path: a request is checked here, then served by the SDK.
 
 In order: the ``Origin`` against the allow list (DNS rebinding), the caller's credentials,
-the protocol version, the session's owner, and a POST's body (its type, size and JSON,
-decoded at the host's boundary). Each refusal is a JSON-RPC error with its HTTP status.
-The caller it proved rides on the request to the tool handlers.
+the protocol version, the session's owner, a POST's body (its type, size and JSON,
+decoded at the host's boundary), and, for a call of the agent tool, the caller's place
+within the host's run limits. Each refusal is a JSON-RPC error with its HTTP status; the
+host answers a refused caller (``401``, ``403``, ``429``) in the channel's error shape.
+The caller it proved, and the run's admission, ride on the request to the tool handlers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from agent_framework_hosting import (
     AuthenticationFailed,
-    IsolationKeys,
-    PermissionDenied,
+    Caller,
     Principal,
+    RunAdmission,
     WireError,
     decode_json,
-    partition_key,
     read_body,
 )
 from mcp.server.streamable_http import (
@@ -38,30 +39,33 @@ from ._errors import jsonrpc_error
 from ._runs import CallRuns
 from ._sessions import SessionManager, SessionOwners
 
-__all__ = ["Caller", "EndpointChecks", "MCPEndpoint", "OriginPolicy", "caller_of"]
+__all__ = ["EndpointChecks", "MCPEndpoint", "OriginPolicy", "caller_of", "claim_admission"]
 
 _CALLER = "agent_framework_hosting_mcp.caller"
 """Where the endpoint leaves the proven caller in the request's scope."""
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who sent a request: the proven principal, trusted isolation keys, their partition."""
-
-    principal: Principal | None
-    keys: IsolationKeys = field(default_factory=IsolationKeys)
-
-    @property
-    def partition(self) -> str | None:
-        """The partition everything the caller opens belongs to (``None``: anonymous)."""
-        return partition_key(self.principal, self.keys)
+_ADMISSION = "agent_framework_hosting_mcp.admission"
+"""Where the endpoint leaves the admission of the run a call of the agent tool starts."""
 
 
 def caller_of(request: Any) -> Caller:
     """The caller the endpoint proved for the HTTP request that carried a message."""
+    caller = _scope_of(request).get(_CALLER)
+    return caller if isinstance(caller, Caller) else Caller()
+
+
+def claim_admission(request: Any) -> RunAdmission | None:
+    """Take over the admission the endpoint took for the call ``request`` carried.
+
+    ``None`` when there is none, or the request ended before its call was dispatched
+    (the endpoint gave it back then): the caller of this takes its own.
+    """
+    admission = _scope_of(request).pop(_ADMISSION, None)
+    return admission if isinstance(admission, RunAdmission) else None
+
+
+def _scope_of(request: Any) -> dict[str, object]:
     scope: object = getattr(request, "scope", None)
-    caller = cast("dict[str, object]", scope).get(_CALLER) if isinstance(scope, dict) else None
-    return caller if isinstance(caller, Caller) else Caller(None)
+    return cast("dict[str, object]", scope) if isinstance(scope, dict) else {}
 
 
 class OriginPolicy:
@@ -90,9 +94,14 @@ class EndpointChecks:
     """What the endpoint checks a request against."""
 
     origins: OriginPolicy
-    authenticate: Callable[[HTTPConnection], Awaitable[Principal | None]]
-    isolation_keys: Callable[[HTTPConnection], IsolationKeys]
+    identify: Callable[[HTTPConnection], Awaitable[Caller]]
+    """The caller of a request; raises ``AuthenticationFailed`` or ``PermissionDenied``."""
     challenge: Callable[[HTTPConnection, str], str]
+    """An authenticator's ``WWW-Authenticate`` value, pointing at the resource metadata."""
+    admit: Callable[[Principal | None], RunAdmission]
+    """A place for one run of a principal within the host's run limits."""
+    agent_tool: str
+    """The name of the tool whose calls run the target."""
     max_body_bytes: int
 
 
@@ -119,28 +128,28 @@ class MCPEndpoint:
             )
             return
         try:
-            principal = await checks.authenticate(request)
+            caller = await checks.identify(request)
         except AuthenticationFailed as error:
-            challenge = {"WWW-Authenticate": checks.challenge(request, error.challenge)}
-            await jsonrpc_error(401, error.message, headers=challenge)(scope, receive, send)
-            return
-        except PermissionDenied as error:
-            await jsonrpc_error(403, error.message)(scope, receive, send)
-            return
-        caller = Caller(principal, checks.isolation_keys(request))
+            # The host answers it; its challenge tells a client where to get a token.
+            challenge = checks.challenge(request, error.challenge)
+            raise AuthenticationFailed(error.message, challenge=challenge) from None
         refusal = await self._refusal(request, caller)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        admission: RunAdmission | None = None
         if request.method == "POST":
             try:
                 body = await read_body(request, checks.max_body_bytes)
-                decode_json(body)
+                message = decode_json(body)
             except WireError as error:
                 code = PARSE_ERROR if error.status == 400 else INVALID_REQUEST
                 await jsonrpc_error(error.status, error.message, code=code)(scope, receive, send)
                 return
             receive = _replay(body, receive)
+            if _calls_tool(message, checks.agent_tool):
+                # Taken before the SDK answers anything: a refusal is the host's 429.
+                admission = await checks.admit(caller.principal).acquire()
         session_id = request.headers.get(MCP_SESSION_ID_HEADER)
         last_event_id = request.headers.get(LAST_EVENT_ID_HEADER)
         if (
@@ -156,7 +165,15 @@ class MCPEndpoint:
             await answer(scope, receive, send)
             return
         scope[_CALLER] = caller
-        await manager.handle_request(scope, receive, self._recording(request, caller, send))
+        if admission is not None:
+            # The tool handler claims it and holds it until the run ends.
+            scope[_ADMISSION] = admission
+        try:
+            await manager.handle_request(scope, receive, self._recording(request, caller, send))
+        finally:
+            unclaimed = claim_admission(request)
+            if unclaimed is not None:
+                await unclaimed.release()
 
     async def _refusal(self, request: Request, caller: Caller) -> Response | None:
         version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER)
@@ -194,6 +211,20 @@ class MCPEndpoint:
             await send(message)
 
         return recording_send
+
+
+def _calls_tool(message: object, name: str) -> bool:
+    """Whether ``message`` is a JSON-RPC request calling the tool ``name``."""
+    if not isinstance(message, dict):
+        return False
+    fields = cast("dict[str, object]", message)
+    params = fields.get("params")
+    return (
+        fields.get("method") == "tools/call"
+        and "id" in fields
+        and isinstance(params, dict)
+        and cast("dict[str, object]", params).get("name") == name
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

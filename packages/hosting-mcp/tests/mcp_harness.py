@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,10 +57,15 @@ async def connect(
     *,
     headers: Mapping[str, str] | None = None,
     elicitation_callback: ElicitationFnT | None = None,
+    on_response: Callable[[httpx2.Response], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[ClientSession]:
-    """An initialized SDK client session (the handshake revision the SDK offers)."""
+    """An initialized SDK client session (the handshake revision the SDK offers).
+
+    ``on_response`` sees every HTTP response the client receives, before its body.
+    """
+    hooks = {"response": [on_response]} if on_response is not None else {}
     async with (
-        httpx2.AsyncClient(headers=dict(headers or {}), timeout=30) as http,
+        httpx2.AsyncClient(headers=dict(headers or {}), timeout=30, event_hooks=hooks) as http,
         streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write, elicitation_callback=elicitation_callback) as session,
     ):

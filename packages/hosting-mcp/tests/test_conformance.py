@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import httpx2
 from agent_framework_hosting.testing import (
     ChannelConformanceTests,
     ChannelHooks,
@@ -10,7 +11,9 @@ from agent_framework_hosting.testing import (
     RunningHost,
 )
 from agent_framework_hosting_mcp import MCPChannel
+from mcp.shared.exceptions import MCPError
 from mcp_harness import connect, text_of
+from mcp_types import CallToolResult
 
 ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
@@ -31,15 +34,36 @@ class TestMCPConformance(ChannelConformanceTests):
         self, running: RunningHost, text: str, *, conversation: str, stream: bool = False
     ) -> ChannelReply:
         deltas: list[str] = []
+        refusals: list[httpx2.Response] = []
 
         async def progress(progress: float, total: float | None, message: str | None) -> None:
             deltas.append(message or "")
 
-        async with connect(running.base_url + "/mcp") as session:
-            result = await session.call_tool(
-                "conformance",
-                {"message": text, "conversation_id": conversation},
-                progress_callback=progress if stream else None,
+        async def record_refusal(response: httpx2.Response) -> None:
+            if response.status_code >= 400:  # an answer of a refused request is short
+                await response.aread()
+                refusals.append(response)
+
+        headers = self.credential_headers(running.credential) if running.credential else {}
+        result: CallToolResult | None = None
+        try:
+            async with connect(
+                running.base_url + "/mcp", headers=headers, on_response=record_refusal
+            ) as session:
+                result = await session.call_tool(
+                    "conformance",
+                    {"message": text, "conversation_id": conversation},
+                    progress_callback=progress if stream else None,
+                )
+        except* MCPError:  # the SDK raises the JSON-RPC error a refused request carried
+            pass
+        if result is None:
+            assert refusals, "the SDK raised an error no HTTP refusal carried"
+            return ChannelReply(
+                refusals[0].json()["error"]["message"],
+                is_error=True,
+                status_code=refusals[0].status_code,
+                raw="".join(response.text for response in refusals),
             )
         return ChannelReply(
             text_of(result),

@@ -5,7 +5,12 @@ from __future__ import annotations
 import httpx
 import httpx2
 import pytest
-from agent_framework_hosting import AuthenticationFailed, Principal
+from agent_framework_hosting import (
+    AuthenticationFailed,
+    CallableAuthenticator,
+    PermissionDenied,
+    Principal,
+)
 from mcp.shared.exceptions import MCPError
 from mcp_harness import connect, serving, text_of
 from starlette.requests import HTTPConnection
@@ -86,7 +91,29 @@ async def test_the_host_authenticator_protects_the_endpoint_too() -> None:
             served.server.base_url + "/.well-known/oauth-protected-resource/mcp"
         )
     assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == (
+        'Bearer realm="mcp", resource_metadata='
+        f'"{served.server.base_url}/.well-known/oauth-protected-resource/mcp"'
+    )
+    assert refused.json()["error"]["message"] == "Missing or invalid credentials."
     assert document.json()["resource"] == served.url
+
+
+async def test_a_caller_the_authenticator_denies_is_403_as_a_jsonrpc_error() -> None:
+    async def deny(connection: HTTPConnection) -> Principal:
+        raise PermissionDenied("This endpoint is for staff.")
+
+    async with (
+        serving(auth=CallableAuthenticator(deny)) as served,
+        httpx.AsyncClient() as client,
+    ):
+        response = await client.post(served.url, json=INITIALIZE, headers=ACCEPT)
+    assert response.status_code == 403
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": "This endpoint is for staff."},
+    }
 
 
 async def test_an_open_endpoint_serves_no_metadata() -> None:
