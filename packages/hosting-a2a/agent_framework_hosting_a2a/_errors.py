@@ -7,6 +7,12 @@ response with the spec's code, or an HTTP+JSON body ``{"error": {"code", "status
 ``google.rpc.ErrorInfo`` detail naming the reason (``TASK_NOT_FOUND``, …). Errors the
 host answers itself (no route, a wrong method, a failure outside the channel) take the
 HTTP+JSON shape.
+
+A run refused by the caller's run limit (:class:`RunLimitReached`) has no error of its
+own in A2A: it is answered ``429`` with ``Retry-After`` in both shapes, with JSON-RPC's
+implementation-defined server error ``-32000`` (A2A keeps ``-32001`` to ``-32099`` for
+its own errors), the gRPC status ``RESOURCE_EXHAUSTED`` and the reason
+``RUN_LIMIT_REACHED``: retry later, unlike an unsupported operation.
 """
 
 from __future__ import annotations
@@ -25,19 +31,21 @@ from a2a.utils.errors import (
     MethodNotFoundError,
     TaskNotFoundError,
 )
-from agent_framework_hosting import HostError, WireError, json_response
+from agent_framework_hosting import HostError, TooManyRuns, WireError, json_response
 from starlette.responses import Response
 
 __all__ = [
     "AGENT_FAILED",
     "Forbidden",
     "RefusedBody",
+    "RunLimitReached",
     "Unauthenticated",
     "host_error",
     "invalid_params",
     "jsonrpc_error",
     "not_found",
     "rest_error",
+    "run_limit_reached",
     "wire_error",
 ]
 
@@ -75,6 +83,28 @@ class Forbidden(InvalidRequestError):
     message = "The caller may not use this agent."
 
 
+class RunLimitReached(A2AError):
+    """The caller has as many runs going as the host allows it (``429``, ``Retry-After``)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)  # pyright: ignore[reportUnknownMemberType]
+        self.retry_after = retry_after
+
+
+_CODES: dict[type[A2AError], int] = {**JSON_RPC_ERROR_CODE_MAP, RunLimitReached: -32000}
+_MAPPINGS: dict[type[A2AError], ErrorMapping] = {
+    **A2A_ERROR_MAPPING,
+    RunLimitReached: ErrorMapping(429, "RESOURCE_EXHAUSTED", "RUN_LIMIT_REACHED"),
+}
+
+
+def run_limit_reached(error: TooManyRuns) -> RunLimitReached:
+    """The A2A error for a run refused by the caller's run limit."""
+    return RunLimitReached(error.message, retry_after=error.retry_after)
+
+
 def wire_error(error: WireError) -> A2AError:
     """The A2A error for a body refused at the boundary.
 
@@ -101,8 +131,9 @@ def jsonrpc_error(request_id: str | int | None, error: A2AError) -> Response:
 
     An error of a valid call (a task not found, invalid params, a method not found)
     travels in a ``200``, as JSON-RPC clients read it; a body that is no call at all
-    (not JSON, not a request object, too large) is a ``4xx``, and missing credentials
-    a ``401`` with ``WWW-Authenticate``.
+    (not JSON, not a request object, too large) is a ``4xx``, missing credentials
+    a ``401`` with ``WWW-Authenticate``, and a run past the caller's limit a ``429``
+    with ``Retry-After``.
     """
     status = getattr(error, "status", None)
     if status is None and isinstance(error, JSONParseError | InvalidRequestError):
@@ -158,15 +189,15 @@ def host_error(error: HostError) -> Response:
 
 def _code(error: A2AError) -> int:
     for kind in type(error).__mro__:
-        code = JSON_RPC_ERROR_CODE_MAP.get(kind)
+        code = _CODES.get(kind)
         if code is not None:
             return code
-    return JSON_RPC_ERROR_CODE_MAP[InternalError]
+    return _CODES[InternalError]
 
 
 def _mapping(error: A2AError) -> ErrorMapping:
     for kind in type(error).__mro__:
-        mapping = A2A_ERROR_MAPPING.get(kind)
+        mapping = _MAPPINGS.get(kind)
         if mapping is not None:
             return mapping
     if isinstance(error, JSONParseError):
@@ -193,4 +224,6 @@ def _details(error: A2AError) -> list[dict[str, Any]]:
 def _headers(error: A2AError) -> dict[str, str] | None:
     if isinstance(error, Unauthenticated):
         return {"WWW-Authenticate": error.challenge}
+    if isinstance(error, RunLimitReached):
+        return {"Retry-After": str(error.retry_after)}
     return None

@@ -55,12 +55,14 @@ from agent_framework_hosting import (
     ChannelSession,
     IsolationKeys,
     Principal,
+    RunAdmission,
+    TooManyRuns,
     WorkflowInputError,
 )
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from ._errors import not_found
+from ._errors import not_found, run_limit_reached
 from ._parse import check_output_modes, input_message, request_answers
 from ._push import PushConfigs, PushDelivery
 from ._task_runs import ENDED, INTERRUPTED, TaskRuns
@@ -236,14 +238,18 @@ class A2AService:
     async def _begin(
         self, params: SendMessageRequest, call: ServerCallContext, *, stream: bool
     ) -> TaskRecord:
-        """Check the message, store the task it starts or continues, and start its run."""
+        """Check the message, admit its run, store the task it starts or continues, start it.
+
+        Raises:
+            A2AError: The message cannot start or continue a task, or the caller has as
+                many runs going as it may (``RunLimitReached``).
+
+        """
         message = params.message
         validate_history_length(params.configuration)
         check_output_modes(params.configuration)
-        push = params.configuration.task_push_notification_config
         if params.configuration.HasField("task_push_notification_config"):
-            await self._push.check_url(push.url)
-        partition = _partition(call)
+            await self._push.check_url(params.configuration.task_push_notification_config.url)
         continued: TaskRecord | None = None
         if message.task_id:
             continued = await self._continuable(message, call)
@@ -256,22 +262,60 @@ class A2AService:
             task_id = uuid.uuid4().hex
             turn = input_message(message)
         run = self._run_request(turn, call, context_id, task_id, stream=stream)
+        # An answer that does not wait for its task leaves a background run behind.
+        admission = await self._admitted(
+            run, background=not stream and params.configuration.return_immediately
+        )
+        try:
+            record = await self._stored(params, call, run, continued, task_id, context_id)
+        except BaseException:
+            await admission.release()
+            raise
+        await self._runs.start(
+            record, run, admission, stream=stream, protocol_request=MessageToDict(params)
+        )
+        return record
+
+    async def _admitted(self, run: ChannelRequest, *, background: bool) -> RunAdmission:
+        """The run's place within its caller's run limits, taken before anything is stored.
+
+        Raises:
+            RunLimitReached: The caller has as many runs of this kind going as it may.
+
+        """
+        try:
+            return await self._context.admit(run.principal, background=background).acquire()
+        except TooManyRuns as error:
+            raise run_limit_reached(error) from None
+
+    async def _stored(
+        self,
+        params: SendMessageRequest,
+        call: ServerCallContext,
+        run: ChannelRequest,
+        continued: TaskRecord | None,
+        task_id: str,
+        context_id: str,
+    ) -> TaskRecord:
+        """The task the run starts or continues, checked against its conversation and stored."""
         try:
             await self._context.check_input(run)
         except WorkflowInputError as error:
             raise InvalidParamsError(str(error)) from None
         said = A2AMessage()
-        said.CopyFrom(message)
+        said.CopyFrom(params.message)
         said.task_id, said.context_id = task_id, context_id
         if continued is None:
-            record = TaskRecord(task=_new_task(task_id, context_id, said), partition=partition)
+            record = TaskRecord(
+                task=_new_task(task_id, context_id, said), partition=_partition(call)
+            )
             record = replace(record, running=True)
             await self._tasks.create(record)
         else:
             record = await self._continue(continued, said, call)
         if params.configuration.HasField("task_push_notification_config"):
+            push = params.configuration.task_push_notification_config
             await self._configs.set_info(task_id, push, call)
-        await self._runs.start(record, run, stream=stream, protocol_request=MessageToDict(params))
         return record
 
     async def _continuable(self, message: A2AMessage, call: ServerCallContext) -> TaskRecord:

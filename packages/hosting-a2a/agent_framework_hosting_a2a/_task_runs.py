@@ -7,7 +7,8 @@ whoever looks at it next. The run goes through ``ChannelContext`` (hooks, the
 conversation's lease, its session) and appends each event — status updates, artifact
 updates — to the run's log, applies it to its copy of the task, and queues status
 updates for push delivery. When it ends it stores the task as it ended and completes
-the log.
+the log. It holds its caller's admission (``ChannelContext.admit``) from before its task
+was stored until its last status is logged, or until it ends without one.
 
 States: ``working`` while it runs; then ``completed``; ``input-required`` when a
 workflow asks for input (the requests are kept with the task, and the status message
@@ -41,6 +42,7 @@ from agent_framework_hosting import (
     ChannelRequest,
     ConversationBusy,
     PermissionDenied,
+    RunAdmission,
     RunLogWriter,
     encode_json,
 )
@@ -108,14 +110,28 @@ class TaskRuns:
         )
 
     async def start(
-        self, record: TaskRecord, run: ChannelRequest, *, stream: bool, protocol_request: Any
+        self,
+        record: TaskRecord,
+        run: ChannelRequest,
+        admission: RunAdmission,
+        *,
+        stream: bool,
+        protocol_request: Any,
     ) -> None:
-        """Open the run's log with the task as it starts, and start the run."""
-        writer = await self._tasks.logs.open(record.run_id, record.partition)
-        events = _Events(record.task, writer, self._push)
-        await events.emit(StreamResponse(task=record.task))
+        """Open the run's log with the task as it starts, and start the run.
+
+        The run holds ``admission`` (its caller's, taken) and gives it back as it ends,
+        however it ends; if it cannot start, at once.
+        """
+        try:
+            writer = await self._tasks.logs.open(record.run_id, record.partition)
+            events = _Events(record.task, writer, self._push, admission)
+            await events.emit(StreamResponse(task=record.task))
+        except BaseException:
+            await admission.release()
+            raise
         work = self._execute(record, run, events, stream=stream, protocol_request=protocol_request)
-        await self.runs.start(record.run_id, work)
+        await self.runs.start(record.run_id, work, on_end=admission.release)
 
     async def aclose(self) -> None:
         """Stop this process's runs (each ends canceled) and push delivery, at shutdown."""
@@ -232,15 +248,28 @@ class TaskRuns:
 
 
 class _Events:
-    """A run's event sink: its log, its copy of the task, push delivery of status updates."""
+    """A run's event sink: its log, its copy of the task, push delivery of status updates.
 
-    def __init__(self, task: Task, writer: RunLogWriter, push: PushDelivery) -> None:
+    The run's admission, when it holds one, is given back before the status that ends
+    the run is logged: a client that has seen its task end may start its next run at once.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        writer: RunLogWriter,
+        push: PushDelivery,
+        admission: RunAdmission | None = None,
+    ) -> None:
         self.task = Task()
         self.task.CopyFrom(task)
         self._writer = writer
         self._push = push
+        self._admission = admission
 
     async def emit(self, event: StreamResponse) -> None:
+        if self._admission is not None and _ends_run(event):
+            await self._admission.release()
         apply_event(self.task, event)
         await self._writer.append(encode_json(event_json(event)).decode())
         if event.HasField("status_update"):
@@ -248,6 +277,13 @@ class _Events:
 
     async def close(self) -> None:
         await self._writer.close()
+
+
+def _ends_run(event: StreamResponse) -> bool:
+    """Whether ``event`` is a status the run stops at (ended, or waiting for the client)."""
+    return event.HasField("status_update") and (
+        event.status_update.status.state in ENDED | INTERRUPTED
+    )
 
 
 def _input_required(task: Task, pending: Sequence[PendingRequest]) -> StreamResponse:

@@ -22,7 +22,6 @@ from agent_framework_hosting import (
     PermissionDenied,
     Principal,
     WireError,
-    WorkflowInputError,
     json_response,
     partition_key,
     read_body,
@@ -44,11 +43,14 @@ class AGUIChannel:
     """Serves the target over AG-UI, with a web chat page that talks to it.
 
     ``POST {path}`` takes a ``RunAgentInput`` and answers with the run's events as
-    server-sent events. Every run goes on without its request (``on_disconnect``) and
-    logs its events: ``GET {path}/runs/{runId}`` replays and follows them, after
-    ``Last-Event-ID`` when given. ``GET {path}/threads`` lists the caller's threads and
-    ``GET {path}/threads/{threadId}`` gives one with its messages, state and open
-    interrupts; ``POST {path}/runs/{runId}/cancel`` stops a run from any process.
+    server-sent events. Each run is admitted within the host's run limits before anything
+    is stored or answered (a run past its caller's limit is ``429`` with ``Retry-After``)
+    and holds its place until it ends. Every run goes on without its request
+    (``on_disconnect``) and logs its events: ``GET {path}/runs/{runId}`` replays and
+    follows them, after ``Last-Event-ID`` when given. ``GET {path}/threads`` lists the
+    caller's threads and ``GET {path}/threads/{threadId}`` gives one with its messages,
+    state and open interrupts; ``POST {path}/runs/{runId}/cancel`` stops a run from any
+    process.
 
     A ``threadId`` is a conversation inside the caller's partition: the principal the
     host's (or this channel's) authenticator proves, and the isolation keys of a trusted
@@ -176,12 +178,11 @@ class _Endpoints:
             )
             state = _state_of(run_input.state, record.get("state"))
             run_request = self._run_request(run_input, turn, principal, keys, partition)
-            try:
-                await self._context.check_input(run_request)
-            except WorkflowInputError as error:
-                raise AGUIError(str(error)) from None
             key = run_key(run_input.run_id, partition)
-            await self.runs.start(Run(key, partition, run_input, turn.added, state, run_request))
+            run = Run(key, partition, run_input, turn.added, state, run_request)
+            # Admitted before anything is stored or answered; a refusal is the host's 429.
+            admission = await self._context.admit(principal).acquire()
+            await self.runs.start(run, admission)
         except AGUIError as error:
             return error.response()
         return _event_stream(self._followed(key, partition))

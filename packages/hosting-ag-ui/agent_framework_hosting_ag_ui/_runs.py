@@ -5,7 +5,9 @@ Every run starts as a core ``BackgroundRuns`` run that writes its events to a co
 client that goes away loses nothing: the run goes on (or is cancelled, as the channel is
 configured), and ``GET {path}/runs/{runId}`` with ``Last-Event-ID`` replays what it missed
 and follows the rest, from any process sharing the state store. A run whose process died
-is settled once, by whoever looks at it next: its log ends with ``RUN_ERROR``.
+is settled once, by whoever looks at it next: its log ends with ``RUN_ERROR``. A run
+holds its caller's admission (``ChannelContext.admit``) until its last event is logged,
+or until it ends without one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from agent_framework_hosting import (
     ChannelContext,
     ChannelRequest,
     ConversationBusy,
+    RunAdmission,
     RunLog,
     RunLogWriter,
     WorkflowInputError,
@@ -75,13 +78,31 @@ class Runs:
         )
         self._cancelling: set[asyncio.Task[Any]] = set()
 
-    async def start(self, run: Run) -> None:
+    async def start(self, run: Run, admission: RunAdmission) -> None:
         """Claim the run's id, record it in its thread, and run it in the background.
 
+        The run holds ``admission`` (its caller's, taken) and gives it back as it ends,
+        however it ends; if it cannot start, at once.
+
         Raises:
-            AGUIError: The caller already has a run with this id (409).
+            AGUIError: The target's conversation cannot take the input (400), or the
+                caller already has a run with this id (409).
 
         """
+        try:
+            writer, events = await self._begin(run)
+        except BaseException:
+            await admission.release()
+            raise
+        work = self._work(run, events, writer, admission)
+        await self._runs.start(run.key, work, on_end=admission.release)
+
+    async def _begin(self, run: Run) -> tuple[RunLogWriter, RunEvents]:
+        """Check its input, claim its id, open its log with its start, record it in its thread."""
+        try:
+            await self._context.check_input(run.request)
+        except WorkflowInputError as error:
+            raise AGUIError(str(error)) from None
         claim = {
             "partition": run.partition,
             "threadId": run.run_input.thread_id,
@@ -103,7 +124,7 @@ class Runs:
         thread = run.run_input.thread_id
         await self._threads.begin(run.partition, thread, run.run_input.run_id, added, run.state)
         await _append(writer, events.started(run.added, run.state))
-        await self._runs.start(run.key, self._work(run, events, writer))
+        return writer, events
 
     async def exists(self, key: str, partition: str | None) -> bool:
         """Whether ``key`` names a run (with its log) in ``partition``."""
@@ -142,7 +163,9 @@ class Runs:
         """Cancel every run of this process (at shutdown)."""
         await self._runs.stop_all()
 
-    async def _work(self, run: Run, events: RunEvents, writer: RunLogWriter) -> None:
+    async def _work(
+        self, run: Run, events: RunEvents, writer: RunLogWriter, admission: RunAdmission
+    ) -> None:
         thread, run_id = run.run_input.thread_id, run.run_input.run_id
         tracker = StateTracker(run.state)
         try:
@@ -161,16 +184,16 @@ class Runs:
             await self._threads.end(
                 run.partition, thread, run_id, output, state=tracker.state, interrupts=interrupts
             )
-            await _append(writer, closing)
+            await _end(writer, closing, admission)
         except asyncio.CancelledError:
             await self._threads.end(run.partition, thread, run_id, state=tracker.state)
-            await _append(writer, events.cancelled())
+            await _end(writer, events.cancelled(), admission)
             await writer.close()
             raise
         except Exception as error:
             message, code = _fault(error, run_id)
             await self._threads.end(run.partition, thread, run_id, state=tracker.state)
-            await _append(writer, events.failed(message, code))
+            await _end(writer, events.failed(message, code), admission)
         await writer.close()
 
     async def _settle(self, key: str) -> None:
@@ -194,6 +217,16 @@ class Runs:
 async def _append(writer: RunLogWriter, events: Sequence[BaseEvent]) -> None:
     for event in events:
         await writer.append(encoded(event))
+
+
+async def _end(writer: RunLogWriter, events: Sequence[BaseEvent], admission: RunAdmission) -> None:
+    """Append the run's last events, its admission given back first.
+
+    A follower stops at the run's last event: its client, having seen the run end, may
+    start its next one at once.
+    """
+    await admission.release()
+    await _append(writer, events)
 
 
 def _fault(error: Exception, run_id: str) -> tuple[str, str]:

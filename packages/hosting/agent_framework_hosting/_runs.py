@@ -79,15 +79,20 @@ class BackgroundRuns:
 
         Raises:
             RuntimeError: ``run_id`` already has a run.
+            StateUnavailable: The state store failed before the run began.
 
         """
-        lease = await self._store.acquire(self._prefix + run_id, ttl=self._ttl)
-        if lease is None:
+        try:
+            lease = await self._store.acquire(self._prefix + run_id, ttl=self._ttl)
+            if lease is None:
+                raise RuntimeError(f"Run {run_id!r} already has an owner")
+            await self._store.set(self._state(run_id), {"ended": False})
+        except BaseException:
+            # The run never began (its id is taken, the store failed): it ends here.
             work.close()
             if on_end is not None:
                 await on_end()
-            raise RuntimeError(f"Run {run_id!r} already has an owner")
-        await self._store.set(self._state(run_id), {"ended": False})
+            raise
         # Returns once the run's task is inside its clean-up: a cancel that comes right
         # after still ends it properly (a task cancelled before its first step would not).
         started = asyncio.Event()

@@ -13,6 +13,7 @@ from agent_framework_hosting import (
     Lease,
     MemoryStateStore,
     RunLog,
+    StateUnavailable,
 )
 
 
@@ -168,3 +169,31 @@ def test_a_second_run_of_one_id_is_refused() -> None:
         await runs.stop_all()
 
     asyncio.run(scenario())
+
+
+class UnreachableStore(MemoryStateStore):
+    """A store that cannot be reached when a run is to be claimed."""
+
+    async def acquire(
+        self, key: str, *, ttl: float, wait: float = 0.0, read: str | None = None
+    ) -> Lease | None:
+        raise StateUnavailable("the store is down")
+
+
+@pytest.mark.parametrize("kind", [MemoryStateStore, UnreachableStore])
+def test_a_run_that_cannot_begin_still_ends_with_on_end(kind: type[MemoryStateStore]) -> None:
+    ended: list[str] = []
+
+    async def on_end() -> None:
+        ended.append("ended")
+
+    async def scenario() -> None:
+        runs = BackgroundRuns(kind(), "t", settle=_never)
+        if kind is MemoryStateStore:
+            await runs.start("r", asyncio.sleep(3600))  # the id is taken
+        with pytest.raises(RuntimeError):  # already owned, or StateUnavailable
+            await runs.start("r", asyncio.sleep(0), on_end=on_end)
+        await runs.stop_all()
+
+    asyncio.run(scenario())
+    assert ended == ["ended"]
