@@ -48,7 +48,21 @@ _ITEM_FIELDS = {
     "function_call_output": frozenset({"type", "id", "call_id", "output", "status"}),
     "reasoning": frozenset({"type", "id", "summary", "content", "encrypted_content", "status"}),
     "image_generation_call": frozenset({"type", "id", "status", "result", "output_format"}),
+    "mcp_call": frozenset(
+        {
+            "type",
+            "id",
+            "status",
+            "server_label",
+            "name",
+            "arguments",
+            "output",
+            "error",
+            "approval_request_id",
+        }
+    ),
 }
+_MCP_STATUSES = ("in_progress", "completed", "incomplete", "calling", "failed")
 _PART_FIELDS = {
     "input_text": frozenset({"type", "text"}),
     "output_text": frozenset({"type", "text", "annotations", "logprobs"}),
@@ -111,6 +125,8 @@ def message_from_item(item: Any, where: str) -> Message:
         return _reasoning(fields, where)
     if kind == "image_generation_call":
         return _image_generation_call(fields, where)
+    if kind == "mcp_call":
+        return _mcp_call(fields, where)
     return _message(fields, where)
 
 
@@ -215,6 +231,35 @@ def _image_generation_call(fields: Mapping[str, Any], where: str) -> Message:
         )
     media_type = f"image/{output_format}"
     return Message("assistant", [Content.from_uri(f"data:{media_type};base64,{result}")])
+
+
+def _mcp_call(fields: Mapping[str, Any], where: str) -> Message:
+    """An ``mcp_call`` item: the hosted MCP call the agent's service ran, and its output.
+
+    ``error`` (an object) is checked and not used; an ``approval_request_id`` is refused:
+    this server runs no approval flow for hosted calls.
+    """
+    call_id = _string(fields, "id", where)
+    _choice(fields, "status", _MCP_STATUSES, where)
+    if fields.get("error") is not None:
+        _object(fields["error"], f"{where}.error")
+    if fields.get("approval_request_id") is not None:
+        raise ResponsesError(
+            f"{where}.approval_request_id: this server runs no approval flow for MCP calls.",
+            param=f"{where}.approval_request_id",
+            code="unsupported_parameter",
+        )
+    call = Content.from_mcp_server_tool_call(
+        call_id=call_id,
+        tool_name=_string(fields, "name", where),
+        server_name=_string(fields, "server_label", where),
+        arguments=_string(fields, "arguments", where),
+    )
+    output = _optional_string(fields, "output", where)
+    if output is None:
+        return Message("assistant", [call])
+    result = Content.from_mcp_server_tool_result(call_id=call_id, output=output)
+    return Message("assistant", [call, result])
 
 
 def _part(part: Any, where: str) -> Content:

@@ -258,6 +258,9 @@ def input_items(body_input: Any) -> list[dict[str, Any]]:
         if item.get("type") == "image_generation_call":
             items.append(_image_generation_item(item))
             continue
+        if item.get("type") == "mcp_call":
+            items.append(_mcp_call_item(item))
+            continue
         if item.get("type") in BARE_PARTS:  # a content part standing alone: a user message
             items.append(_message_item("user", [item]))
             continue
@@ -281,6 +284,20 @@ def _reasoning_item(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("encrypted_content") is not None:
         listed["encrypted_content"] = item["encrypted_content"]
     return listed
+
+
+def _mcp_call_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A hosted MCP call as listed: as a response's output holds it."""
+    return {
+        "type": "mcp_call",
+        "id": item["id"],
+        "status": item.get("status") or "completed",
+        "server_label": item["server_label"],
+        "name": item["name"],
+        "arguments": item["arguments"],
+        "output": item.get("output"),
+        "error": item.get("error"),
+    }
 
 
 def _image_generation_item(item: dict[str, Any]) -> dict[str, Any]:
