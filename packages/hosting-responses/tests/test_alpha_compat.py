@@ -500,6 +500,15 @@ def test_an_mcp_call_output_item_can_be_sent_back_as_input(
     assert listed[0].model_dump() == first.output[0].model_dump()
 
 
+def test_a_conversation_lists_the_mcp_call_among_its_items(mcp_server: LoopbackServer) -> None:
+    client = sdk(mcp_server)
+    conversation = client.conversations.create()
+    response = client.responses.create(model="m", input="look it up", conversation=conversation.id)
+    items = client.conversations.items.list(conversation.id, order="asc").data
+    assert [item.type for item in items] == ["message", "mcp_call", "message"]
+    assert items[1].model_dump() == response.output[0].model_dump()
+
+
 def test_an_mcp_call_asking_for_approval_is_refused(mcp_server: LoopbackServer) -> None:
     item = {
         "type": "mcp_call",
