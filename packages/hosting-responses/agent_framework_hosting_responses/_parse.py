@@ -1,4 +1,8 @@
-"""Wire → `ChannelRequest`: validating a Responses request body."""
+"""Wire → `ChannelRequest`: validating a Responses request body.
+
+These are the channel's own parser and identity; the package exports the alpha-shaped
+helpers of the same names from ``_helpers``, built on them.
+"""
 
 from __future__ import annotations
 
