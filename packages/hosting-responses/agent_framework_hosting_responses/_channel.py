@@ -6,12 +6,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import secrets
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
-    Callable,
     Collection,
     Mapping,
     Sequence,
@@ -76,6 +74,7 @@ from ._render import (
     response_object,
 )
 from ._replay import replay, sse_response
+from ._response_ids import ResponseIdFactory, response_id_maker
 from ._store import RUNNING, ResponseRecord, ResponseStore, input_items, page_of
 from ._tools import late_tool_clash
 from ._websocket import websocket_route
@@ -117,7 +116,9 @@ class ResponsesChannel:
         run_hook: Invoked by the host before each run; may rewrite the request.
         response_hook: Invoked by the host on each final result (redaction).
         stream_update_hook: Invoked by the host on each streamed update.
-        response_id_factory: Makes response ids (default ``resp_<random hex>``).
+        response_id_factory: Makes response ids (default ``resp_<random hex>``): called
+            with the request's ``previous_response_id`` (``None`` without one), or with
+            no argument when it takes none.
         max_body_bytes: Larger request bodies are answered 413.
         keepalive_seconds: A silent stream gets an SSE comment after this long.
         background_lease_seconds: With a state store other processes share, how long a
@@ -140,6 +141,7 @@ class ResponsesChannel:
     Raises:
         ValueError: ``websocket_cache_size`` is less than 1, or ``websocket_max_seconds``
             is negative; when contributed, ``required_scopes`` without an authenticator.
+        TypeError: ``response_id_factory`` takes neither no argument nor one.
 
     """
 
@@ -156,7 +158,7 @@ class ResponsesChannel:
         run_hook: ChannelRunHook | None = None,
         response_hook: ChannelResponseHook | None = None,
         stream_update_hook: ChannelStreamUpdateHook | None = None,
-        response_id_factory: Callable[[], str] | None = None,
+        response_id_factory: ResponseIdFactory | None = None,
         max_body_bytes: int = 8 * 1024 * 1024,
         keepalive_seconds: float = 15.0,
         max_log_events: int = 4096,
@@ -176,7 +178,7 @@ class ResponsesChannel:
         self.run_hook = run_hook
         self.response_hook = response_hook
         self.stream_update_hook = stream_update_hook
-        self._new_response_id = response_id_factory or (lambda: f"resp_{secrets.token_hex(24)}")
+        self._new_response_id = response_id_maker(response_id_factory)
         self._max_body_bytes = max_body_bytes
         self._keepalive_seconds = keepalive_seconds
         self._max_log_events = max_log_events
@@ -241,7 +243,7 @@ class ResponsesChannel:
             # An unstored response is still kept by a WebSocket connection's cache.
             kept = parsed.store or parsed.conversation is not None or cache is not None
             turn = await conversations.begin(
-                self._new_response_id(),
+                self._new_response_id(parsed.previous_response_id),
                 previous_response_id=parsed.previous_response_id,
                 caller=caller,
                 store=parsed.store,

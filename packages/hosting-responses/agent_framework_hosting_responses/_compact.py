@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from agent_framework_hosting import StateStore, json_response
@@ -28,6 +28,7 @@ from ._errors import ResponsesError
 from ._identify import Identify
 from ._input_items import message_from_item, messages_from_responses_input
 from ._parse import check_service_tier, short_key
+from ._response_ids import ResponseIdMaker
 from ._store import input_items
 
 __all__ = ["Compactions", "compaction_route"]
@@ -141,21 +142,21 @@ def compaction_route(
     identify: Identify,
     *,
     max_body_bytes: int,
-    new_id: Callable[[], str],
+    new_id: ResponseIdMaker,
 ) -> Route:
     """The ``POST /compact`` route under the channel's path."""
 
     async def compact(request: Request) -> Response:
         partition = (await identify(request)).partition
         try:
-            body = await read_json_body(request, max_body_bytes)
-            items = await _transcript_of(compactions, conversations, _validated(body), partition)
+            fields = _validated(await read_json_body(request, max_body_bytes))
+            items = await _transcript_of(compactions, conversations, fields, partition)
         except ResponsesError as error:
             return error.response()
         compaction = await compactions.mint(items, partition)
         return json_response(
             {
-                "id": new_id(),
+                "id": new_id(fields.get("previous_response_id")),
                 "object": "response.compaction",
                 "created_at": int(time.time()),
                 "output": [compaction],

@@ -25,10 +25,11 @@ INTERRUPTED = "The response was interrupted: the server running it stopped."
 """What a caller learns of a background response whose process died while it ran."""
 
 
-class ResponsesError(Exception):
+class ResponsesError(ValueError):
     """A client error, answered with its status in the OpenAI error shape.
 
-    Its ``code`` is never empty: without one it is the error's ``type``.
+    A ``ValueError``: code that parses a body with the package's helpers catches bad
+    input as one. Its ``code`` is never empty: without one it is the error's ``type``.
     """
 
     def __init__(

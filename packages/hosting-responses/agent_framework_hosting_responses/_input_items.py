@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import mimetypes
+import re
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 from agent_framework import Content, Message
 from agent_framework.exceptions import ContentError
+from agent_framework_hosting import data_content
 
 from ._errors import ResponsesError
 from ._items import IMAGE_FORMATS, refusal_content
 
 __all__ = [
+    "BARE_PARTS",
+    "MAX_FILE_DATA",
     "message_from_item",
     "messages_from_items",
     "messages_from_responses_input",
@@ -43,14 +48,36 @@ _ITEM_FIELDS = {
     "function_call_output": frozenset({"type", "id", "call_id", "output", "status"}),
     "reasoning": frozenset({"type", "id", "summary", "content", "encrypted_content", "status"}),
     "image_generation_call": frozenset({"type", "id", "status", "result", "output_format"}),
+    "mcp_call": frozenset(
+        {
+            "type",
+            "id",
+            "status",
+            "server_label",
+            "name",
+            "arguments",
+            "output",
+            "error",
+            "approval_request_id",
+        }
+    ),
 }
+_MCP_STATUSES = ("in_progress", "completed", "incomplete", "calling", "failed")
 _PART_FIELDS = {
     "input_text": frozenset({"type", "text"}),
     "output_text": frozenset({"type", "text", "annotations", "logprobs"}),
     "text": frozenset({"type", "text"}),
     "refusal": frozenset({"type", "refusal"}),
     "input_image": frozenset({"type", "image_url", "detail", "file_id"}),
+    "input_file": frozenset({"type", "file_data", "file_url", "file_id", "filename", "detail"}),
 }
+BARE_PARTS = frozenset({"input_text", "input_image", "input_file"})
+"""Content parts that may stand in ``input`` as items of their own: each a user message."""
+_FILE_DETAILS = ("auto", "low", "high")
+MAX_FILE_DATA = 33_554_432
+"""The longest ``file_data`` (characters) the specification allows."""
+_OCTET_STREAM = "application/octet-stream"
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*/[A-Za-z0-9][A-Za-z0-9_.+-]*")
 _SUMMARY_FIELDS = frozenset({"type", "text"})
 
 
@@ -80,6 +107,8 @@ def message_from_item(item: Any, where: str) -> Message:
     kind = fields.get("type", "message")
     if not isinstance(kind, str):
         raise _wrong_type(f"{where}.type", "a string")
+    if kind in BARE_PARTS:
+        return Message("user", [_part(fields, where)])
     if kind not in _ITEM_FIELDS:
         raise ResponsesError(
             f"{where} has unsupported item type {kind!r}.",
@@ -96,6 +125,8 @@ def message_from_item(item: Any, where: str) -> Message:
         return _reasoning(fields, where)
     if kind == "image_generation_call":
         return _image_generation_call(fields, where)
+    if kind == "mcp_call":
+        return _mcp_call(fields, where)
     return _message(fields, where)
 
 
@@ -202,6 +233,35 @@ def _image_generation_call(fields: Mapping[str, Any], where: str) -> Message:
     return Message("assistant", [Content.from_uri(f"data:{media_type};base64,{result}")])
 
 
+def _mcp_call(fields: Mapping[str, Any], where: str) -> Message:
+    """An ``mcp_call`` item: the hosted MCP call the agent's service ran, and its output.
+
+    ``error`` (an object) is checked and not used; an ``approval_request_id`` is refused:
+    this server runs no approval flow for hosted calls.
+    """
+    call_id = _string(fields, "id", where)
+    _choice(fields, "status", _MCP_STATUSES, where)
+    if fields.get("error") is not None:
+        _object(fields["error"], f"{where}.error")
+    if fields.get("approval_request_id") is not None:
+        raise ResponsesError(
+            f"{where}.approval_request_id: this server runs no approval flow for MCP calls.",
+            param=f"{where}.approval_request_id",
+            code="unsupported_parameter",
+        )
+    call = Content.from_mcp_server_tool_call(
+        call_id=call_id,
+        tool_name=_string(fields, "name", where),
+        server_name=_string(fields, "server_label", where),
+        arguments=_string(fields, "arguments", where),
+    )
+    output = _optional_string(fields, "output", where)
+    if output is None:
+        return Message("assistant", [call])
+    result = Content.from_mcp_server_tool_result(call_id=call_id, output=output)
+    return Message("assistant", [call, result])
+
+
 def _part(part: Any, where: str) -> Content:
     fields = _object(part, where)
     kind = fields.get("type")
@@ -216,6 +276,8 @@ def _part(part: Any, where: str) -> Content:
     _only_known(fields, _PART_FIELDS[kind], where)
     if kind == "input_image":
         return _image(fields, where)
+    if kind == "input_file":
+        return _file(fields, where)
     if kind == "refusal":
         return refusal_content(_string(fields, "refusal", where))
     for name in ("annotations", "logprobs"):
@@ -252,6 +314,82 @@ def _image(fields: Mapping[str, Any], where: str) -> Content:
         return Content.from_uri(uri=url, media_type=header[5:].split(";", 1)[0])
     except ContentError:  # the framework's own reading of the URL's parameters
         raise refused from None
+
+
+def _file(fields: Mapping[str, Any], where: str) -> Content:
+    """An ``input_file`` part: its data (base64, or a base64 data URL) or its http(s) URL.
+
+    The data reaches the agent as data content with the file's name; a URL as URI content.
+    The media type is the data URL's, else guessed from the file name or URL, else
+    ``application/octet-stream``.
+    """
+    _choice(fields, "detail", _FILE_DETAILS, where)
+    if fields.get("file_id") is not None:
+        raise ResponsesError(
+            f"{where}.file_id: this server has no Files API; send the file as file_data "
+            "(base64, with its filename) or file_url.",
+            param=f"{where}.file_id",
+            code="unsupported_parameter",
+        )
+    name = _optional_string(fields, "filename", where)
+    data = _optional_string(fields, "file_data", where)
+    url = _optional_string(fields, "file_url", where)
+    if (data is None) == (url is None):
+        raise ResponsesError(
+            f"{where} must hold exactly one of file_data and file_url.",
+            param=f"{where}.file_data",
+            code="invalid_value" if data is not None else "missing_required_parameter",
+        )
+    if url is not None:
+        param = f"{where}.file_url"
+        if not url.startswith(("https://", "http://")):
+            raise ResponsesError(
+                f"{param} must be an http(s) URL.", param=param, code="invalid_value"
+            )
+        return Content.from_uri(url, media_type=_guessed_type(name or url.split("?", 1)[0]))
+    return _file_data(cast("str", data), name, f"{where}.file_data")
+
+
+def _file_data(data: str, name: str | None, param: str) -> Content:
+    """The data of an ``input_file``: a ``data:`` URL holding base64, or bare base64."""
+    if len(data) > MAX_FILE_DATA:
+        raise ResponsesError(
+            f"{param} is longer than {MAX_FILE_DATA} characters.",
+            param=param,
+            code="string_above_max_length",
+        )
+    media_type = _guessed_type(name)
+    if data.startswith("data:"):
+        header, _, data = data.partition(",")
+        if header.rpartition(";")[2] != "base64":
+            raise ResponsesError(
+                f"{param} must be base64, or a data URL holding base64.",
+                param=param,
+                code="invalid_value",
+            )
+        declared = header[5:].split(";", 1)[0]
+        if declared and not _MEDIA_TYPE.fullmatch(declared):
+            raise ResponsesError(
+                f"{param} names no valid media type.", param=param, code="invalid_value"
+            )
+        media_type = declared or media_type
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if not decoded:
+        raise ResponsesError(
+            f"{param} must be base64, or a data URL holding base64.",
+            param=param,
+            code="invalid_value",
+        )
+    return data_content(decoded, media_type, name=name)
+
+
+def _guessed_type(name: str | None) -> str:
+    """The media type a file name (or URL path) suggests, else ``application/octet-stream``."""
+    guessed = mimetypes.guess_type(name)[0] if name else None
+    return guessed or _OCTET_STREAM
 
 
 def _is_base64(text: str) -> bool:

@@ -13,6 +13,10 @@ specification's order:
 * an image (``data`` content with an image media type, or the result of the framework's
   image generation tool) → an ``image_generation_call`` item with the base64 image as its
   ``result``: the only place the Responses format has for an image the model produced.
+* a hosted MCP tool call the agent's service ran (``mcp_server_tool_call``, then its
+  ``mcp_server_tool_result``) → an ``mcp_call`` item, announced with its arguments
+  (``response.mcp_call.in_progress``) and done with its output
+  (``response.mcp_call.completed``); a call whose result never came ends ``incomplete``.
 
 Function calls and results end the open item; the calls the caller must answer are
 listed after these items (see ``_render``). Raw reasoning text (the framework's
@@ -30,12 +34,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from agent_framework import AgentResponse, Content
+from agent_framework_hosting import encode_json
 
 __all__ = [
     "IMAGE_FORMATS",
     "Event",
     "Item",
     "ItemStatus",
+    "McpCall",
     "OutputBuilder",
     "calls_answered",
     "end_incomplete",
@@ -51,13 +57,14 @@ Event = tuple[str, dict[str, Any]]
 """A stream event's ``type`` and its fields (the writer adds ``sequence_number``)."""
 
 PartKind = Literal["output_text", "refusal", "summary_text"]
-ItemKind = Literal["reasoning", "message", "image_generation_call"]
+ItemKind = Literal["reasoning", "message", "image_generation_call", "mcp_call"]
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
 
 _ID_PREFIX: dict[ItemKind, str] = {
     "reasoning": "rs",
     "message": "msg",
     "image_generation_call": "ig",
+    "mcp_call": "mcp",
 }
 _OUTPUT_KIND = "model_output_kind"
 _REASONING_TEXT = "reasoning_text"
@@ -89,6 +96,18 @@ class Image:
 
 
 @dataclass(slots=True)
+class McpCall:
+    """A hosted MCP tool call: what the agent's service called, and its output once done."""
+
+    call_id: str
+    name: str
+    server_label: str
+    arguments: str
+    output: str | None = None
+    done: bool = False
+
+
+@dataclass(slots=True)
 class Item:
     """One output item being built.
 
@@ -97,6 +116,7 @@ class Item:
         id: The item's wire id.
         parts: A message's content parts, or a reasoning item's summary part.
         image: An image item's image.
+        call: An ``mcp_call`` item's call.
         group: What the item's contents came from (a reasoning id, a message id): contents
             of another group start a new item.
 
@@ -106,22 +126,24 @@ class Item:
     id: str
     parts: list[Part] = field(default_factory=list[Part])
     image: Image | None = None
+    call: McpCall | None = None
     group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Piece:
-    """What one content adds: text of a part kind, an image, or the end of the open item."""
+    """What one content adds: text, an image, an MCP call or result, or the open item's end."""
 
-    kind: PartKind | Literal["image", "break"]
+    kind: PartKind | Literal["image", "mcp_call", "mcp_result", "break"]
     text: str = ""
     replace: bool = False
     group: str | None = None
     image: Image | None = None
+    call: McpCall | None = None
 
 
 def new_item_id(kind: ItemKind) -> str:
-    """A fresh id for an item of ``kind``: ``rs_``, ``msg_`` or ``ig_`` and 48 hex digits."""
+    """A fresh id for an item of ``kind``: ``rs_``, ``msg_``, ``ig_`` or ``mcp_`` and 48 hex."""
     return f"{_ID_PREFIX[kind]}_{secrets.token_hex(24)}"
 
 
@@ -139,19 +161,23 @@ class OutputBuilder:
         self._streaming = streaming
         self.items: list[Item] = []
         self._open: Item | None = None
+        self._mcp_calls: dict[str, Item] = {}
 
     def add(
         self, content: Content, *, source: str | None = None, role: str | None = None
     ) -> list[Event]:
         """Add one content of a message (``source``: its id, ``role``: its role).
 
-        Of a tool message only a function result counts: it ends the open item.
+        Of a tool message only a function result (it ends the open item) and a hosted MCP
+        call's result count.
         """
         piece = _piece(content, source)
-        if piece is None or (role == "tool" and piece.kind != "break"):
+        if piece is None or (role == "tool" and piece.kind not in ("break", "mcp_result")):
             return []
         if piece.kind == "break":
             return self.close()
+        if piece.kind == "mcp_call" or piece.kind == "mcp_result":
+            return self._add_mcp(piece.kind == "mcp_call", cast("McpCall", piece.call))
         if piece.kind == "image":
             events = self.close()
             item = self._append(Item("image_generation_call", new_item_id("image_generation_call")))
@@ -173,6 +199,26 @@ class OutputBuilder:
         index = self.index_of(item)
         return [*_part_closed(item, index, len(item.parts) - 1), _item_done(item, index, status)]
 
+    def complete_call(self, item: Item, output: str | None) -> list[Event]:
+        """Give the ``mcp_call`` ``item`` its output: it is done."""
+        call = cast("McpCall", item.call)
+        call.output, call.done = output, True
+        if not self._streaming:
+            return []
+        index = self.index_of(item)
+        at = {"item_id": item.id, "output_index": index}
+        return [("response.mcp_call.completed", at), _item_done(item, index)]
+
+    def end_pending_calls(self) -> list[Event]:
+        """Close the ``mcp_call`` items whose result never came, ``incomplete``."""
+        if not self._streaming:
+            return []
+        return [
+            _item_done(item, self.index_of(item), "incomplete")
+            for item in self._mcp_calls.values()
+            if item.call is not None and not item.call.done
+        ]
+
     @property
     def open(self) -> Item | None:
         """The item still being streamed, if any."""
@@ -185,6 +231,26 @@ class OutputBuilder:
     def _append(self, item: Item) -> Item:
         self.items.append(item)
         return item
+
+    def _add_mcp(self, is_call: bool, call: McpCall) -> list[Event]:
+        """A hosted MCP call (announced) or its result (done); repeats fill in, never add."""
+        events = self.close()
+        known = self._mcp_calls.get(call.call_id)
+        if not is_call:
+            if known is None or known.call is None or known.call.done:
+                return events  # a result of no call seen, or seen twice
+            return [*events, *self.complete_call(known, call.output)]
+        if known is not None:
+            if known.call is not None and not known.call.arguments:
+                known.call.arguments = call.arguments
+            return events
+        item = self._append(Item("mcp_call", new_item_id("mcp_call"), call=call))
+        self._mcp_calls[call.call_id] = item
+        if self._streaming:
+            index = self.index_of(item)
+            at = {"item_id": item.id, "output_index": index}
+            events.extend([_item_added(item, index), ("response.mcp_call.in_progress", at)])
+        return events
 
     def _add_text(self, piece: _Piece, part_kind: PartKind, kind: ItemKind) -> list[Event]:
         streaming = self._streaming  # a finished run's items are read, never its events
@@ -257,6 +323,8 @@ def wire(item: Item, *, status: ItemStatus) -> dict[str, Any]:
             "role": "assistant",
             "content": content,
         }
+    if item.call is not None:
+        return _mcp_call_wire(item, item.call, status)
     image = item.image
     fields: dict[str, Any] = {
         "type": "image_generation_call",
@@ -269,20 +337,41 @@ def wire(item: Item, *, status: ItemStatus) -> dict[str, Any]:
     return fields
 
 
+def _mcp_call_wire(item: Item, call: McpCall, status: ItemStatus) -> dict[str, Any]:
+    """An ``mcp_call`` item: ``incomplete`` when its result never came, once it is over."""
+    if status == "completed" and not call.done:
+        status = "incomplete"
+    return {
+        "type": "mcp_call",
+        "id": item.id,
+        "status": status,
+        "server_label": call.server_label,
+        "name": call.name,
+        "arguments": call.arguments,
+        "output": call.output if call.done else None,
+        "error": None,
+    }
+
+
 def item_events(item: Item, index: int) -> list[Event]:
     """Every event of a finished item, from its announcement to its end.
 
     Its text comes whole in the closing events, without deltas: deltas carry only what
     the agent streamed (and the stream hook let through).
     """
+    at = {"item_id": item.id, "output_index": index}
     if item.kind == "image_generation_call":
-        at = {"item_id": item.id, "output_index": index}
         return [
             _item_added(item, index),
             ("response.image_generation_call.in_progress", at),
             ("response.image_generation_call.completed", at),
             _item_done(item, index),
         ]
+    if item.call is not None:
+        added = [_item_added(item, index), ("response.mcp_call.in_progress", at)]
+        if not item.call.done:
+            return [*added, _item_done(item, index, "incomplete")]
+        return [*added, ("response.mcp_call.completed", at), _item_done(item, index)]
     events = [_item_added(item, index)]
     for part_index in range(len(item.parts)):
         events.append(_part_added(item, index, part_index))
@@ -404,8 +493,41 @@ def _piece(content: Content, source: str | None) -> _Piece | None:
         return _Piece("summary_text", content.text, replaces, content.id or source)
     if kind in ("function_call", "function_result"):
         return _Piece("break")
+    if kind in ("mcp_server_tool_call", "mcp_server_tool_result") and content.call_id:
+        is_call = kind == "mcp_server_tool_call"
+        return _Piece("mcp_call" if is_call else "mcp_result", call=_mcp_call(content))
     image = _image(content)
     return _Piece("image", image=image) if image is not None else None
+
+
+def _mcp_call(content: Content) -> McpCall:
+    """The call (or, from a result, the output) a hosted MCP content holds."""
+    call_id = cast("str", content.call_id)
+    if content.type == "mcp_server_tool_result":
+        return McpCall(call_id, "", "", "", output=_mcp_output(content.output), done=True)
+    arguments: object = content.arguments
+    if arguments is None:
+        text = ""
+    elif isinstance(arguments, str):
+        text = arguments
+    else:
+        text = encode_json(arguments).decode()
+    return McpCall(call_id, content.tool_name or "", content.server_name or "", text)
+
+
+def _mcp_output(output: object) -> str | None:
+    """A hosted MCP result's output as text: text contents joined, anything else as JSON."""
+    if output is None or isinstance(output, str):
+        return output
+    if isinstance(output, Content):
+        output = [output]
+    if isinstance(output, list):
+        parts = cast("list[object]", output)
+        if all(isinstance(part, Content) and part.type == "text" for part in parts):
+            return "".join(cast("Content", part).text or "" for part in parts)
+        parts = [part.to_dict() if isinstance(part, Content) else part for part in parts]
+        return encode_json(parts).decode()
+    return encode_json(output).decode()
 
 
 def _image(content: Content) -> Image | None:

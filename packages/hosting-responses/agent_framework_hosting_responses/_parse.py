@@ -1,4 +1,8 @@
-"""Wire → `ChannelRequest`: validating a Responses request body."""
+"""Wire → `ChannelRequest`: validating a Responses request body.
+
+These are the channel's own parser and identity; the package exports the alpha-shaped
+helpers of the same names from ``_helpers``, built on them.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,6 @@ _UNSUPPORTED: dict[str, Callable[[Any], bool]] = {
     "prompt": lambda v: v is None,
     "include": lambda v: _is_default(v, []),
     "reasoning": lambda v: v is None,
-    "truncation": lambda v: _is_default(v, "disabled"),
     "top_logprobs": lambda v: _is_default(v, 0),
     "text": lambda v: v is None or v == {} or v == {"format": {"type": "text"}},
 }
@@ -74,6 +77,7 @@ _ACCEPTED = frozenset(
         "prompt_cache_key",
         "presence_penalty",
         "frequency_penalty",
+        "truncation",
     }
 )
 
@@ -98,6 +102,7 @@ _OPTION_FIELDS = {
 ``tool_choice`` ``"auto"`` is what a workflow's agents do anyway.
 """
 _SERVICE_TIERS = ("auto", "default", "flex", "priority")
+_TRUNCATIONS = ("disabled", "auto")
 _STREAM_OPTIONS = frozenset({"include_obfuscation"})
 _MAX_KEY_LENGTH = 64
 """The longest ``safety_identifier`` and ``prompt_cache_key`` the specification allows."""
@@ -168,6 +173,7 @@ def parse_responses_request(
             code="invalid_value",
         )
     check_service_tier(fields.get("service_tier"))
+    _truncation(fields)
     _stream_options(fields.get("stream_options"))
     return ResponsesRequest(
         background=background,
@@ -262,6 +268,33 @@ def check_service_tier(value: Any) -> None:
             param="service_tier",
             code="invalid_value",
         )
+
+
+def _truncation(fields: Mapping[str, Any]) -> None:
+    """Check ``truncation``: ``"disabled"``, the only strategy this server follows.
+
+    ``"auto"`` would have the server drop items from the start of the context when it
+    outgrows the model's window, and answer instead of failing; the channel knows neither
+    the agent's model nor its window (its chat client does), and what the context holds
+    is the agent's (its history and context providers), so it cannot be honoured.
+    """
+    value = _optional(fields, "truncation", str, "a string")
+    if value is None or value == "disabled":
+        return
+    if value == "auto":
+        raise ResponsesError(
+            "'truncation' 'auto' is not supported by this server: the context the agent's "
+            "model receives is the agent's (its history and context providers), and the "
+            "channel does not know that model's context window; send 'disabled' or leave "
+            "it out.",
+            param="truncation",
+            code="unsupported_parameter",
+        )
+    raise ResponsesError(
+        f"'truncation' must be one of {', '.join(_TRUNCATIONS)}.",
+        param="truncation",
+        code="invalid_value",
+    )
 
 
 def short_key(fields: Mapping[str, Any], name: str) -> str | None:

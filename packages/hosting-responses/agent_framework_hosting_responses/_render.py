@@ -260,6 +260,7 @@ class OutputStream:
             None,
         )
         events = self._builder.close(open_final)
+        events.extend(self._settle_calls(final, pairs))
         next_index = len(streamed)
         output: list[dict[str, Any]] = []
         for item, twin in zip(final, pairs, strict=True):
@@ -282,6 +283,21 @@ class OutputStream:
             end_incomplete(output, events)
         return events, completed_response(self._draft, result, output=output)
 
+    def _settle_calls(self, final: list[Item], pairs: list[Item | None]) -> list[Event]:
+        """Finish the streamed MCP calls still waiting: with the final run's result, or not.
+
+        A final call without the result the stream carried keeps the streamed one.
+        """
+        events: list[Event] = []
+        for item, twin in zip(final, pairs, strict=True):
+            if item.call is None or twin is None or twin.call is None:
+                continue
+            if item.call.done and not twin.call.done:
+                events.extend(self._builder.complete_call(twin, item.call.output))
+            elif twin.call.done and not item.call.done:
+                item.call = twin.call
+        return [*events, *self._builder.end_pending_calls()]
+
     def interrupt(self) -> tuple[list[Event], list[dict[str, Any]]]:
         """The events that close the open item ``incomplete``, and the output so far.
 
@@ -290,6 +306,7 @@ class OutputStream:
         """
         writing = self._builder.open
         events = self._builder.close(status="incomplete")
+        events.extend(self._builder.end_pending_calls())
         output = [
             wire(item, status="incomplete" if item is writing else "completed")
             for item in self._builder.items

@@ -20,6 +20,7 @@ from typing import Any, cast
 from agent_framework_hosting import StateStore, update_state
 
 from ._errors import ResponsesError
+from ._input_items import BARE_PARTS
 
 __all__ = [
     "RUNNING",
@@ -257,6 +258,12 @@ def input_items(body_input: Any) -> list[dict[str, Any]]:
         if item.get("type") == "image_generation_call":
             items.append(_image_generation_item(item))
             continue
+        if item.get("type") == "mcp_call":
+            items.append(_mcp_call_item(item))
+            continue
+        if item.get("type") in BARE_PARTS:  # a content part standing alone: a user message
+            items.append(_message_item("user", [item]))
+            continue
         role: str = item["role"]
         content = item["content"]
         parts: list[dict[str, Any]] = (
@@ -277,6 +284,20 @@ def _reasoning_item(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("encrypted_content") is not None:
         listed["encrypted_content"] = item["encrypted_content"]
     return listed
+
+
+def _mcp_call_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A hosted MCP call as listed: as a response's output holds it."""
+    return {
+        "type": "mcp_call",
+        "id": item["id"],
+        "status": item.get("status") or "completed",
+        "server_label": item["server_label"],
+        "name": item["name"],
+        "arguments": item["arguments"],
+        "output": item.get("output"),
+        "error": item.get("error"),
+    }
 
 
 def _image_generation_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -320,6 +341,9 @@ def _input_part(part: dict[str, Any]) -> dict[str, Any]:
             "image_url": part["image_url"],
             "detail": part.get("detail") or "auto",
         }
+    if part["type"] == "input_file":
+        kept = ("filename", "file_data", "file_url", "detail")
+        return {"type": "input_file", **{k: part[k] for k in kept if part.get(k) is not None}}
     return {"type": "input_text", "text": part.get("text", part.get("refusal", ""))}
 
 

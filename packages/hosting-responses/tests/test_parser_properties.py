@@ -14,13 +14,14 @@ import json
 from typing import Any
 
 from agent_framework_hosting import MemoryStateStore, WireError, decode_json, encode_json
-from agent_framework_hosting_responses import ResponsesError, parse_responses_request
+from agent_framework_hosting_responses import ResponsesError
 from agent_framework_hosting_responses._compact import (  # pyright: ignore[reportPrivateUsage]
     Compactions,
 )
 from agent_framework_hosting_responses._conversations_api import (  # pyright: ignore[reportPrivateUsage]
     _new_items,  # pyright: ignore[reportPrivateUsage]
 )
+from agent_framework_hosting_responses._parse import parse_responses_request
 from agent_framework_hosting_responses._store import input_items, page_of
 from agent_framework_hosting_responses._websocket import (  # pyright: ignore[reportPrivateUsage]
     _create_body,  # pyright: ignore[reportPrivateUsage]
