@@ -42,21 +42,24 @@ class Load:
 
 class Server:
     def __init__(self, kind: str, delay: float = 0.0, max_live: int = 1024) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        # Bound here and handed over: no other process can take the port in between.
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(2048)
+        self.port = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [
                 sys.executable,
                 str(HERE / "serve.py"),
                 kind,
-                str(self.port),
+                str(self._listener.fileno()),
                 str(delay),
                 str(max_live),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            pass_fds=(self._listener.fileno(),),
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -74,6 +77,7 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        self._listener.close()
 
     def __enter__(self) -> Server:
         return self

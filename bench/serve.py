@@ -1,4 +1,4 @@
-"""Serve one benchmark app under Hypercorn: ``python bench/serve.py host|floor PORT [DELAY]``.
+"""Serve one benchmark app under Hypercorn: ``python bench/serve.py host|floor FD [DELAY]``.
 
 ``host-redis`` is the host with its state in Redis (``REDIS_URL``, ``REDIS_PREFIX``).
 """
@@ -19,7 +19,7 @@ from apps import floor_app, host_app
 
 
 def main() -> None:
-    kind, port = sys.argv[1], int(sys.argv[2])
+    kind, fd = sys.argv[1], int(sys.argv[2])  # a listening socket the caller bound
     delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     max_live = int(sys.argv[4]) if len(sys.argv) > 4 else 1024
     if kind == "host-redis":
@@ -30,7 +30,7 @@ def main() -> None:
     else:
         app = (host_app if kind == "host" else floor_app)(delay, max_live)
     config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
+    config.bind = [f"fd://{fd}"]
     config.accesslog = None
     config.backlog = 2048
     asyncio.run(serve(app, config))  # type: ignore[arg-type]

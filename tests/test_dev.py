@@ -14,7 +14,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from .conftest import free_port, wait_ready
+from .conftest import ServerProcess, environment
 
 APP = """
 from agent_framework import Agent
@@ -24,34 +24,18 @@ agent = Agent(client=OfflineChatClient(), name={name!r})
 """
 
 
-class DevProcess:
-    def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN",)}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "agent_framework_hosting",
-                "dev",
-                *args,
-                "--port",
-                str(self.port),
-            ],
-            cwd=tmp_path,
-            env={**env, "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+class DevProcess(ServerProcess):
+    """``agent-framework-hosting dev ... --port 0``: its server picks a free port."""
 
-    def stop(self) -> str:
-        """Stop it as a terminal's Ctrl+C does; everything it printed."""
-        os.killpg(self.proc.pid, signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=30)
-        return out
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        command = [sys.executable, "-m", "agent_framework_hosting", "dev", *args, "--port", "0"]
+        # Its own process group: Ctrl+C reaches the reloader and its server alike.
+        super().__init__(command, environment(), cwd=tmp_path, own_group=True)
+
+    @property
+    def base_url(self) -> str:
+        """The URL of the server it started first."""
+        return self.url()
 
 
 @pytest.fixture
@@ -65,12 +49,12 @@ def app_file(tmp_path: Path) -> Path:
 def dev(tmp_path: Path, app_file: Path) -> Iterator[DevProcess]:
     process = DevProcess(tmp_path, f"{app_file}:agent")
     try:
-        wait_ready(process.base_url, process.proc)
+        process.url()
         yield process
     finally:
         if process.proc.poll() is None:
             os.killpg(process.proc.pid, signal.SIGKILL)
-            process.proc.communicate()
+            process.output()
 
 
 def model_ids(base_url: str) -> list[str]:
@@ -89,7 +73,7 @@ def test_dev_serves_the_agent_of_a_file_on_the_installed_channels(dev: DevProces
 
 
 def test_dev_prints_the_urls_and_the_channels_it_skipped(dev: DevProcess) -> None:
-    output = dev.stop()
+    output = dev.interrupt()
     assert "telegram: skipped, set TELEGRAM_BOT_TOKEN to serve the bot too" in output
     assert f"Serving agent 'first' on {dev.base_url} (Ctrl+C to stop)" in output
     assert f"  responses  {dev.base_url}/v1/responses" in output
@@ -108,18 +92,13 @@ def test_dev_restarts_the_server_when_the_file_changes(dev: DevProcess, app_file
     app_file.write_text(APP.format(name="second"))
     later = time.time() + 5  # a change the file's timestamp resolution cannot hide
     os.utime(app_file, (later, later))
-    while True:  # the test's timeout bounds the wait
-        try:
-            if model_ids(dev.base_url) == ["second"]:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    assert "Changed: " in dev.stop()
+    restarted = dev.url(nth=2)  # announced once the new server has started
+    assert model_ids(restarted) == ["second"]
+    assert "Changed: " in dev.interrupt()
 
 
 def test_ctrl_c_stops_the_server_too(dev: DevProcess) -> None:
-    dev.stop()
+    dev.interrupt()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{dev.base_url}/readiness")
 
@@ -127,10 +106,10 @@ def test_ctrl_c_stops_the_server_too(dev: DevProcess) -> None:
 def test_without_a_name_the_one_agent_of_the_file_is_served(tmp_path: Path, app_file: Path) -> None:
     process = DevProcess(tmp_path, str(app_file), "--no-reload")
     try:
-        wait_ready(process.base_url, process.proc)
+        process.url()
         assert model_ids(process.base_url) == ["first"]
     finally:
-        process.stop()
+        process.interrupt()
 
 
 def test_a_host_object_is_served_as_it_is(tmp_path: Path) -> None:
@@ -142,11 +121,11 @@ def test_a_host_object_is_served_as_it_is(tmp_path: Path) -> None:
     )
     process = DevProcess(tmp_path, "hosted.py:host", "--no-reload")
     try:
-        wait_ready(process.base_url, process.proc)
+        process.url()
         assert httpx.get(f"{process.base_url}/v1/models").status_code == 404
         assert httpx.get(f"{process.base_url}/models").json()["data"][0]["id"] == "hosted"
     finally:
-        output = process.stop()
+        output = process.interrupt()
     assert "telegram" not in output
 
 

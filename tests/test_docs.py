@@ -3,9 +3,9 @@
 A snippet runs as a script in a fresh interpreter, in an empty working directory. An HTML
 comment on the line before its fence changes that:
 
-- ``<!-- doc-test: server -->`` starts a server: it runs in the background, on a free port
-  in place of the ``8000`` it names, until the page's snippets are done; the snippets
-  after it run against it (their ``8000`` becomes that port too).
+- ``<!-- doc-test: server -->`` starts a server: it runs in the background, on a port it
+  picks (``0`` in place of the ``8000`` it names), until the page's snippets are done; the
+  snippets after it run against it (their ``8000`` becomes the port it announced).
 - ``<!-- doc-test: continue -->`` runs with the snippets before it, as one script;
   ``<!-- doc-test: continue NAME -->`` with the script begun by ``<!-- doc-test: as NAME -->``
   (and against its server), wherever that is on the page.
@@ -17,7 +17,6 @@ comment on the line before its fence changes that:
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, free_port, wait_ready
+from .conftest import REPO, ServerProcess, environment
 
 PAGES = sorted(
     [REPO / "README.md", *(REPO / "docs").glob("*.md"), *(REPO / "packages").glob("*/README.md")]
@@ -44,7 +43,7 @@ class Program:
     kind: str
     code: str
     server: int | None = None
-    """The port of the server the script runs against."""
+    """Which of the page's servers (counted from 0) the script runs against."""
     parts: list[int] = field(default_factory=list[int])
     """The line of each snippet in it."""
 
@@ -74,7 +73,7 @@ def programs_of(page: Path) -> list[Program]:
             continue
         assert mark in ("run", "server", "pytest"), f"{page.name}:{line}: unknown mark {mark!r}"
         if mark == "server":
-            server = free_port()
+            server = 0 if server is None else server + 1
         found.append(Program(mark, code, server, [line]))
     snippets = sum(len(program.parts) for program in found)
     skipped = sum(1 for s in SNIPPET.finditer(text) if (s["mark"] or "").startswith("skip"))
@@ -86,36 +85,25 @@ def with_port(code: str, port: int | None) -> str:
     return code if port is None else re.sub(r"\b8000\b", str(port), code)
 
 
-def environment() -> dict[str, str]:
-    """No keys; ``HOST`` keeps an app that reads it (the container's) on loopback."""
-    hidden = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN")
-    kept = {k: v for k, v in os.environ.items() if k not in hidden}
-    return {**kept, "PYTHONUNBUFFERED": "1", "HOST": "127.0.0.1"}
-
-
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
 def test_every_python_snippet_runs(page: Path, tmp_path: Path) -> None:
-    servers: list[subprocess.Popen[str]] = []
+    # ``HOST`` keeps an app that reads it (the container's) on loopback.
+    env = environment(HOST="127.0.0.1")
+    servers: list[ServerProcess] = []
+    ports: list[int] = []
     try:
         for number, program in enumerate(programs_of(page)):
             where = f"{page.relative_to(REPO)}:{program.parts}"
             script = tmp_path / f"snippet_{number}.py"
             if program.kind == "pytest":
                 script = tmp_path / f"test_snippet_{number}.py"
-            script.write_text(with_port(program.code, program.server))
             if program.kind == "server":
-                assert program.server is not None
-                process = subprocess.Popen(
-                    [sys.executable, str(script)],
-                    cwd=tmp_path,
-                    env=environment(),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
-                servers.append(process)
-                wait_ready(f"http://127.0.0.1:{program.server}", process)
+                script.write_text(with_port(program.code, 0))
+                servers.append(ServerProcess([sys.executable, str(script)], env, cwd=tmp_path))
+                ports.append(int(servers[-1].url().rpartition(":")[2]))
                 continue
+            port = None if program.server is None else ports[program.server]
+            script.write_text(with_port(program.code, port))
             command = [sys.executable, str(script)]
             if program.kind == "pytest":
                 (tmp_path / "pytest.ini").write_text("[pytest]\n")
@@ -124,7 +112,7 @@ def test_every_python_snippet_runs(page: Path, tmp_path: Path) -> None:
             done = subprocess.run(
                 command,
                 cwd=tmp_path,
-                env=environment(),
+                env={**env, "PYTHONUNBUFFERED": "1"},
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -132,9 +120,8 @@ def test_every_python_snippet_runs(page: Path, tmp_path: Path) -> None:
             )
             assert done.returncode == 0, f"{where}\n{done.stdout}\n{done.stderr}"
     finally:
-        for process in servers:
-            process.kill()
-            process.communicate()
+        for server in servers:
+            server.kill()
 
 
 LINK = re.compile(r"\]\((?!https?://|mailto:|#)(?P<target>[^)#\s]+)(?:#[^)]*)?\)")

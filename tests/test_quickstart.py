@@ -60,10 +60,8 @@ def test_quickstart_prints_how_to_call_it(quickstart: SampleProcess) -> None:
 
 def test_quickstart_prints_an_access_line_per_request(quickstart: SampleProcess) -> None:
     sdk(quickstart).responses.create(model="agent", input="Hello")
-    # The line is written once the response has gone out: read until it comes.
-    assert quickstart.proc.stdout is not None
-    lines = iter(quickstart.proc.stdout.readline, "")
-    posted = next(line for line in lines if '"POST /responses' in line)
+    # The line is written once the response has gone out: wait until it comes.
+    posted = quickstart.line(re.compile('"POST /responses'))
     assert posted.startswith("127.0.0.1:")
     assert '"POST /responses 1.1" 200 ' in posted
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -200,6 +201,21 @@ def sdk(
             transport=_CheckingTransport(), event_hooks={"response": [_validate]}
         ),
     )
+
+
+def settled(client: OpenAI, response_id: str, *, deadline: float = 30.0) -> Response:
+    """A background response polled until it is neither queued nor in progress.
+
+    Raises:
+        AssertionError: It still runs after ``deadline`` seconds.
+
+    """
+    give_up = time.monotonic() + deadline
+    while (response := client.responses.retrieve(response_id)).status in ("queued", "in_progress"):
+        if time.monotonic() > give_up:
+            raise AssertionError(f"{response_id} still {response.status}")
+        time.sleep(0.01)
+    return response
 
 
 def async_sdk(

@@ -24,7 +24,7 @@ from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient
 from agent_framework_hosting_responses import ResponsesChannel
 from websockets.exceptions import InvalidStatus
 
-from ._clients import completed, connect, refusal, sdk, serve, turn
+from ._clients import completed, connect, refusal, sdk, serve, settled, turn
 from ._schema import validate_body
 
 KEYS = {
@@ -199,8 +199,7 @@ def test_background_runs_past_the_limit_are_a_429_with_retry_after() -> None:
             assert bob.responses.create(model="m", input="b", background=True).status == "queued"
         finally:
             gate.release.set()
-        while alice.responses.retrieve(first.id).status in ("queued", "in_progress"):
-            gate.release.wait(0.01)
+        settled(alice, first.id)
         assert alice.responses.create(model="m", input="three", background=True)
     assert refused.value.response.headers["retry-after"] == "3"
     assert refused.value.code == "rate_limit_exceeded"

@@ -12,7 +12,7 @@ import pytest
 from agent_framework_hosting import ChannelRequest
 from agent_framework_hosting_responses import ResponsesChannel
 
-from ._clients import async_sdk, id_of, post, sdk, serve, texts, user_item
+from ._clients import async_sdk, id_of, post, sdk, serve, settled, texts, user_item
 from ._schema import sse_events
 
 
@@ -222,3 +222,72 @@ def test_a_cancelled_background_turn_gives_back_what_it_claimed() -> None:
     assert cancelled.conversation is not None
     assert texts(items) == ["hello"]
     assert after.output_text == "Echo: next (turn 2)"
+
+
+class Held:
+    """A run hook that holds the turn whose input is ``hold`` until released; then it
+    lets the turn go on, or fails it."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self._fail = fail
+
+    async def __call__(self, request: ChannelRequest, **_: Any) -> ChannelRequest:
+        messages: Any = request.input
+        if messages[-1].text == "hold":
+            self.entered.set()
+            await asyncio.to_thread(self.release.wait, 30)
+            if self._fail:
+                raise RuntimeError("the held turn fails")
+        return request
+
+
+def test_a_conversation_deleted_while_its_turn_runs_stays_deleted() -> None:
+    held = Held()
+    with serve(ResponsesChannel(run_hook=held)) as server:
+        client = sdk(server)
+        conversation = client.conversations.create(items=[user_item("hello")])
+        running = client.responses.create(
+            model="m", input="hold", conversation=conversation.id, background=True
+        )
+        assert held.entered.wait(30)
+        assert client.conversations.delete(conversation.id).deleted
+        held.release.set()
+        finished = settled(client, running.id)
+        # The turn's items had nowhere to go: the conversation did not come back for them.
+        with pytest.raises(openai.NotFoundError):
+            client.conversations.retrieve(conversation.id)
+        with pytest.raises(openai.NotFoundError):
+            client.conversations.items.list(conversation.id)
+        with pytest.raises(openai.NotFoundError):
+            client.responses.create(model="m", input="again", conversation=conversation.id)
+    assert finished.status == "completed"
+    assert finished.output_text == "Echo: hold (turn 2)"
+
+
+def test_a_failed_turn_leaves_alone_the_session_a_later_turn_started() -> None:
+    held = Held(fail=True)
+    with serve(ResponsesChannel(run_hook=held)) as server:
+        client = sdk(server)
+        conversation = client.conversations.create(items=[user_item("hello")])
+        client.responses.create(model="m", input="one", conversation=conversation.id)
+        client.conversations.items.create(conversation.id, items=[user_item("aside")])
+        # The held turn claims "aside" for the conversation's session, to replay it.
+        failing = client.responses.create(
+            model="m", input="hold", conversation=conversation.id, background=True
+        )
+        assert held.entered.wait(30)
+        # Deleting an item that session saw makes the next turn start another session,
+        # which replays every item left, "aside" among them.
+        hello = client.conversations.items.list(conversation.id, order="asc").data[0]
+        client.conversations.items.delete(id_of(hello), conversation_id=conversation.id)
+        two = client.responses.create(model="m", input="two", conversation=conversation.id)
+        held.release.set()
+        failed = settled(client, failing.id)
+        # Giving back what the failed turn claimed must not reach the new session: it saw
+        # "aside" already, and must not get it again.
+        three = client.responses.create(model="m", input="three", conversation=conversation.id)
+    assert failed.status == "failed"
+    assert two.output_text == "Echo: two (turn 3)"  # one, aside, two
+    assert three.output_text == "Echo: three (turn 4)"

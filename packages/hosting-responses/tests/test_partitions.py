@@ -23,7 +23,7 @@ from agent_framework_hosting import (
 )
 from agent_framework_hosting.testing import LoopbackServer
 
-from ._clients import connect, refusal, sdk, serve, turn, user_item
+from ._clients import connect, refusal, sdk, serve, settled, turn, user_item
 
 KEYS = {"key-alice": "alice", "key-bob": "bob"}
 
@@ -45,8 +45,8 @@ class Alice:
         )
         item = client.conversations.items.list(self.conversation.id).data[0]
         self.item_id: str = item.id  # pyright: ignore[reportAttributeAccessIssue]
-        while client.responses.retrieve(self.background.id).status != "completed":
-            pass  # polled until settled, so that every later read is the same
+        # Settled, so that every later read is the same.
+        assert settled(client, self.background.id).status == "completed"
         self.snapshot = self.read(server)
 
     def read(self, server: LoopbackServer) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""Serve the echo channel with durable state: ``python serve_echo.py PORT STATE_DIR``."""
+"""Serve the echo channel with durable state: ``STATE_DIR=... python serve_echo.py PORT``."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from echo_channel import EchoChannel
 
 if __name__ == "__main__":
     host = AgentFrameworkHost(
-        Agent(client=OfflineChatClient()), channels=[EchoChannel()], state_dir=sys.argv[2]
+        Agent(client=OfflineChatClient()),
+        channels=[EchoChannel()],
+        state_dir=os.environ["STATE_DIR"],
     )
     host.serve(host="127.0.0.1", port=int(sys.argv[1]))

@@ -441,22 +441,26 @@ def test_the_version_and_the_logger_are_exported() -> None:
 async def test_a_failing_shutdown_callback_is_raised_after_every_channel_stopped() -> None:
     stopped: list[str] = []
 
-    async def fail() -> None:
+    async def stop() -> None:
         stopped.append("first")
+
+    async def fail() -> None:
+        stopped.append("second")
         raise RuntimeError("cannot stop")
 
-    async def stop() -> None:
-        stopped.append("second")
+    async def stop_too() -> None:
+        stopped.append("second, after its failing callback")
 
+    # Channels stop in reverse order: the failing one stops first, with more to stop.
     channels = [
-        EchoChannel(name="first", path="/first", on_shutdown=[fail]),
-        EchoChannel(name="second", path="/second", on_shutdown=[stop]),
+        EchoChannel(name="first", path="/first", on_shutdown=[stop]),
+        EchoChannel(name="second", path="/second", on_shutdown=[fail, stop_too]),
     ]
     app = AgentFrameworkHost(Agent(client=OfflineChatClient()), channels=channels).app
     with pytest.raises(RuntimeError, match="cannot stop"):
         async with app.router.lifespan_context(app):
             pass
-    assert stopped == ["second", "first"]
+    assert stopped == ["second", "second, after its failing callback", "first"]
 
 
 async def test_a_workflow_turns_result_has_no_session() -> None:

@@ -6,44 +6,21 @@ Each server is a separate Python process (``serve_echo.py``) serving the echo ch
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from agent_framework_hosting.testing import host_process
 
 SERVER = Path(__file__).resolve().parent / "serve_echo.py"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def echo_server(state_dir: Path) -> Generator[str]:
-    """Run the echo host in a child process; SIGKILL it on exit."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(SERVER), str(port), str(state_dir)])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/readiness", timeout=1).text == "ok":
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.kill()  # SIGKILL: no shutdown, no flush
-        proc.wait(timeout=10)
+    """Run the echo host in a child process, on a port it picks; SIGKILL it on exit."""
+    with host_process(SERVER, {"STATE_DIR": str(state_dir)}) as server:
+        yield server.url  # then SIGKILLed: no shutdown, no flush
 
 
 def say(url: str, text: str, key: str) -> str:

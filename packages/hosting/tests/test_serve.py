@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -35,12 +36,6 @@ host.serve(port=int(sys.argv[1]), access_log=sys.argv[2] == "on")
 TESTS = str(Path(__file__).resolve().parent)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(port: int, access_log: str = "on") -> subprocess.Popen[str]:
     # -W ignore: some framework versions warn on import; what the host prints is tested.
     return subprocess.Popen(
@@ -53,13 +48,14 @@ def start(port: int, access_log: str = "on") -> subprocess.Popen[str]:
 
 @contextmanager
 def serving(access_log: str = "on") -> Generator[tuple[int, subprocess.Popen[str], list[str]]]:
-    """The server, once it has printed where it serves; those lines."""
-    port = free_port()
-    process = start(port, access_log)
+    """The server on a port it picked, once it has printed where it serves; those lines."""
+    process = start(0, access_log)
     try:
         assert process.stdout is not None
         banner = [process.stdout.readline().rstrip("\n") for _ in range(5)]
-        yield port, process, banner
+        base = re.search(r" on http://127\.0\.0\.1:(\d+) ", banner[0])
+        assert base is not None, banner
+        yield int(base.group(1)), process, banner
     finally:
         process.kill()
         process.communicate()

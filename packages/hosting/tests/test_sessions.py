@@ -42,7 +42,10 @@ def slots(
     store: StateStore | None = None, *, max_live: int = 8, wait_seconds: float = 300.0
 ) -> ConversationSlots[Notes]:
     return ConversationSlots(
-        CODEC, store or MemoryStateStore(), max_live=max_live, wait_seconds=wait_seconds
+        CODEC,
+        MemoryStateStore() if store is None else store,
+        max_live=max_live,
+        wait_seconds=wait_seconds,
     )
 
 
@@ -113,12 +116,18 @@ async def test_a_durable_store_outlives_the_slots_that_wrote_it(tmp_path: Path) 
 
 
 async def test_a_leased_object_is_not_evicted_while_in_use() -> None:
-    conversations = slots(max_live=1)
+    store = MemoryStateStore()
+    conversations = slots(store, max_live=1)
+    await say(conversations, "a", "a1")  # live in memory, the least recently used next
     async with conversations.lease("a") as held:
-        held.said.append("a1")
+        # Past max_live: the other conversation goes, not the one whose turn runs.
         await say(conversations, "b", "b1")
+        parked = await store.get("parked:" + slot_key("a", 0))
+        held.said.append("a2")
+    assert parked is None
     async with conversations.lease("a") as again:
         assert again is held
+    assert again.said == ["a1", "a2"]
     assert await say(conversations, "b", "b2") == ["b1", "b2"]
 
 
