@@ -35,7 +35,7 @@ from ._threads import Threads
 
 __all__ = ["KEEPALIVE", "Run", "Runs"]
 
-logger = logging.getLogger("agent_framework.hosting.ag-ui")
+logger = logging.getLogger("agent_framework.hosting.ag_ui")
 
 KEEPALIVE = b": keep-alive\n\n"
 """An SSE comment: keeps proxies and clients from timing a silent stream out."""

@@ -50,7 +50,7 @@ from ._tools import late_tool_clash
 
 __all__ = ["TurnStart", "Turns"]
 
-logger = logging.getLogger("agent_framework.hosting")
+logger = logging.getLogger("agent_framework.hosting.responses")
 
 
 class TurnStart(NamedTuple):

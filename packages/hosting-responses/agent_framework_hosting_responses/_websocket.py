@@ -41,7 +41,7 @@ from ._render import DONE, KEEPALIVE, SSEWriter
 
 __all__ = ["MAX_PENDING_MESSAGES", "RunTurn", "websocket_route"]
 
-logger = logging.getLogger("agent_framework.hosting")
+logger = logging.getLogger("agent_framework.hosting.responses")
 
 MAX_PENDING_MESSAGES = 32
 """Messages a connection holds while a turn runs; one more closes it (an error, then 1008)."""
