@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, NamedTuple
 
-from agent_framework import AgentResponseUpdate
 from agent_framework_hosting import (
     ISOLATION_KEYS_ATTRIBUTE,
+    SSE_KEEPALIVE,
     BackgroundRuns,
     Caller,
     ChannelContext,
@@ -24,6 +22,7 @@ from agent_framework_hosting import (
     WorkflowInputError,
     encode_json,
     json_response,
+    with_keepalive,
 )
 from starlette.responses import Response
 
@@ -36,7 +35,6 @@ from ._input_items import unmatched_outputs
 from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
 from ._render import (
     DONE,
-    KEEPALIVE,
     OutputStream,
     ResponseDraft,
     SSEWriter,
@@ -247,9 +245,9 @@ class Turns:
             yield sse.event("response.in_progress", {"response": started})
             stream = await self._context.run_stream(run, protocol_request=parsed.body)
             try:
-                async for update in _with_keepalive(stream, self._keepalive_seconds):
+                async for update in with_keepalive(stream, self._keepalive_seconds):
                     if update is None:
-                        yield KEEPALIVE
+                        yield SSE_KEEPALIVE
                         continue
                     for kind, fields in output.update(update):
                         yield sse.event(kind, fields)
@@ -349,62 +347,3 @@ def run_fault(
             type="server_error",
         )
     return late_tool_clash(parsed.body.get("tools"), context.target_tool_names)
-
-
-async def _with_keepalive(
-    updates: AsyncIterator[AgentResponseUpdate], interval: float
-) -> AsyncIterator[AgentResponseUpdate | None]:
-    """Yield the updates, and ``None`` whenever ``interval`` passes without one.
-
-    One task consumes the whole run, so the run's context (session lock, context
-    variables) stays in a single task; closing this generator cancels it. Silence is
-    watched by one timer per ``interval``, not one per update.
-    """
-    loop = asyncio.get_running_loop()
-    ready: deque[tuple[bool, Any]] = deque()
-    wakeup: asyncio.Future[None] | None = None
-    last = loop.time()
-
-    def put(entry: tuple[bool, Any]) -> None:
-        ready.append(entry)
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
-
-    async def pump() -> None:
-        nonlocal last
-        try:
-            async for update in updates:
-                last = loop.time()
-                put((True, update))
-        except Exception as exc:
-            put((False, exc))
-        else:
-            put((False, None))
-
-    def watch() -> None:
-        nonlocal last, timer
-        silent = loop.time() - last
-        if silent >= interval:
-            put((True, None))
-            last, silent = loop.time(), 0.0
-        timer = loop.call_later(interval - silent, watch)
-
-    timer = loop.call_later(interval, watch)
-    task = asyncio.create_task(pump())
-    try:
-        while True:
-            if not ready:
-                wakeup = loop.create_future()
-                await wakeup
-            is_update, value = ready.popleft()
-            if is_update:
-                yield value
-            elif value is None:
-                return
-            else:
-                raise value
-    finally:
-        timer.cancel()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
