@@ -36,6 +36,7 @@ from a2a.utils.errors import (
 )
 from a2a.utils.proto_utils import validate_proto_required_fields
 from agent_framework_hosting import (
+    SSE_KEEPALIVE,
     WireError,
     check_json_content_type,
     decode_json,
@@ -50,7 +51,7 @@ from starlette.responses import Response
 from ._access import Access
 from ._errors import jsonrpc_error, jsonrpc_error_body, wire_error
 from ._service import A2AService, StreamItem
-from ._sse import KEEPALIVE, sse_frame, sse_response
+from ._sse import sse_frame, sse_response
 
 __all__ = ["JsonRpcEndpoint"]
 
@@ -176,7 +177,7 @@ async def _frames(events: AsyncIterator[StreamItem], request_id: RequestId) -> A
     try:
         async for event in events:
             if event is None:
-                yield KEEPALIVE
+                yield SSE_KEEPALIVE
             else:
                 yield sse_frame({"jsonrpc": "2.0", "id": request_id, "result": event})
     except A2AError as error:

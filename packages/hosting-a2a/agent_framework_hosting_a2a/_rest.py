@@ -30,6 +30,7 @@ from a2a.types.a2a_pb2 import (
 from a2a.utils.errors import A2AError, InternalError, InvalidParamsError
 from a2a.utils.proto_utils import parse_params, validate_proto_required_fields
 from agent_framework_hosting import (
+    SSE_KEEPALIVE,
     WireError,
     check_json_content_type,
     decode_json,
@@ -45,7 +46,7 @@ from starlette.routing import BaseRoute, Route
 from ._access import Access
 from ._errors import rest_error, rest_error_body, wire_error
 from ._service import A2AService, StreamItem
-from ._sse import KEEPALIVE, sse_frame, sse_response
+from ._sse import sse_frame, sse_response
 
 __all__ = ["RestEndpoints"]
 
@@ -234,7 +235,7 @@ def _answer(message: ProtoMessage) -> Response:
 async def _frames(events: AsyncIterator[StreamItem]) -> AsyncIterator[bytes]:
     try:
         async for event in events:
-            yield KEEPALIVE if event is None else sse_frame(event)
+            yield SSE_KEEPALIVE if event is None else sse_frame(event)
     except A2AError as error:
         yield sse_frame(rest_error_body(error), event="error")
     except Exception:

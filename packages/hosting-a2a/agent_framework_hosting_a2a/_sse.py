@@ -8,10 +8,7 @@ from typing import Any
 from agent_framework_hosting import encode_json
 from starlette.responses import StreamingResponse
 
-__all__ = ["KEEPALIVE", "sse_frame", "sse_response"]
-
-KEEPALIVE = b": keep-alive\n\n"
-"""A comment frame: clients ignore it, proxies see the connection is alive."""
+__all__ = ["sse_frame", "sse_response"]
 
 
 def sse_frame(data: Any, *, event: str | None = None) -> bytes:

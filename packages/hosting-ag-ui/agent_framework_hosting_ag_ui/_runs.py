@@ -21,6 +21,7 @@ from typing import Any, cast
 from ag_ui.core import BaseEvent, RunAgentInput, RunErrorEvent
 from ag_ui.core import Message as AGUIMessage
 from agent_framework_hosting import (
+    SSE_KEEPALIVE,
     BackgroundRuns,
     ChannelContext,
     ChannelRequest,
@@ -36,12 +37,9 @@ from ._render import RunEvents, encoded, is_terminal, wire_dict
 from ._shared_state import StateTracker
 from ._threads import Threads
 
-__all__ = ["KEEPALIVE", "Run", "Runs"]
+__all__ = ["Run", "Runs"]
 
-logger = logging.getLogger("agent_framework.hosting.ag-ui")
-
-KEEPALIVE = b": keep-alive\n\n"
-"""An SSE comment: keeps proxies and clients from timing a silent stream out."""
+logger = logging.getLogger("agent_framework.hosting.ag_ui")
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,7 @@ class Runs:
         )
         async for entry in entries:
             if entry is None:
-                yield KEEPALIVE
+                yield SSE_KEEPALIVE
                 continue
             index += 1
             yield f"id: {index}\ndata: {entry}\n\n".encode()

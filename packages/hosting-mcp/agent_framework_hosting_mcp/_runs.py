@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 import anyio
-from agent_framework_hosting import BackgroundRuns, StateStore
+from agent_framework_hosting import SSE_KEEPALIVE, BackgroundRuns, StateStore
 from mcp_types import JSONRPCResponse, RequestId, jsonrpc_message_adapter
 from starlette.responses import StreamingResponse
 
@@ -116,7 +116,7 @@ class CallRuns:
             if not entries:
                 if request_id is None:
                     return  # no call behind this stream: what was stored is all
-                yield ": keep-alive\n\n"
+                yield SSE_KEEPALIVE.decode()
                 continue
             for entry in entries:
                 position += 1

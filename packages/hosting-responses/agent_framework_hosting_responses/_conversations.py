@@ -3,24 +3,15 @@
 Each conversation has a head, its latest response. ``previous_response_id`` naming the
 head continues the conversation's session in place, over chains of any length. Naming
 an older response branches: a new conversation whose session is handed the transcript
-up to that response, so the turn continues from that point and the original
-conversation is left as it was. A turn claims the head before it runs, so two requests
-continuing the same response at once do not share a session; a turn that produces
-nothing gives the head back.
+up to that response (read by ``_chains``), so the turn continues from that point and the
+original conversation is left as it was. A turn claims the head before it runs, so two
+requests continuing the same response at once do not share a session; a turn that
+produces nothing gives the head back. How long the responses a turn continues from stay
+is ``_retention``'s.
 
-What a response continues from is fixed when it is made: each stored response is held
-by the stored responses that follow it, so deleting one leaves it a deleted entry (see
-``_store``) for as long as a descendant replays it, and the descendants' branches keep
-their whole context. An unstored response a WebSocket connection keeps holds a copy of
-its stored ancestry instead. A conversation head naming a response that goes moves to
-the nearest response still kept before it.
-
-A conversation object (``conversation`` on the request) is a mutable head of its own:
-each turn continues the conversation's session, first handing it the items added through
-the Conversations API since its last turn (or, after an item it saw was deleted, a fresh
-session the whole conversation), and a completed turn appends its input and output
-items. ``previous_response_id`` naming a response made in a conversation branches from
-it, outside the conversation.
+A turn naming a conversation object (``conversation`` on the request) runs in that
+conversation's session (see ``_conversation_turns``). ``previous_response_id`` naming a
+response made in a conversation branches from it, outside the conversation.
 
 A turn on a WebSocket connection names the connection's cache: a ``store: false``
 response is then kept there, and can be continued (or branched from) on that connection
@@ -36,38 +27,19 @@ from typing import Any
 from agent_framework import Message
 from agent_framework_hosting import Caller, IsolationKeys, Principal, partition_key
 
+from ._chains import Chains, replayable
 from ._connection_cache import ConnectionCache
-from ._conversation_store import (
-    ConversationRecord,
-    ConversationStore,
-    conversation_not_found,
-    new_session_key,
-)
+from ._conversation_store import ConversationStore, new_session_key
+from ._conversation_turns import ConversationClaim, ConversationTurns
 from ._errors import INTERRUPTED, ResponsesError
 from ._input_items import messages_from_responses_input
+from ._retention import Retention
 from ._store import RUNNING, ConversationHead, ResponseRecord, ResponseStore
 
-__all__ = ["ConversationClaim", "Conversations", "Turn", "responses_isolation_key"]
+__all__ = ["Conversations", "Turn", "responses_isolation_key"]
 
 _CLAIM_ATTEMPTS = 64
 """How often a turn looks again at a head other turns keep claiming first."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationClaim:
-    """What a turn in a conversation object took over, and what it gives back on failure.
-
-    Attributes:
-        conversation_id: The conversation the turn runs in.
-        replayed: The items the turn hands its session before its input.
-        displaced: When the turn started a fresh session, the conversation's session and
-            synced items before it.
-
-    """
-
-    conversation_id: str
-    replayed: list[str]
-    displaced: tuple[str, list[str]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +90,9 @@ class Conversations:
 
     def __init__(self, records: ResponseStore, objects: ConversationStore) -> None:
         self._records = records
-        self._objects = objects
+        self._chains = Chains(records)
+        self._conversation_turns = ConversationTurns(objects)
+        self._retention = Retention(records, self._chains, self._conversation_turns)
 
     async def begin(
         self,
@@ -156,7 +130,7 @@ class Conversations:
         previous = (
             None
             if previous_response_id is None
-            else await self._previous(previous_response_id, partition, cache)
+            else await self._chains.previous(previous_response_id, partition, cache)
         )
         for _ in range(_CLAIM_ATTEMPTS):
             replay: list[Message] = []
@@ -165,13 +139,13 @@ class Conversations:
             minted = False
             parent: str | None = None
             if previous is not None:
-                await self._check_answers(answers, previous, cache)
+                await self._chains.check_answers(answers, previous, cache)
                 conversation, parent = previous.conversation, previous.id
                 head, version = await self._head(conversation, cache)
                 if head is None or head.latest != previous.id:
                     # The conversation moved on past it (or its head was evicted): branch.
                     conversation, head, version, minted = new_session_key(), None, None, True
-                    replay = await self._transcript(previous, cache)
+                    replay = await self._chains.transcript(previous, cache)
             elif not caller.keys.is_empty:
                 conversation = responses_isolation_key(caller.keys, caller.principal)
                 head, version = await self._head(conversation, cache)
@@ -180,9 +154,9 @@ class Conversations:
                 if head is None or head.latest == head.stored:
                     last = await self._records.entry(parent, partition) if parent else None
                     if parent is None or last is not None:
-                        await self._check_answers(answers, last, cache)
+                        await self._chains.check_answers(answers, last, cache)
             else:
-                await self._check_answers(answers, None, cache)
+                await self._chains.check_answers(answers, None, cache)
                 conversation, minted = new_session_key(), True
             claimed = ConversationHead(latest=response_id, stored=response_id if store else parent)
             continued = True
@@ -205,7 +179,7 @@ class Conversations:
                 head,
                 cache=cache,
                 store=store,
-                ancestry=await self._hold(parent, response_id, partition, store, cache),
+                ancestry=await self._retention.hold(parent, response_id, partition, store, cache),
                 continued=continued,
             )
         raise ResponsesError(
@@ -213,30 +187,6 @@ class Conversations:
             code="conversation_locked",
             status=409,
         )
-
-    async def _hold(
-        self,
-        parent: str | None,
-        response_id: str,
-        partition: str | None,
-        store: bool,
-        cache: ConnectionCache | None,
-    ) -> list[dict[str, Any]] | None:
-        """Hold what a new response continues from: its parent, or a copy of its ancestry.
-
-        A stored response holds its stored parent from the start, so deleting the parent
-        while the turn runs does not take its context away. An unstored response of a
-        WebSocket connection whose parent is stored gets the transcript up to that parent
-        (returned), as it is now.
-        """
-        if parent is None:
-            return None
-        if store:
-            await self._records.adopt(parent, response_id, partition)
-        elif cache is not None and cache.get(parent, partition) is None:
-            stored = await self._records.entry(parent, partition)
-            return await self._items_up_to(stored) if stored is not None else None
-        return None
 
     async def save(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record ``response`` (in any status) of ``turn``.
@@ -258,11 +208,13 @@ class Conversations:
         if response["store"]:
             visible = await self._records.save(record)
             if not visible and response["status"] not in RUNNING:
-                await self._collect(turn.response_id, turn.partition)
+                await self._retention.collect(turn.response_id, turn.partition)
         elif turn.cache is not None:
             turn.cache.save(record)
         if turn.claimed is not None and response["status"] in ("completed", "incomplete"):
-            await self._append(turn, turn.claimed, response)
+            await self._conversation_turns.append(
+                turn.claimed, turn.conversation, turn.partition, turn.inputs, response
+            )
 
     async def settle(self, turn: Turn, response: dict[str, Any]) -> None:
         """Record the failed or cancelled ``response`` of ``turn``; the head goes back."""
@@ -285,7 +237,7 @@ class Conversations:
             "error": {"code": "server_error", "message": INTERRUPTED},
         }
         if await self._records.save(replace(record, response=failed)) is False:
-            await self._collect(response_id, record.partition)
+            await self._retention.collect(response_id, record.partition)
         head, version = await self._records.head(record.conversation)
         if head is not None and head.latest == response_id:
             back = None if record.parent is None else ConversationHead(record.parent, record.parent)
@@ -296,8 +248,7 @@ class Conversations:
         """Give back what ``turn`` claimed, its head and its parent: it produced nothing."""
         await self._give_back(turn)
         if turn.store and turn.parent is not None:
-            await self._records.disown(turn.parent, turn.response_id, turn.partition)
-            await self._collect(turn.parent, turn.partition)
+            await self._retention.let_go(turn.parent, turn.response_id, turn.partition)
 
     async def delete(self, response_id: str, partition: str | None) -> bool:
         """Delete the stored response ``response_id`` in ``partition``; whether it was there.
@@ -305,57 +256,12 @@ class Conversations:
         It is gone for its callers at once. It stays as a deleted entry while stored
         responses follow it, or while its own run goes on, so those keep their context.
         """
-        if await self._records.get(response_id, partition) is None:
-            return False
-        await self._records.mark_deleted(response_id)
-        await self._collect(response_id, partition)
-        return True
-
-    async def _collect(self, response_id: str, partition: str | None) -> None:
-        """Remove the deleted entries nothing holds, from ``response_id`` up its chain.
-
-        A conversation head naming a removed response moves to the nearest one kept
-        before it.
-        """
-        entry = await self._records.entry(response_id, partition)
-        removed: list[ResponseRecord] = []
-        while (
-            entry is not None
-            and entry.deleted
-            and not entry.children
-            and entry.response["status"] not in RUNNING
-        ):
-            await self._records.remove(entry.id)
-            removed.append(entry)
-            parent = entry.parent
-            entry = await self._records.disown(parent, entry.id, partition) if parent else None
-        kept = entry.id if entry is not None else None
-        for gone in removed:
-            await self._repoint(gone, kept)
-
-    async def _repoint(self, gone: ResponseRecord, kept: str | None) -> None:
-        """Move the heads that name ``gone`` as their latest stored response to ``kept``."""
-        while True:
-            head, version = await self._records.head(gone.conversation)
-            if head is None or head.stored != gone.id:
-                break
-            moved = replace(head, stored=kept)
-            if await self._records.claim_head(gone.conversation, moved, version=version):
-                break
-        conversation: Any = gone.response.get("conversation")
-        if conversation is None:
-            return
-
-        def repoint(record: ConversationRecord) -> None:
-            if record.latest_response == gone.id:
-                record.latest_response = kept
-
-        await self._objects.change(conversation["id"], gone.partition, repoint)
+        return await self._retention.delete(response_id, partition)
 
     async def _give_back(self, turn: Turn) -> None:
         """Give the head back to the response ``turn`` followed."""
         if turn.claimed is not None:
-            await self._release(turn, turn.claimed)
+            await self._conversation_turns.release(turn.claimed, turn.conversation, turn.partition)
             return
         cache = turn.cache
         if cache is not None and cache.holds(turn.conversation):
@@ -379,38 +285,10 @@ class Conversations:
         answers: Mapping[str, int],
     ) -> Turn:
         """Claim a conversation object's session for a turn that continues it."""
-
-        def claim(record: ConversationRecord) -> tuple[ConversationClaim, list[dict[str, Any]]]:
-            ids = {item["id"] for item in record.items}
-            known = set(ids)
-            for index, item in enumerate(inputs):
-                if item["id"] in known:
-                    raise ResponsesError(
-                        f"input[{index}] has the id '{item['id']}' of another item of the "
-                        "conversation: send only new items, each with its own id.",
-                        param=f"input[{index}].id",
-                        code="invalid_value",
-                    )
-                known.add(item["id"])
-            _refuse_unmatched(answers, _calls_in(record.items))
-            seen = set(record.synced)
-            if seen <= ids:
-                pending = [item for item in record.items if item["id"] not in seen]
-                claimed = ConversationClaim(record.id, [item["id"] for item in pending], None)
-                record.synced = [*record.synced, *claimed.replayed]
-            else:
-                # The session saw an item that was deleted since: start over without it.
-                pending = record.items
-                displaced = (record.session, record.synced)
-                claimed = ConversationClaim(record.id, [item["id"] for item in pending], displaced)
-                record.synced, record.session = list(claimed.replayed), new_session_key()
-            return claimed, pending
-
-        changed = await self._objects.change(conversation_id, partition, claim)
-        if changed is None:
-            raise conversation_not_found(conversation_id, param="conversation")
-        record, (claimed, pending) = changed
-        replay = messages_from_responses_input(_replayable(pending)) if pending else []
+        record, claimed, pending = await self._conversation_turns.claim(
+            conversation_id, partition, inputs, answers
+        )
+        replay = messages_from_responses_input(replayable(pending)) if pending else []
         parent = record.latest_response
         return Turn(
             response_id,
@@ -423,65 +301,8 @@ class Conversations:
             claimed,
             cache=cache,
             store=store,
-            ancestry=await self._hold(parent, response_id, partition, store, cache),
+            ancestry=await self._retention.hold(parent, response_id, partition, store, cache),
         )
-
-    async def _append(
-        self, turn: Turn, claimed: ConversationClaim, response: dict[str, Any]
-    ) -> None:
-        """Append a completed turn's input and output items to its conversation."""
-        added = [*turn.inputs, *_replayable(response["output"])]
-
-        def append(record: ConversationRecord) -> None:
-            record.items.extend(added)
-            if record.session == turn.conversation:
-                record.synced.extend(item["id"] for item in added)
-            if response["store"]:
-                record.latest_response = response["id"]
-
-        # Nothing, when the conversation was deleted while the turn ran.
-        await self._objects.change(claimed.conversation_id, turn.partition, append)
-
-    async def _release(self, turn: Turn, claimed: ConversationClaim) -> None:
-        """Undo what ``turn`` claimed: its session never saw the items it was to replay."""
-
-        def release(record: ConversationRecord) -> None:
-            if record.session != turn.conversation:
-                return  # a later turn started another session since
-            if claimed.displaced is not None:
-                record.session, record.synced = claimed.displaced
-            else:
-                unseen = set(claimed.replayed)
-                record.synced = [item_id for item_id in record.synced if item_id not in unseen]
-
-        await self._objects.change(claimed.conversation_id, turn.partition, release)
-
-    async def _check_answers(
-        self,
-        answers: Mapping[str, int],
-        last: ResponseRecord | None,
-        cache: ConnectionCache | None,
-    ) -> None:
-        """Refuse answers to calls that neither ``last`` nor the responses before it hold.
-
-        A chain cut short (a response evicted from a bounded store) holds calls unknown
-        here: the answers then pass.
-        """
-        calls: set[str] = set()
-        record, seen = last, set[str]()
-        while not answers.keys() <= calls and record is not None:
-            calls |= _calls_in([*record.input_items, *record.response["output"]])
-            if record.ancestry is not None:
-                calls |= _calls_in(record.ancestry)
-                break
-            parent = record.parent
-            if parent is None or parent in seen:
-                break
-            seen.add(parent)
-            record = await self._entry(parent, record.partition, cache)
-            if record is None:
-                return
-        _refuse_unmatched(answers, calls)
 
     async def transcript_items(
         self, response_id: str, partition: str | None
@@ -493,70 +314,7 @@ class Conversations:
                 (404 ``previous_response_not_found``).
 
         """
-        return await self._items_up_to(await self._previous(response_id, partition))
-
-    async def _previous(
-        self, response_id: str, partition: str | None, cache: ConnectionCache | None = None
-    ) -> ResponseRecord:
-        """The response a request continues from (404 when it is not the caller's)."""
-        # A foreign partition's id is indistinguishable from a missing one.
-        previous = await self._record(response_id, partition, cache)
-        if previous is None:
-            raise ResponsesError(
-                f"Previous response with id '{response_id}' not found.",
-                param="previous_response_id",
-                code="previous_response_not_found",
-                status=404,
-            )
-        return previous
-
-    async def _transcript(
-        self, last: ResponseRecord, cache: ConnectionCache | None
-    ) -> list[Message]:
-        """The transcript up to ``last``, as messages to hand a new session."""
-        items = await self._items_up_to(last, cache)
-        return messages_from_responses_input(items) if items else []
-
-    async def _items_up_to(
-        self, last: ResponseRecord, cache: ConnectionCache | None = None
-    ) -> list[dict[str, Any]]:
-        """The inputs and outputs of ``last`` and the responses before it, oldest first.
-
-        Deleted entries are replayed like the others; the transcript starts after a
-        response that is gone (evicted from a bounded store, or from the connection's
-        cache), or at the stored ancestry an unstored response copied.
-        """
-        chain = [last]
-        seen = {last.id}
-        while (
-            chain[-1].ancestry is None
-            and (parent := chain[-1].parent) is not None
-            and parent not in seen
-        ):
-            record = await self._entry(parent, last.partition, cache)
-            if record is None:
-                break
-            seen.add(parent)
-            chain.append(record)
-        items: list[dict[str, Any]] = list(chain[-1].ancestry or [])
-        for record in reversed(chain):
-            items.extend(record.input_items)
-            items.extend(_replayable(record.response["output"]))
-        return items
-
-    async def _record(
-        self, response_id: str, partition: str | None, cache: ConnectionCache | None
-    ) -> ResponseRecord | None:
-        """A stored response, or an unstored one the connection's cache keeps."""
-        record = cache.get(response_id, partition) if cache is not None else None
-        return record or await self._records.get(response_id, partition)
-
-    async def _entry(
-        self, response_id: str, partition: str | None, cache: ConnectionCache | None
-    ) -> ResponseRecord | None:
-        """:meth:`_record`, or a deleted entry kept for what follows it."""
-        record = cache.get(response_id, partition) if cache is not None else None
-        return record or await self._records.entry(response_id, partition)
+        return await self._chains.items_up_to(await self._chains.previous(response_id, partition))
 
     async def _head(
         self, conversation: str, cache: ConnectionCache | None
@@ -588,24 +346,3 @@ def responses_isolation_key(keys: IsolationKeys, principal: Principal | None = N
     it to ``host.reset_session`` to start such a caller's conversation over.
     """
     return f"responses:{partition_key(principal, keys)}"
-
-
-def _calls_in(items: list[dict[str, Any]]) -> set[str]:
-    return {item["call_id"] for item in items if item.get("type") == "function_call"}
-
-
-def _refuse_unmatched(answers: Mapping[str, int], calls: set[str]) -> None:
-    """The 400 (as OpenAI answers it) for the first function call output answering no call."""
-    unmatched = [(index, call_id) for call_id, index in answers.items() if call_id not in calls]
-    if unmatched:
-        index, call_id = min(unmatched)
-        raise ResponsesError(
-            f"No tool call found for function call output with call_id '{call_id}'.",
-            param=f"input[{index}]",
-            code="invalid_value",
-        )
-
-
-def _replayable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Output items worth replaying: a message without content carries nothing."""
-    return [item for item in output if item.get("type") != "message" or item.get("content")]

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from agent_framework_hosting import RunLog, RunLogWriter, StateStore
+from agent_framework_hosting import SSE_KEEPALIVE, RunLog, RunLogWriter, StateStore
 
-from ._render import DONE, KEEPALIVE, SSEWriter
+from ._render import DONE, SSEWriter
 
 __all__ = ["EventLogWriter", "EventLogs", "is_terminal"]
 
@@ -89,7 +89,7 @@ class EventLogs:
         )
         async for frame in entries:
             if frame is None:
-                yield KEEPALIVE
+                yield SSE_KEEPALIVE
                 continue
             yield frame.encode()
             if is_terminal(frame):

@@ -30,7 +30,6 @@ from ._items import (
 
 __all__ = [
     "DONE",
-    "KEEPALIVE",
     "OutputStream",
     "ResponseDraft",
     "SSEWriter",
@@ -374,7 +373,5 @@ def error_event_fields(fault: ResponsesError | None = None) -> dict[str, Any]:
     return {"code": fault.code, "message": fault.message, "param": fault.param, "error": error}
 
 
-KEEPALIVE = b": keep-alive\n\n"
-"""An SSE comment: clients ignore it, proxies see traffic."""
 DONE = b"data: [DONE]\n\n"
 """The stream terminator OpenAI clients stop at."""

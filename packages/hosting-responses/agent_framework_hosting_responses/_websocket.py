@@ -29,7 +29,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, cast
 
-from agent_framework_hosting import Caller, encode_json
+from agent_framework_hosting import SSE_KEEPALIVE, Caller, encode_json
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -37,11 +37,11 @@ from ._body import decode_json
 from ._connection_cache import ConnectionCache
 from ._errors import ResponsesError, error_payload
 from ._identify import Identify
-from ._render import DONE, KEEPALIVE, SSEWriter
+from ._render import DONE, SSEWriter
 
 __all__ = ["MAX_PENDING_MESSAGES", "RunTurn", "websocket_route"]
 
-logger = logging.getLogger("agent_framework.hosting")
+logger = logging.getLogger("agent_framework.hosting.responses")
 
 MAX_PENDING_MESSAGES = 32
 """Messages a connection holds while a turn runs; one more closes it (an error, then 1008)."""
@@ -60,7 +60,7 @@ _HTTP_ONLY = {
 }
 """Request fields a ``response.create`` message must not carry, and why."""
 
-_SSE_ONLY = frozenset({KEEPALIVE, DONE, b""})
+_SSE_ONLY = frozenset({SSE_KEEPALIVE, DONE, b""})
 """Frames of the SSE framing with no WebSocket counterpart."""
 
 

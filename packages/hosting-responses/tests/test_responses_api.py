@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -285,6 +286,19 @@ def test_agent_failure_is_a_500_without_internals() -> None:
     assert response.status_code == 500
     assert response.json()["error"]["type"] == "server_error"
     assert "hunter2" not in response.text
+
+
+def test_an_agent_failure_is_logged_under_the_channels_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.ERROR, logger="agent_framework.hosting.responses"),
+        serve(error=RuntimeError("db password hunter2")) as server,
+    ):
+        httpx.post(f"{server.base_url}/responses", json={"input": "x"})
+    (failure,) = [r for r in caplog.records if r.name == "agent_framework.hosting.responses"]
+    assert failure.exc_info is not None
+    assert "hunter2" in str(failure.exc_info[1])
 
 
 def test_mid_stream_failure_sends_error_then_response_failed() -> None:

@@ -29,6 +29,7 @@ from ._isolation import (
     reset_current_isolation_keys,
     set_current_isolation_keys,
 )
+from ._keepalive import SSE_KEEPALIVE, with_keepalive
 from ._limits import RunAdmission, RunLimits, TooManyRuns, released_after
 from ._paths import HostStatePaths
 from ._redaction import StreamRedaction, StreamRedactor
@@ -84,6 +85,7 @@ __all__ = [
     "ISOLATION_HEADER_USER",
     "ISOLATION_KEYS_ATTRIBUTE",
     "RESPONSE_SCHEMA_PROPERTY",
+    "SSE_KEEPALIVE",
     "AgentFrameworkHost",
     "ApiKeyAuthenticator",
     "AuthenticationFailed",
@@ -153,6 +155,7 @@ __all__ = [
     "reset_current_isolation_keys",
     "set_current_isolation_keys",
     "update_state",
+    "with_keepalive",
 ]
 
 

@@ -365,11 +365,12 @@ def _session_of(slot: Any, request: ChannelRequest) -> AgentSession | None:
 
 
 def _stamped_messages(request: ChannelRequest) -> list[Message]:
-    """The input as messages, the last a copy stamped with the channel and identity.
+    """The input as new messages, the last stamped with the channel and identity.
 
-    The caller's own message objects are left as they were.
+    The run may change what it is given: the caller's message objects, their contents
+    lists and their properties are left as they were.
     """
-    messages = list(normalize_messages(request.input))
+    messages = [_copied(message) for message in normalize_messages(request.input)]
     if not messages:
         raise ValueError("A run needs at least one input message")
     hosting: dict[str, Any] = {"channel": request.channel}
@@ -379,7 +380,13 @@ def _stamped_messages(request: ChannelRequest) -> list[Message]:
             "native_id": request.identity.native_id,
             "attributes": dict(request.identity.attributes),
         }
-    last = copy.copy(messages[-1])
-    last.additional_properties = {**(last.additional_properties or {}), "hosting": hosting}
-    messages[-1] = last
+    messages[-1].additional_properties["hosting"] = hosting
     return messages
+
+
+def _copied(message: Message) -> Message:
+    """A new message like ``message``, with lists and properties of its own."""
+    copied = copy.copy(message)
+    copied.contents = list(message.contents)
+    copied.additional_properties = dict(message.additional_properties or {})
+    return copied

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from agent_framework import (
     Agent,
+    AgentContext,
     AgentResponse,
     AgentResponseUpdate,
     AgentSession,
@@ -21,6 +22,7 @@ from agent_framework import (
     FileHistoryProvider,
     FunctionTool,
     Message,
+    agent_middleware,
     tool,
 )
 from agent_framework_hosting import (
@@ -381,6 +383,29 @@ async def test_only_the_last_input_message_is_stamped() -> None:
     earlier, latest = client.last_messages[-2:]
     assert "hosting" not in (earlier.additional_properties or {})
     assert latest.additional_properties["hosting"]["channel"] == "echo"
+
+
+async def test_the_agent_gets_copies_of_the_callers_input_messages() -> None:
+    received: list[Message] = []
+
+    @agent_middleware
+    async def record(agent_context: AgentContext, call_next: Callable[[], Awaitable[None]]) -> None:
+        received.extend(agent_context.messages)
+        await call_next()
+
+    _, context = context_for(Agent(client=OfflineChatClient(), middleware=[record]))
+    messages = [
+        Message("user", ["earlier"]),
+        Message("user", ["latest"], additional_properties={"mine": 1}),
+    ]
+    before = [message.to_dict() for message in messages]
+    await context.run(dataclasses.replace(turn("unused"), input=messages))
+    assert [message.to_dict() for message in messages] == before
+    for sent, given in zip(received, messages, strict=True):
+        assert sent is not given
+        assert sent.contents is not given.contents
+        assert sent.additional_properties is not given.additional_properties
+    assert received[-1].additional_properties == {"mine": 1, "hosting": {"channel": "echo"}}
 
 
 async def test_tools_see_no_isolation_keys_when_the_channel_passed_none() -> None:
