@@ -30,6 +30,7 @@ from ._isolation import (
     set_current_isolation_keys,
 )
 from ._limits import RunAdmission, RunLimits, TooManyRuns, released_after
+from ._log_bounds import BoundedLogWriter, LogBound
 from ._paths import HostStatePaths
 from ._redaction import StreamRedaction, StreamRedactor
 from ._runs import BackgroundRuns, RunLog, RunLogWriter
@@ -89,6 +90,7 @@ __all__ = [
     "AuthenticationFailed",
     "Authenticator",
     "BackgroundRuns",
+    "BoundedLogWriter",
     "CallableAuthenticator",
     "Caller",
     "Channel",
@@ -117,6 +119,7 @@ __all__ = [
     "JWTAuthenticator",
     "Lease",
     "LeaseLost",
+    "LogBound",
     "MemoryStateStore",
     "PermissionDenied",
     "Principal",
