@@ -73,10 +73,14 @@ class AGUIChannel:
         run_lease_seconds: With a state store other processes share, how long a run's
             process may go silent before the run counts as interrupted.
         max_listed_threads: How many of a caller's threads ``GET {path}/threads`` lists.
+        max_log_events: Events a run's log holds before the deltas that follow (of a
+            message's text, of a call's arguments) are merged into one per message or
+            call (a long run's log stays bounded; a reconnect still gets every character).
 
     Raises:
         TypeError: A hook is not callable.
-        ValueError: ``on_disconnect`` is neither ``"keep"`` nor ``"cancel"``.
+        ValueError: ``on_disconnect`` is neither ``"keep"`` nor ``"cancel"``, or
+            ``max_log_events`` is less than 1.
 
     """
 
@@ -98,6 +102,7 @@ class AGUIChannel:
         keepalive_seconds: float = 15.0,
         run_lease_seconds: float = 15.0,
         max_listed_threads: int = 100,
+        max_log_events: int = 4096,
     ) -> None:
         for hook_name, hook in (("run_hook", run_hook), ("response_hook", response_hook)):
             if hook is not None and not callable(hook):
@@ -110,6 +115,8 @@ class AGUIChannel:
             raise TypeError("stream_update_hook must be callable or a ChannelStreamRunHook")
         if on_disconnect not in ("keep", "cancel"):
             raise ValueError("on_disconnect must be 'keep' or 'cancel'")
+        if max_log_events < 1:
+            raise ValueError(f"max_log_events must be at least 1, got {max_log_events}")
         self.path = path
         self.name = name
         self.page_path = path if page_path == "" else page_path
@@ -122,6 +129,7 @@ class AGUIChannel:
         self.keepalive_seconds = keepalive_seconds
         self.run_lease_seconds = run_lease_seconds
         self.max_listed_threads = max_listed_threads
+        self.max_log_events = max_log_events
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """The AG-UI routes under the channel's path, and the page where it is served."""
@@ -161,6 +169,7 @@ class _Endpoints:
             self._threads,
             keepalive_seconds=channel.keepalive_seconds,
             lease_seconds=channel.run_lease_seconds,
+            max_log_events=channel.max_log_events,
         )
 
     async def run(self, request: Request) -> Response:
