@@ -118,7 +118,11 @@ class TaskRuns:
         self._push = push
         self._max_log_events = max_log_events
         self.runs = BackgroundRuns(
-            context.state_store, "a2a", settle=self._settle_orphan, lease_seconds=lease_seconds
+            context.state_store,
+            "a2a",
+            settle=self._settle_orphan,
+            lease_seconds=lease_seconds,
+            ended_ttl=tasks.ttl,
         )
 
     async def start(

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from a2a.types.a2a_pb2 import GetTaskRequest, StreamResponse, SubscribeToTaskRequest, TaskState
+from a2a.utils.errors import TaskNotFoundError
 from a2a_harness import JSONRPC, REST, artifact_text, collect, send_request, serving, user_message
 from agent_framework import Agent, AgentResponseUpdate
 from agent_framework_hosting import RunLog
@@ -61,7 +62,7 @@ async def test_a_long_run_s_log_stays_bounded_and_a_resubscriber_gets_the_whole_
             held.release.set()
             rest = await collect(later)
             final = await client.get_task(GetTaskRequest(id=task_id))
-        entries = await RunLog(served.host.state_store, "a2a").entries(f"{task_id}/1")
+        entries = await RunLog(served.host.state_store, "a2a").entries(f"{task_id}/0")
     streamed = "".join(
         part.text
         for event in rest
@@ -72,4 +73,20 @@ async def test_a_long_run_s_log_stays_bounded_and_a_resubscriber_gets_the_whole_
     assert artifact_text(snapshot.task) + streamed == artifact_text(final)
     assert rest[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
     # The cap, the merged rest of the text, and the completed status.
-    assert len(entries) <= cap + 2
+    assert cap < len(entries) <= cap + 2
+
+
+async def test_an_ended_run_s_log_expires_with_its_task() -> None:
+    channel = A2AChannel(task_ttl_seconds=1.0)
+    async with serving(channel=channel) as served:
+        async with served.client(streaming=False) as client:
+            [event] = await collect(client.send_message(send_request(user_message("hello"))))
+        run_id = f"{event.task.id}/0"  # its first run
+        log = RunLog(served.host.state_store, "a2a")
+        assert await log.entries(run_id)  # kept while its task is
+        await asyncio.sleep(1.5)
+        assert await log.writer(run_id) is None
+        assert await log.entries(run_id) == []
+        async with served.client(streaming=False) as client:
+            with pytest.raises(TaskNotFoundError):
+                await client.get_task(GetTaskRequest(id=event.task.id))
