@@ -68,15 +68,17 @@ class Runs:
         keepalive_seconds: float,
         lease_seconds: float,
         max_log_events: int,
+        ttl: float | None,
     ) -> None:
         self._context = context
         self._threads = threads
         self._store = context.state_store
         self._keepalive = keepalive_seconds
         self._max_log_events = max_log_events
-        self._log = RunLog(self._store, "ag-ui")
+        self._ttl = ttl
+        self._log = RunLog(self._store, "ag-ui", ttl=ttl)
         self._runs = BackgroundRuns(
-            self._store, "ag-ui", settle=self._settle, lease_seconds=lease_seconds
+            self._store, "ag-ui", settle=self._settle, lease_seconds=lease_seconds, ended_ttl=ttl
         )
         self._cancelling: set[asyncio.Task[Any]] = set()
 
@@ -167,12 +169,34 @@ class Runs:
         self._cancelling.add(task)
         task.add_done_callback(self._cancelling.discard)
 
+    async def delete(self, keys: Sequence[str], partition: str | None) -> None:
+        """Stop the runs of ``keys`` wherever they run, and drop their logs (their thread went)."""
+        for key in keys:
+            await self._runs.cancel(key)
+            await self._log.delete(key, partition)
+            await self._store.delete(self._info(key))
+            await self._runs.forget(key)
+
     async def stop_all(self) -> None:
         """Cancel every run of this process (at shutdown)."""
         await self._runs.stop_all()
 
     async def _work(
         self, run: Run, events: RunEvents, writer: _Log, admission: RunAdmission
+    ) -> None:
+        """The run, then its claim set to expire with its log."""
+        try:
+            await self._run(run, events, writer, admission)
+        finally:
+            if self._ttl is not None:
+                await self._store.expire(self._info(run.key), self._ttl)
+
+    async def _run(
+        self,
+        run: Run,
+        events: RunEvents,
+        writer: _Log,
+        admission: RunAdmission,
     ) -> None:
         thread, run_id = run.run_input.thread_id, run.run_input.run_id
         tracker = StateTracker(run.state)
@@ -217,6 +241,8 @@ class Runs:
             return
         await writer.append(encoded(RunErrorEvent(message=INTERRUPTED, code="interrupted")))
         await writer.close()
+        if self._ttl is not None:
+            await self._store.expire(self._info(key), self._ttl)
 
     def _info(self, key: str) -> str:
         return f"ag-ui:runinfo:{key}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from ag_ui.core import TextMessageContentEvent
 from agent_framework import Agent
@@ -32,3 +34,43 @@ async def test_a_long_run_s_log_stays_bounded_and_a_reconnect_gets_the_whole_tex
     past_cap = replay.events[cap:]
     assert len([e for e in past_cap if isinstance(e, TextMessageContentEvent)]) == 1
     assert len(replay.events) <= cap + 3  # the cap, the merged rest, the two ends
+
+
+def test_run_ttl_seconds_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="run_ttl_seconds"):
+        AGUIChannel(run_ttl_seconds=0)
+
+
+async def test_an_ended_run_expires_after_run_ttl_seconds_and_its_thread_stays() -> None:
+    agent = Agent(client=OfflineChatClient(), name="quick")
+    async with serving(agent, run_ttl_seconds=1.0) as (_, client):
+        await post_run(client, run_input("t", user_message("hello"), runId="run-1"))
+        kept = await follow_run(client, "run-1")
+        await asyncio.sleep(1.5)
+        gone = await client.get("/ag-ui/runs/run-1")
+        thread = (await client.get("/ag-ui/threads/t")).json()
+    assert kept.text == "Echo: hello (turn 1)"
+    assert gone.status_code == 404
+    assert gone.json()["code"] == "not_found"
+    assert thread["messages"][-1]["content"] == "Echo: hello (turn 1)"
+
+
+async def test_deleting_a_thread_deletes_its_runs_logs() -> None:
+    agent = Agent(client=OfflineChatClient(), name="quick")
+    async with serving(agent, run_ttl_seconds=None) as (host, client):
+        await post_run(client, run_input("t", user_message("one"), runId="run-1"))
+        await post_run(client, run_input("t", user_message("two"), runId="run-2"))
+        await post_run(client, run_input("other", user_message("three"), runId="run-3"))
+        deleted = await client.delete("/ag-ui/threads/t")
+        gone = [await client.get(f"/ag-ui/runs/{run}") for run in ("run-1", "run-2")]
+        kept = await follow_run(client, "run-3")
+        keys = list(host.state_store._data)  # type: ignore[attr-defined]
+    assert deleted.status_code == 200
+    assert [response.status_code for response in gone] == [404, 404]
+    assert gone[0].json() == {
+        "type": "RUN_ERROR",
+        "message": "No run 'run-1'.",
+        "code": "not_found",
+    }
+    assert kept.text == "Echo: three (turn 1)"
+    assert not [key for key in keys if "run-1" in key or "run-2" in key]
