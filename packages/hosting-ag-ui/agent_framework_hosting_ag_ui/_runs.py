@@ -235,14 +235,14 @@ class Runs:
             return
         claim = cast("dict[str, Any]", info)
         await self._threads.end(claim["partition"], claim["threadId"], claim["runId"])
+        if self._ttl is not None:
+            await self._store.expire(self._info(key), self._ttl)
         writer = await self._log.writer(key)
         entries = await self._log.entries(key)
         if writer is None or (entries and is_terminal(entries[-1])):
             return
         await writer.append(encoded(RunErrorEvent(message=INTERRUPTED, code="interrupted")))
         await writer.close()
-        if self._ttl is not None:
-            await self._store.expire(self._info(key), self._ttl)
 
     def _info(self, key: str) -> str:
         return f"ag-ui:runinfo:{key}"
