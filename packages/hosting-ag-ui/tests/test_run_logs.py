@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from ag_ui.core import TextMessageContentEvent
-from agent_framework import Agent
+from agent_framework import Agent, AgentResponseUpdate
 from agent_framework_hosting.testing import OfflineChatClient
 from agent_framework_hosting_ag_ui import AGUIChannel
 
@@ -74,3 +75,35 @@ async def test_deleting_a_thread_deletes_its_runs_logs() -> None:
     }
     assert kept.text == "Echo: three (turn 1)"
     assert not [key for key in keys if "run-1" in key or "run-2" in key]
+
+
+async def test_deleting_a_thread_stops_its_run_in_progress_and_deletes_its_log() -> None:
+    release = threading.Event()
+    updates = 0
+
+    async def hold(update: AgentResponseUpdate) -> AgentResponseUpdate:
+        nonlocal updates
+        updates += 1
+        if updates == 2:
+            await asyncio.to_thread(release.wait)  # the run goes on until it is stopped
+        return update
+
+    agent = Agent(client=OfflineChatClient(chunks=8), name="held")
+    try:
+        async with serving(agent, stream_update_hook=hold) as (_, client):
+            body = run_input("t", user_message("one two three four"), runId="run-1")
+            async with client.stream("POST", "/ag-ui", json=body) as response:
+                async for line in response.aiter_lines():
+                    if "TEXT_MESSAGE_CONTENT" in line:
+                        break  # the run is held after its first delta
+            running = (await client.get("/ag-ui/threads/t")).json()["runIds"]
+            deleted = await client.delete("/ag-ui/threads/t")
+            gone = await client.get("/ag-ui/runs/run-1")
+            cancelled = await client.post("/ag-ui/runs/run-1/cancel")
+            release.set()  # the worker thread the hook waited in ends before the host stops
+    finally:
+        release.set()
+    assert running == ["run-1"]
+    assert deleted.status_code == 200
+    assert (gone.status_code, cancelled.status_code) == (404, 404)
+    assert gone.json()["type"] == "RUN_ERROR"
