@@ -65,6 +65,9 @@ class A2AChannel:
             task's process may go silent before its run counts as interrupted.
         task_ttl_seconds: How long a task is kept after its last change (``None``:
             as long as the state store keeps it).
+        max_log_events: Events a run's log holds before its text chunks are merged
+            into one per artifact part (a long run's log stays bounded; a client that
+            resubscribes still gets every character, in fewer chunks).
         push_allow_private_targets: Deliver push notifications to loopback and private
             addresses too; by default only public addresses are called.
         push_attempts: Tries per push notification.
@@ -103,6 +106,7 @@ class A2AChannel:
         keepalive_seconds: float = 15.0,
         task_lease_seconds: float = 15.0,
         task_ttl_seconds: float | None = None,
+        max_log_events: int = 4096,
         push_allow_private_targets: bool = False,
         push_attempts: int = 5,
         push_backoff_seconds: float = 1.0,
@@ -119,6 +123,7 @@ class A2AChannel:
             "max_body_bytes": max_body_bytes,
             "keepalive_seconds": keepalive_seconds,
             "task_lease_seconds": task_lease_seconds,
+            "max_log_events": max_log_events,
             "push_attempts": push_attempts,
             "push_timeout_seconds": push_timeout_seconds,
         }
@@ -150,6 +155,7 @@ class A2AChannel:
         self.keepalive_seconds = keepalive_seconds
         self.task_lease_seconds = task_lease_seconds
         self.task_ttl_seconds = task_ttl_seconds
+        self.max_log_events = max_log_events
         self.push_allow_private_targets = push_allow_private_targets
         self.push_attempts = push_attempts
         self.push_backoff_seconds = push_backoff_seconds
@@ -166,7 +172,13 @@ class A2AChannel:
             backoff_seconds=self.push_backoff_seconds,
             timeout_seconds=self.push_timeout_seconds,
         )
-        runs = TaskRuns(context, tasks, push, lease_seconds=self.task_lease_seconds)
+        runs = TaskRuns(
+            context,
+            tasks,
+            push,
+            lease_seconds=self.task_lease_seconds,
+            max_log_events=self.max_log_events,
+        )
         access = Access(context, self.auth)
         card = CardEndpoint(
             self.card, context, access.authenticator, path=self.path, public_url=self.public_url

@@ -102,6 +102,34 @@ def result_artifacts(
     return artifacts
 
 
+def is_text_chunk(event: StreamResponse) -> bool:
+    """Whether ``event`` is a chunk of streamed text (one that a log past its cap merges)."""
+    if not event.HasField("artifact_update"):
+        return False
+    parts = event.artifact_update.artifact.parts
+    return len(parts) == 1 and parts[0].HasField("text")
+
+
+def merged_chunks(held: StreamResponse, chunk: StreamResponse) -> StreamResponse | None:
+    """``held`` and then ``chunk`` (appended to it) as one chunk, if they merge.
+
+    ``None`` when ``chunk`` starts anew (another artifact, a replacement) or ``held``
+    was a last chunk.
+    """
+    first, then = held.artifact_update, chunk.artifact_update
+    if (
+        not then.append
+        or first.last_chunk
+        or then.artifact.artifact_id != first.artifact.artifact_id
+    ):
+        return None
+    merged = StreamResponse()
+    merged.CopyFrom(held)
+    merged.artifact_update.artifact.parts[0].text += then.artifact.parts[0].text
+    merged.artifact_update.last_chunk = then.last_chunk
+    return merged
+
+
 @dataclasses.dataclass
 class ArtifactStream:
     """Turns a run's streamed updates into artifact updates of its text artifact."""

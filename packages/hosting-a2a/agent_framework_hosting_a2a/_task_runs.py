@@ -7,8 +7,9 @@ whoever looks at it next. The run goes through ``ChannelContext`` (hooks, the
 conversation's lease, its session) and appends each event — status updates, artifact
 updates — to the run's log, applies it to its copy of the task, and queues status
 updates for push delivery. When it ends it stores the task as it ended and completes
-the log. It holds its caller's admission (``ChannelContext.admit``) from before its task
-was stored until its last status is logged, or until it ends without one.
+the log (bounded: past ``max_log_events`` entries, text chunks are merged). It holds
+its caller's admission (``ChannelContext.admit``) from before its task was stored until
+its last status is logged, or until it ends without one.
 
 States: ``working`` while it runs; then ``completed``; ``input-required`` when a
 workflow asks for input (the requests are kept with the task, and the status message
@@ -38,6 +39,7 @@ from a2a.types.a2a_pb2 import (
 )
 from agent_framework_hosting import (
     BackgroundRuns,
+    BoundedLogWriter,
     ChannelContext,
     ChannelRequest,
     ConversationBusy,
@@ -50,7 +52,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ._errors import AGENT_FAILED
 from ._push import PushDelivery
-from ._render import ArtifactStream, agent_message, data_part, pending_requests, result_artifacts
+from ._render import (
+    ArtifactStream,
+    agent_message,
+    data_part,
+    is_text_chunk,
+    merged_chunks,
+    pending_requests,
+    result_artifacts,
+)
 from ._tasks import HostTaskStore, PendingRequest, TaskRecord, apply_event, event_json
 
 __all__ = ["ENDED", "INTERRUPTED", "TaskRuns", "status_event"]
@@ -101,12 +111,18 @@ class TaskRuns:
         push: PushDelivery,
         *,
         lease_seconds: float,
+        max_log_events: int,
     ) -> None:
         self._context = context
         self._tasks = tasks
         self._push = push
+        self._max_log_events = max_log_events
         self.runs = BackgroundRuns(
-            context.state_store, "a2a", settle=self._settle_orphan, lease_seconds=lease_seconds
+            context.state_store,
+            "a2a",
+            settle=self._settle_orphan,
+            lease_seconds=lease_seconds,
+            ended_ttl=tasks.ttl,
         )
 
     async def start(
@@ -125,7 +141,7 @@ class TaskRuns:
         """
         try:
             writer = await self._tasks.logs.open(record.run_id, record.partition)
-            events = _Events(record.task, writer, self._push, admission)
+            events = _Events(record.task, self._bounded(writer), self._push, admission)
             await events.emit(StreamResponse(task=record.task))
         except BaseException:
             await admission.release()
@@ -231,6 +247,16 @@ class TaskRuns:
         await self._tasks.change(ended.id, record.partition, settled)
         await events.close()
 
+    def _bounded(self, writer: RunLogWriter) -> BoundedLogWriter[StreamResponse]:
+        """The run's log, its text chunks merged past ``max_log_events``."""
+        return BoundedLogWriter(
+            writer,
+            max_entries=self._max_log_events,
+            encode=lambda event: encode_json(event_json(event)).decode(),
+            is_delta=is_text_chunk,
+            merge=merged_chunks,
+        )
+
     async def _settle_orphan(self, run_id: str) -> None:
         """Record a run whose process died as failed, and end its log."""
         task_id, _, number = run_id.rpartition("/")
@@ -241,7 +267,7 @@ class TaskRuns:
         writer = await self._tasks.logs.writer(run_id)
         if writer is None:
             return
-        events = _Events(task, writer, self._push)
+        events = _Events(task, self._bounded(writer), self._push)
         if task.status.state not in ENDED:
             await events.emit(status_event(task, TaskState.TASK_STATE_FAILED, _LOST))
         await self._finish(record, events, ())
@@ -257,7 +283,7 @@ class _Events:
     def __init__(
         self,
         task: Task,
-        writer: RunLogWriter,
+        writer: BoundedLogWriter[StreamResponse],
         push: PushDelivery,
         admission: RunAdmission | None = None,
     ) -> None:
@@ -271,7 +297,7 @@ class _Events:
         if self._admission is not None and _ends_run(event):
             await self._admission.release()
         apply_event(self.task, event)
-        await self._writer.append(encode_json(event_json(event)).decode())
+        await self._writer.append(event)
         if event.HasField("status_update"):
             self._push.notify(self.task.id, event)
 

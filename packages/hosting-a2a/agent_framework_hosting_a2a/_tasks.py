@@ -136,8 +136,9 @@ class HostTaskStore(TaskStore):
 
     def __init__(self, store: StateStore, *, ttl: float | None = None) -> None:
         self._store = store
-        self._ttl = ttl
-        self.logs = RunLog(store, "a2a")
+        self.ttl = ttl
+        """How long a task, and each of its runs' logs once complete, is kept."""
+        self.logs = RunLog(store, "a2a", ttl=ttl)
 
     async def record(self, task_id: str, partition: str | None) -> TaskRecord | None:
         """The task's record, or ``None`` when it is not a task of ``partition``.
@@ -162,7 +163,7 @@ class HostTaskStore(TaskStore):
 
     async def create(self, record: TaskRecord) -> None:
         """Store a new task and list it in its partition."""
-        await self._store.set(_task_key(record.task.id), record.to_json(), ttl=self._ttl)
+        await self._store.set(_task_key(record.task.id), record.to_json(), ttl=self.ttl)
         task_id = record.task.id
 
         def listed(ids: Any) -> list[str]:
@@ -192,7 +193,7 @@ class HostTaskStore(TaskStore):
             outcome[0] = replace(changed, updated=time.time())
             return outcome[0].to_json()
 
-        await update_state(self._store, _task_key(task_id), apply, ttl=self._ttl)
+        await update_state(self._store, _task_key(task_id), apply, ttl=self.ttl)
         return outcome[0]
 
     async def records(self, partition: str) -> list[TaskRecord]:

@@ -73,10 +73,17 @@ class AGUIChannel:
         run_lease_seconds: With a state store other processes share, how long a run's
             process may go silent before the run counts as interrupted.
         max_listed_threads: How many of a caller's threads ``GET {path}/threads`` lists.
+        max_log_events: Events a run's log holds before the deltas that follow (of a
+            message's text, of a call's arguments) are merged into one per message or
+            call (a long run's log stays bounded; a reconnect still gets every character).
+        run_ttl_seconds: How long a run that ended can still be followed (its log, its
+            id) before the store drops it; ``None`` keeps it until its thread is deleted.
+            The thread keeps its messages regardless.
 
     Raises:
         TypeError: A hook is not callable.
-        ValueError: ``on_disconnect`` is neither ``"keep"`` nor ``"cancel"``.
+        ValueError: ``on_disconnect`` is neither ``"keep"`` nor ``"cancel"``, or
+            ``max_log_events`` is less than 1, or ``run_ttl_seconds`` is not positive.
 
     """
 
@@ -98,6 +105,8 @@ class AGUIChannel:
         keepalive_seconds: float = 15.0,
         run_lease_seconds: float = 15.0,
         max_listed_threads: int = 100,
+        max_log_events: int = 4096,
+        run_ttl_seconds: float | None = 3600.0,
     ) -> None:
         for hook_name, hook in (("run_hook", run_hook), ("response_hook", response_hook)):
             if hook is not None and not callable(hook):
@@ -110,6 +119,10 @@ class AGUIChannel:
             raise TypeError("stream_update_hook must be callable or a ChannelStreamRunHook")
         if on_disconnect not in ("keep", "cancel"):
             raise ValueError("on_disconnect must be 'keep' or 'cancel'")
+        if max_log_events < 1:
+            raise ValueError(f"max_log_events must be at least 1, got {max_log_events}")
+        if run_ttl_seconds is not None and run_ttl_seconds <= 0:
+            raise ValueError("run_ttl_seconds must be positive or None")
         self.path = path
         self.name = name
         self.page_path = path if page_path == "" else page_path
@@ -122,6 +135,8 @@ class AGUIChannel:
         self.keepalive_seconds = keepalive_seconds
         self.run_lease_seconds = run_lease_seconds
         self.max_listed_threads = max_listed_threads
+        self.max_log_events = max_log_events
+        self.run_ttl_seconds = run_ttl_seconds
 
     def contribute(self, context: ChannelContext) -> ChannelContribution:
         """The AG-UI routes under the channel's path, and the page where it is served."""
@@ -155,12 +170,18 @@ class _Endpoints:
     def __init__(self, channel: AGUIChannel, context: ChannelContext) -> None:
         self._channel = channel
         self._context = context
-        self._threads = Threads(context.state_store, max_listed=channel.max_listed_threads)
+        self._threads = Threads(
+            context.state_store,
+            max_listed=channel.max_listed_threads,
+            run_ttl=channel.run_ttl_seconds,
+        )
         self.runs = Runs(
             context,
             self._threads,
             keepalive_seconds=channel.keepalive_seconds,
             lease_seconds=channel.run_lease_seconds,
+            max_log_events=channel.max_log_events,
+            ttl=channel.run_ttl_seconds,
         )
 
     async def run(self, request: Request) -> Response:
@@ -234,14 +255,16 @@ class _Endpoints:
         return json_response(thread_view(record))
 
     async def delete_thread(self, request: Request) -> Response:
-        """``DELETE {path}/threads/{threadId}``: forget a thread and start its session anew."""
+        """``DELETE {path}/threads/{threadId}``: forget a thread, its runs' logs, its session."""
         try:
             _, _, partition = await self._caller(request)
             thread_id = check_id(request.path_params["thread_id"], "threadId")
-            if not await self._threads.delete(partition, thread_id):
+            run_ids = await self._threads.delete(partition, thread_id)
+            if run_ids is None:
                 raise _not_found("thread", thread_id)
         except AGUIError as error:
             return error.response()
+        await self.runs.delete([run_key(run_id, partition) for run_id in run_ids], partition)
         await self._context.reset_session(isolation_key(thread_id, partition))
         return json_response({"threadId": thread_id, "deleted": True})
 

@@ -84,6 +84,31 @@ def is_terminal(entry: str) -> bool:
     return entry.startswith(_TERMINAL)
 
 
+_DELTAS = (TextMessageContentEvent, ReasoningMessageContentEvent, ToolCallArgsEvent)
+
+
+def is_delta(event: BaseEvent) -> bool:
+    """Whether ``event`` is a piece of a message's text or a call's arguments."""
+    return isinstance(event, _DELTAS)
+
+
+def merged_deltas(held: BaseEvent, delta: BaseEvent) -> BaseEvent | None:
+    """``held`` and then ``delta`` as one event, when both add to the same message or call."""
+    if type(held) is not type(delta):
+        return None
+    if isinstance(held, ToolCallArgsEvent) and isinstance(delta, ToolCallArgsEvent):
+        if held.tool_call_id != delta.tool_call_id:
+            return None
+        return held.model_copy(update={"delta": held.delta + delta.delta})
+    if isinstance(held, (TextMessageContentEvent, ReasoningMessageContentEvent)) and isinstance(
+        delta, (TextMessageContentEvent, ReasoningMessageContentEvent)
+    ):
+        if held.message_id != delta.message_id:
+            return None
+        return held.model_copy(update={"delta": held.delta + delta.delta})
+    return None
+
+
 class RunEvents:
     """Renders one run; the order of its events is the protocol's, whatever the updates.
 

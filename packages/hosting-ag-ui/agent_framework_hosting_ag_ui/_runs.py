@@ -23,17 +23,17 @@ from ag_ui.core import Message as AGUIMessage
 from agent_framework_hosting import (
     SSE_KEEPALIVE,
     BackgroundRuns,
+    BoundedLogWriter,
     ChannelContext,
     ChannelRequest,
     ConversationBusy,
     RunAdmission,
     RunLog,
-    RunLogWriter,
     WorkflowInputError,
 )
 
 from ._errors import AGENT_FAILED, INTERRUPTED, AGUIError
-from ._render import RunEvents, encoded, is_terminal, wire_dict
+from ._render import RunEvents, encoded, is_delta, is_terminal, merged_deltas, wire_dict
 from ._shared_state import StateTracker
 from ._threads import Threads
 
@@ -65,14 +65,18 @@ class Runs:
         *,
         keepalive_seconds: float,
         lease_seconds: float,
+        max_log_events: int,
+        ttl: float | None,
     ) -> None:
         self._context = context
         self._threads = threads
         self._store = context.state_store
         self._keepalive = keepalive_seconds
-        self._log = RunLog(self._store, "ag-ui")
+        self._max_log_events = max_log_events
+        self._ttl = ttl
+        self._log = RunLog(self._store, "ag-ui", ttl=ttl)
         self._runs = BackgroundRuns(
-            self._store, "ag-ui", settle=self._settle, lease_seconds=lease_seconds
+            self._store, "ag-ui", settle=self._settle, lease_seconds=lease_seconds, ended_ttl=ttl
         )
         self._cancelling: set[asyncio.Task[Any]] = set()
 
@@ -95,7 +99,7 @@ class Runs:
         work = self._work(run, events, writer, admission)
         await self._runs.start(run.key, work, on_end=admission.release)
 
-    async def _begin(self, run: Run) -> tuple[RunLogWriter, RunEvents]:
+    async def _begin(self, run: Run) -> tuple[_Log, RunEvents]:
         """Check its input, claim its id, open its log with its start, record it in its thread."""
         try:
             await self._context.check_input(run.request)
@@ -112,7 +116,13 @@ class Runs:
                 code="run_exists",
                 status=409,
             )
-        writer = await self._log.open(run.key, run.partition)
+        writer = BoundedLogWriter(
+            await self._log.open(run.key, run.partition),
+            max_entries=self._max_log_events,
+            encode=encoded,
+            is_delta=is_delta,
+            merge=merged_deltas,
+        )
         events = RunEvents(
             run.run_input.thread_id,
             run.run_input.run_id,
@@ -157,12 +167,34 @@ class Runs:
         self._cancelling.add(task)
         task.add_done_callback(self._cancelling.discard)
 
+    async def delete(self, keys: Sequence[str], partition: str | None) -> None:
+        """Stop the runs of ``keys`` wherever they run, and drop their logs (their thread went)."""
+        for key in keys:
+            await self._runs.cancel(key)
+            await self._log.delete(key, partition)
+            await self._store.delete(self._info(key))
+            await self._runs.forget(key)
+
     async def stop_all(self) -> None:
         """Cancel every run of this process (at shutdown)."""
         await self._runs.stop_all()
 
     async def _work(
-        self, run: Run, events: RunEvents, writer: RunLogWriter, admission: RunAdmission
+        self, run: Run, events: RunEvents, writer: _Log, admission: RunAdmission
+    ) -> None:
+        """The run, then its claim set to expire with its log."""
+        try:
+            await self._run(run, events, writer, admission)
+        finally:
+            if self._ttl is not None:
+                await self._store.expire(self._info(run.key), self._ttl)
+
+    async def _run(
+        self,
+        run: Run,
+        events: RunEvents,
+        writer: _Log,
+        admission: RunAdmission,
     ) -> None:
         thread, run_id = run.run_input.thread_id, run.run_input.run_id
         tracker = StateTracker(run.state)
@@ -201,6 +233,8 @@ class Runs:
             return
         claim = cast("dict[str, Any]", info)
         await self._threads.end(claim["partition"], claim["threadId"], claim["runId"])
+        if self._ttl is not None:
+            await self._store.expire(self._info(key), self._ttl)
         writer = await self._log.writer(key)
         entries = await self._log.entries(key)
         if writer is None or (entries and is_terminal(entries[-1])):
@@ -212,12 +246,16 @@ class Runs:
         return f"ag-ui:runinfo:{key}"
 
 
-async def _append(writer: RunLogWriter, events: Sequence[BaseEvent]) -> None:
+_Log = BoundedLogWriter[BaseEvent]
+"""A run's log: past ``max_log_events`` entries, deltas of one message or call merge."""
+
+
+async def _append(writer: _Log, events: Sequence[BaseEvent]) -> None:
     for event in events:
-        await writer.append(encoded(event))
+        await writer.append(event)
 
 
-async def _end(writer: RunLogWriter, events: Sequence[BaseEvent], admission: RunAdmission) -> None:
+async def _end(writer: _Log, events: Sequence[BaseEvent], admission: RunAdmission) -> None:
     """Append the run's last events, its admission given back first.
 
     A follower stops at the run's last event: its client, having seen the run end, may

@@ -4,8 +4,10 @@ A thread is the conversation a ``threadId`` names inside the caller's partition 
 principal and trusted isolation keys, ``partition_key``): the same id in another
 partition is another thread, and a foreign id reads as missing. The record keeps the
 thread's messages in AG-UI's shape (what a page shows after a reload), its shared state,
-the runs in progress with the messages they added, and the interrupts its last run left
-open. Each partition has an index of its threads, newest first.
+the runs in progress with the messages they added, the interrupts its last run left
+open, and the runs whose logs may still be kept (deleted with the thread; a run that
+ended more than ``run_ttl`` seconds ago is dropped, its log expired). Each partition has
+an index of its threads, newest first.
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ def run_key(run_id: str, partition: str | None) -> str:
 class Threads:
     """The threads of every partition: read, listed, and written as runs begin and end."""
 
-    def __init__(self, store: StateStore, *, max_listed: int = 100) -> None:
+    def __init__(
+        self, store: StateStore, *, max_listed: int = 100, run_ttl: float | None = None
+    ) -> None:
         self._store = store
         self._max_listed = max_listed
+        self._run_ttl = run_ttl
 
     async def get(self, partition: str | None, thread_id: str) -> dict[str, Any] | None:
         """The record of ``thread_id`` in ``partition``, or ``None``."""
@@ -86,8 +91,15 @@ class Threads:
                 "created": now,
                 "messages": [],
                 "runs": {},
+                "logged": {},
             }
             record["runs"][run_id] = {"input": list(added), "started": now}
+            record["logged"] = {
+                run: ended
+                for run, ended in record["logged"].items()
+                if ended is None or self._run_ttl is None or ended > now - self._run_ttl
+            }
+            record["logged"][run_id] = None  # its log is kept until it ends, then expires
             if not record.get("title"):
                 record["title"] = _title(added)
             if state is not None:
@@ -120,6 +132,7 @@ class Threads:
             if record is None or run_id not in record["runs"]:
                 return given  # nothing to write
             run = record["runs"].pop(run_id)
+            record["logged"][run_id] = time.time()
             record["messages"].extend([*run["input"], *output])
             if state is not None:
                 record["state"] = state
@@ -129,17 +142,18 @@ class Threads:
 
         await update_state(self._store, self._key(partition, thread_id), change)
 
-    async def delete(self, partition: str | None, thread_id: str) -> bool:
-        """Forget the thread; whether it existed."""
-        if await self.get(partition, thread_id) is None:
-            return False
+    async def delete(self, partition: str | None, thread_id: str) -> list[str] | None:
+        """Forget the thread: the ids of its runs whose logs may be kept (``None``: no thread)."""
+        record = await self.get(partition, thread_id)
+        if record is None:
+            return None
         await self._store.delete(self._key(partition, thread_id))
 
         def unlisted(ids: list[str] | None) -> list[str]:
             return [other for other in ids or [] if other != thread_id]
 
         await update_state(self._store, self._index(partition), unlisted)
-        return True
+        return list(record.get("logged", {}))
 
     async def _list_first(self, partition: str | None, thread_id: str) -> None:
         def change(ids: list[str] | None) -> list[str]:
@@ -161,7 +175,12 @@ def _copy(record: dict[str, Any] | None) -> dict[str, Any] | None:
     """A copy to change: ``update_state`` writes only a value that is not the one it gave."""
     if record is None:
         return None
-    return {**record, "messages": list(record["messages"]), "runs": dict(record["runs"])}
+    return {
+        **record,
+        "messages": list(record["messages"]),
+        "runs": dict(record["runs"]),
+        "logged": dict(record.get("logged", {})),
+    }
 
 
 def summary(record: Mapping[str, Any]) -> dict[str, Any]:

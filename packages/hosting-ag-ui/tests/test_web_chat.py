@@ -8,16 +8,18 @@ leaves the checkout as it found it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import tempfile
+import threading
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_framework import Agent, tool
+from agent_framework import Agent, AgentResponseUpdate, tool
 from agent_framework_hosting import AgentFrameworkHost
 from agent_framework_hosting.testing import LoopbackServer, OfflineChatClient, review_workflow
 from agent_framework_hosting_ag_ui import AGUIChannel
@@ -55,11 +57,31 @@ def agent(**options: Any) -> Agent:
     return Agent(client=client, name="assistant", tools=[weather])
 
 
+class HeldReply:
+    """A stream update hook that holds a reply after its first update until released.
+
+    The page shows the reply mid-stream for as long as the test needs to see it so.
+    """
+
+    def __init__(self) -> None:
+        self.updates = 0
+        self.release = threading.Event()
+
+    async def __call__(self, update: AgentResponseUpdate) -> AgentResponseUpdate:
+        self.updates += 1
+        if self.updates == 2:
+            await asyncio.to_thread(self.release.wait)
+        return update
+
+
 @contextmanager
-def chat(target: Any, **host_options: Any) -> Generator[tuple[Page, str]]:
+def chat(
+    target: Any, *, held: HeldReply | None = None, **host_options: Any
+) -> Generator[tuple[Page, str]]:
     """A page of the web chat at ``/`` of a host serving ``target``, in a fresh browser."""
     executable = require_chromium()
-    host = AgentFrameworkHost(target, channels=[AGUIChannel(page_path="/")], **host_options)
+    channel = AGUIChannel(page_path="/", stream_update_hook=held)
+    host = AgentFrameworkHost(target, channels=[channel], **host_options)
     with (
         LoopbackServer(host.app) as server,
         tempfile.TemporaryDirectory() as profile,
@@ -77,6 +99,8 @@ def chat(target: Any, **host_options: Any) -> Generator[tuple[Page, str]]:
             page.goto(server.base_url + "/")
             yield page, server.base_url
         finally:
+            if held is not None:
+                held.release.set()  # a reply still held must end for the host to stop
             context.close()
 
 
@@ -96,11 +120,18 @@ def assistant(page: Page) -> Any:
     return page.locator('.message[data-role="assistant"] .bubble')
 
 
-def test_a_message_gets_its_reply_streamed(page: Page) -> None:
-    send(page, "hello there")
-    expect(page.locator('.message[data-role="assistant"][data-streaming="true"]')).to_have_count(1)
-    expect(assistant(page)).to_have_text("Echo: hello there (turn 1)")
-    expect(page.locator('.message[data-role="assistant"][data-streaming="false"]')).to_have_count(1)
+def test_a_message_gets_its_reply_streamed() -> None:
+    held = HeldReply()
+    with chat(agent(), held=held) as (page, _):
+        send(page, "hello there")
+        streaming = page.locator('.message[data-role="assistant"][data-streaming="true"]')
+        expect(streaming).to_have_count(1)
+        expect(assistant(page)).to_have_text("Echo:")  # the first update, the rest held
+        held.release.set()
+        expect(assistant(page)).to_have_text("Echo: hello there (turn 1)")
+        expect(streaming).to_have_count(0)
+        finished = page.locator('.message[data-role="assistant"][data-streaming="false"]')
+        expect(finished).to_have_count(1)
 
 
 def test_a_reload_in_the_middle_of_a_reply_shows_it_complete(page: Page) -> None:

@@ -149,6 +149,10 @@ class RedisStateStore:
             topics = [_log_topic(key) for key in keys]
             await self._run("DELETE", [self._key(key) for key in keys], [self._channel, *topics])
 
+    async def expire(self, key: str, ttl: float) -> None:
+        """Make ``key`` (a value's hash or a log's stream) expire ``ttl`` seconds from now."""
+        await self._call(self._redis.pexpire(self._key(key), _ms(ttl)))
+
     async def append(self, key: str, entry: str, *, ttl: float | None = None) -> int:
         """Append ``entry`` to the log under ``key``; its index."""
         arguments = [entry, _ms(ttl), self._channel, _log_topic(key)]

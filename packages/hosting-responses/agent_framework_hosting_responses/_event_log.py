@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from agent_framework_hosting import SSE_KEEPALIVE, RunLog, RunLogWriter, StateStore
+from agent_framework_hosting import SSE_KEEPALIVE, LogBound, RunLog, RunLogWriter, StateStore
 
 from ._render import DONE, SSEWriter
 
@@ -102,30 +102,22 @@ class EventLogWriter(SSEWriter):
 
     ``event`` frames an event and holds it; ``flush`` appends what is held. Sequence
     numbers are positions in the log. Past the log's bound, deltas of one part are held
-    and merged, and framed as one delta before the next other event.
+    and merged (``agent_framework_hosting.LogBound``), and framed as one delta before the
+    next other event.
     """
 
-    __slots__ = ("_held", "_max_events", "_pending", "_writer")
+    __slots__ = ("_bound", "_pending", "_writer")
 
     def __init__(self, writer: RunLogWriter, *, max_events: int) -> None:
         super().__init__()
         self._writer = writer
-        self._max_events = max_events
+        self._bound = LogBound[tuple[str, Mapping[str, Any]]](max_events, _merged)
         self._pending: list[str] = []
-        self._held: tuple[str, dict[str, Any]] | None = None
 
     def event(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         """Frame the event for the log and return its frame (empty while a delta is held)."""
-        if kind.endswith(".delta") and self._next >= self._max_events:
-            if self._held is not None and _same_part(self._held, kind, fields):
-                held = self._held[1]
-                for name in _MERGED & fields.keys():
-                    held[name] = held[name] + fields[name]
-                return b""
-            flushed = self._release_held()
-            self._held = (kind, dict(fields))
-            return flushed
-        return self._release_held() + self._frame(kind, fields)
+        released = self._bound.add((kind, fields), delta=kind.endswith(".delta"))
+        return b"".join(self._frame(*event) for event in released)
 
     async def flush(self) -> None:
         """Append the framed events to the log; complete it after the terminal one."""
@@ -136,20 +128,21 @@ class EventLogWriter(SSEWriter):
             if is_terminal(frame):
                 await self._writer.close()
 
-    def _release_held(self) -> bytes:
-        if self._held is None:
-            return b""
-        kind, fields = self._held
-        self._held = None
-        return self._frame(kind, fields)
-
     def _frame(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         frame = super().event(kind, fields)
         self._pending.append(frame.decode())
         return frame
 
 
-def _same_part(held: tuple[str, Mapping[str, Any]], kind: str, fields: Mapping[str, Any]) -> bool:
-    held_kind, held_fields = held
+def _merged(
+    held: tuple[str, Mapping[str, Any]], delta: tuple[str, Mapping[str, Any]]
+) -> tuple[str, Mapping[str, Any]] | None:
+    """``held`` and then ``delta`` as one delta, when both are of one part."""
+    (held_kind, held_fields), (kind, fields) = held, delta
     names = (held_fields.keys() | fields.keys()) - _MERGED
-    return held_kind == kind and all(held_fields.get(name) == fields.get(name) for name in names)
+    if held_kind != kind or any(held_fields.get(name) != fields.get(name) for name in names):
+        return None
+    merged = dict(held_fields)
+    for name in _MERGED & fields.keys():
+        merged[name] = merged[name] + fields[name]
+    return kind, merged

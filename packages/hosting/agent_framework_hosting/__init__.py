@@ -31,6 +31,7 @@ from ._isolation import (
 )
 from ._keepalive import SSE_KEEPALIVE, with_keepalive
 from ._limits import RunAdmission, RunLimits, TooManyRuns, released_after
+from ._log_bounds import BoundedLogWriter, LogBound
 from ._paths import HostStatePaths
 from ._redaction import StreamRedaction, StreamRedactor
 from ._runs import BackgroundRuns, RunLog, RunLogWriter
@@ -91,6 +92,7 @@ __all__ = [
     "AuthenticationFailed",
     "Authenticator",
     "BackgroundRuns",
+    "BoundedLogWriter",
     "CallableAuthenticator",
     "Caller",
     "Channel",
@@ -119,6 +121,7 @@ __all__ = [
     "JWTAuthenticator",
     "Lease",
     "LeaseLost",
+    "LogBound",
     "MemoryStateStore",
     "PermissionDenied",
     "Principal",

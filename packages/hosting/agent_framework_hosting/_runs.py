@@ -42,6 +42,8 @@ class BackgroundRuns:
         lease_seconds: How long a run's owner may go silent before its run counts as
             orphaned (with a store other processes share; in one process a run cannot
             outlive its owner).
+        ended_ttl: How long the store keeps what it knows of a run after it ended
+            (``None``: until :meth:`forget`); a run forgotten reads as ended.
 
     """
 
@@ -52,10 +54,12 @@ class BackgroundRuns:
         *,
         settle: Callable[[str], Awaitable[None]],
         lease_seconds: float = 15.0,
+        ended_ttl: float | None = None,
     ) -> None:
         self._store = store
         self._prefix = f"{namespace}:run:"
         self._settle = settle
+        self._ended_ttl = ended_ttl
         self._ttl = lease_seconds if store.shared else _IN_PROCESS_TTL
         self._beat = min(lease_seconds / 3, 5.0)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -137,7 +141,7 @@ class BackgroundRuns:
                 return False  # ended between the two looks
             logger.warning("Run %s lost its owner; settling it as interrupted", run_id)
             await self._settle(run_id)
-            await self._store.set(self._state(run_id), {"ended": True})
+            await self._store.set(self._state(run_id), {"ended": True}, ttl=self._ended_ttl)
         finally:
             await self._store.release(lease)
         await self._store.notify(self._ended_topic(run_id))
@@ -175,7 +179,7 @@ class BackgroundRuns:
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
             self._tasks.pop(run_id, None)
-            await self._store.set(self._state(run_id), {"ended": True})
+            await self._store.set(self._state(run_id), {"ended": True}, ttl=self._ended_ttl)
             await self._store.delete(self._cancel(run_id))
             await self._store.release(lease)
             await self._store.notify(self._ended_topic(run_id))
@@ -213,18 +217,20 @@ class RunLog:
     """The events of runs, as logs of the store: written once, replayed and followed anywhere.
 
     A log belongs to a partition: in any other it reads as missing. It is complete once
-    its writer closes it; it goes when it is deleted (a follower then ends).
+    its writer closes it; it goes when it is deleted (a follower then ends), or ``ttl``
+    seconds after it was completed (``None``: only when deleted).
     """
 
-    def __init__(self, store: StateStore, namespace: str) -> None:
+    def __init__(self, store: StateStore, namespace: str, *, ttl: float | None = None) -> None:
         self._store = store
         self._prefix = f"{namespace}:log:"
+        self._ttl = ttl
 
     async def open(self, run_id: str, partition: str | None) -> RunLogWriter:
         """Start the empty log of ``run_id`` in ``partition``; its writer."""
         owner = self._owner(run_id)
         await self._store.set(owner, {"partition": partition, "done": False})
-        return RunLogWriter(self._store, owner, self._entries(run_id), partition)
+        return RunLogWriter(self._store, owner, self._entries(run_id), partition, ttl=self._ttl)
 
     async def writer(self, run_id: str) -> RunLogWriter | None:
         """A writer appending to ``run_id``'s existing log (``None`` when it has none)."""
@@ -232,7 +238,9 @@ class RunLog:
         if not isinstance(owner, Mapping):
             return None
         partition = cast("Mapping[str, Any]", owner).get("partition")
-        return RunLogWriter(self._store, self._owner(run_id), self._entries(run_id), partition)
+        return RunLogWriter(
+            self._store, self._owner(run_id), self._entries(run_id), partition, ttl=self._ttl
+        )
 
     async def exists(self, run_id: str, partition: str | None) -> bool:
         """Whether ``run_id`` has a log in ``partition``."""
@@ -311,16 +319,26 @@ class RunLogWriter:
     """Appends one run's entries, and stops once its log is deleted.
 
     It finds out within ``check_every`` entries that the log was deleted (by any
-    process), then removes what it appended since and writes no more.
+    process), then removes what it appended since and writes no more. Once closed, the
+    log expires after ``ttl`` seconds when given.
     """
 
     check_every = 64
 
-    def __init__(self, store: StateStore, owner: str, entries: str, partition: str | None) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        owner: str,
+        entries: str,
+        partition: str | None,
+        *,
+        ttl: float | None = None,
+    ) -> None:
         self._store = store
         self._owner = owner
         self._entries = entries
         self._partition = partition
+        self._ttl = ttl
         self._deleted = False
 
     @property
@@ -338,10 +356,13 @@ class RunLogWriter:
         return index
 
     async def close(self) -> None:
-        """Mark the log complete: followers end once they have read it all."""
+        """Mark the log complete (followers end once they have read it all); it expires."""
         if self._deleted or not await self._still_there():
             return
-        await self._store.set(self._owner, {"partition": self._partition, "done": True})
+        done = {"partition": self._partition, "done": True}
+        await self._store.set(self._owner, done, ttl=self._ttl)
+        if self._ttl is not None:
+            await self._store.expire(self._entries, self._ttl)
 
     async def _still_there(self) -> bool:
         owner = await self._store.get(self._owner)

@@ -31,6 +31,23 @@ async def test_a_complete_log_is_replayed_and_ends() -> None:
     assert await collect(log, "r", after=1) == ["c"]
 
 
+async def test_a_complete_log_expires_after_its_ttl_and_reads_as_missing() -> None:
+    store = MemoryStateStore()
+    log = RunLog(store, "t", ttl=0.2)
+    writer = await log.open("r", "p")
+    await writer.append("a")
+    await asyncio.sleep(0.3)
+    assert await log.entries("r") == ["a"]  # running: kept however long it runs
+    await writer.append("b")
+    await writer.close()
+    assert await collect(log, "r") == ["a", "b"]
+    await asyncio.sleep(0.5)
+    assert not await log.exists("r", "p")
+    assert await log.entries("r") == []
+    assert await collect(log, "r") == []
+    assert len(store) == 0
+
+
 async def test_following_a_complete_log_from_past_its_end_ends_at_once() -> None:
     log = RunLog(MemoryStateStore(), "t")
     writer = await log.open("r", "p")

@@ -120,6 +120,16 @@ class DiskStateStore(LocalSteps):
         for key in keys:
             await self.notify(_LOG + key)
 
+    async def expire(self, key: str, ttl: float) -> None:
+        """Make ``key`` (its value, or every entry of its log) expire ``ttl`` seconds from now."""
+        with self._cache.transact():
+            self._cache.touch(key, expire=ttl)
+            count = self._cache.get(_LOG + key)
+            if count is not None:
+                for index in range(count):
+                    self._cache.touch(_entry_key(key, index), expire=ttl)
+                self._cache.touch(_LOG + key, expire=ttl)
+
     async def append(self, key: str, entry: str, *, ttl: float | None = None) -> int:
         """Append ``entry`` to the log under ``key``; its index."""
         with self._cache.transact():

@@ -121,6 +121,12 @@ class MemoryStateStore(LocalSteps):
             if entry is not None and isinstance(entry.payload, _Log):
                 self._wake(_log_topic(key))
 
+    async def expire(self, key: str, ttl: float) -> None:
+        """Make ``key`` expire ``ttl`` seconds from now."""
+        current = self._entry(key)
+        if current is not None:
+            current.expires = self._clock() + ttl
+
     async def append(self, key: str, entry: str, *, ttl: float | None = None) -> int:
         """Append ``entry`` to the log under ``key``; its index."""
         current = self._entry(key)

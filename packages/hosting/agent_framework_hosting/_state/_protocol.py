@@ -135,6 +135,13 @@ class StateStore(Protocol):
         """Remove ``keys`` (values and logs); removing a missing key is not an error."""
         ...
 
+    async def expire(self, key: str, ttl: float) -> None:
+        """Make ``key`` (a value, or a whole log) expire ``ttl`` seconds from now.
+
+        A missing key stays missing; a later write of a value sets its expiry anew.
+        """
+        ...
+
     async def append(self, key: str, entry: str, *, ttl: float | None = None) -> int:
         """Append ``entry`` to the log under ``key``; return its index (from 0)."""
         ...

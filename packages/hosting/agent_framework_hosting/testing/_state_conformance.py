@@ -76,6 +76,22 @@ class StateStoreConformanceTests:
         assert await store.get("short") is None
         assert await store.get("long") == "kept"
 
+    async def test_a_value_and_a_log_expire_when_told(self, store: StateStore) -> None:
+        await store.set("value", "gone soon")
+        for entry in ("a", "b", "c"):
+            await store.append("log", entry)
+        await store.set("kept", "kept")
+        await store.expire("value", 0.2)
+        await store.expire("log", 0.2)
+        await store.expire("never-there", 0.2)
+        assert await store.get("value") == "gone soon"
+        assert await store.read_log("log") == ["a", "b", "c"]
+        await asyncio.sleep(0.5)
+        assert await store.get("value") is None
+        assert await store.read_log("log") == []
+        assert await store.get("never-there") is None
+        assert await store.get("kept") == "kept"
+
     # Versioned writes
 
     async def test_each_write_moves_the_version_up(self, store: StateStore) -> None:
