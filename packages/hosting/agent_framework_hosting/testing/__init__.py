@@ -1,7 +1,8 @@
 """Test support: an offline chat client and workflow, a loopback server, the conformance kit.
 
-The kit needs ``pytest`` and ``httpx``, and the server needs the ``serve`` extra; they are
-imported only when used, so importing :class:`OfflineChatClient` needs neither.
+The kit needs ``pytest`` and ``httpx``, the server the ``serve`` extra and the bad-input
+strategies ``hypothesis``; they are imported only when used, so importing
+:class:`OfflineChatClient` needs none of them.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -10,12 +11,14 @@ from ._offline_client import OfflineChatClient
 from ._review_workflow import ReviewRequest, review_workflow
 
 if TYPE_CHECKING:
+    from ._bad_input import BAD_INPUT_PROFILE, json_values, not_utf8, odd_text, unsendable_json
     from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
     from ._processes import HostProcess, asgi_workers, host_process
     from ._server import LoopbackServer
     from ._state_conformance import SharedStateStoreConformanceTests, StateStoreConformanceTests
 
 __all__ = [
+    "BAD_INPUT_PROFILE",
     "ChannelConformanceTests",
     "ChannelHooks",
     "ChannelReply",
@@ -28,10 +31,19 @@ __all__ = [
     "StateStoreConformanceTests",
     "asgi_workers",
     "host_process",
+    "json_values",
+    "not_utf8",
+    "odd_text",
     "review_workflow",
+    "unsendable_json",
 ]
 
 _LAZY = {
+    "BAD_INPUT_PROFILE": "._bad_input",
+    "json_values": "._bad_input",
+    "not_utf8": "._bad_input",
+    "odd_text": "._bad_input",
+    "unsendable_json": "._bad_input",
     "ChannelConformanceTests": "._conformance",
     "ChannelHooks": "._conformance",
     "ChannelReply": "._conformance",
