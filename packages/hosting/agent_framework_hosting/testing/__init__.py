@@ -11,7 +11,15 @@ from ._offline_client import OfflineChatClient
 from ._review_workflow import ReviewRequest, review_workflow
 
 if TYPE_CHECKING:
-    from ._bad_input import BAD_INPUT_PROFILE, json_values, not_utf8, odd_text, unsendable_json
+    from ._bad_input import (
+        BAD_INPUT_PROFILE,
+        header_text,
+        json_values,
+        not_utf8,
+        odd_text,
+        unsendable_json,
+        url_text,
+    )
     from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
     from ._processes import HostProcess, asgi_workers, host_process
     from ._server import LoopbackServer
@@ -30,20 +38,24 @@ __all__ = [
     "SharedStateStoreConformanceTests",
     "StateStoreConformanceTests",
     "asgi_workers",
+    "header_text",
     "host_process",
     "json_values",
     "not_utf8",
     "odd_text",
     "review_workflow",
     "unsendable_json",
+    "url_text",
 ]
 
 _LAZY = {
     "BAD_INPUT_PROFILE": "._bad_input",
+    "header_text": "._bad_input",
     "json_values": "._bad_input",
     "not_utf8": "._bad_input",
     "odd_text": "._bad_input",
     "unsendable_json": "._bad_input",
+    "url_text": "._bad_input",
     "ChannelConformanceTests": "._conformance",
     "ChannelHooks": "._conformance",
     "ChannelReply": "._conformance",

@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 __all__ = [
     "BAD_INPUT_PROFILE",
+    "header_text",
     "json_values",
     "not_utf8",
     "odd_text",
     "unsendable_json",
+    "url_text",
 ]
 
 BAD_INPUT_PROFILE = settings(
@@ -35,6 +37,16 @@ odd_text: st.SearchStrategy[str] = (
     | st.sampled_from(["\ud800", "a\udfffb", "\x00", "\u202e", "😀" * 5, "%2F..%2F", "../.."])
 )
 """Strings with what breaks naive code: lone surrogates, NUL, controls, RTL, emoji."""
+
+url_text: st.SearchStrategy[str] = odd_text.map(
+    lambda text: text.encode("utf-8", "replace").decode()
+)
+"""Odd strings a URL can carry: a lone surrogate, which no URL encodes, becomes ``?``."""
+
+header_text: st.SearchStrategy[str] = odd_text.map(
+    lambda text: "".join(character for character in text if " " <= character <= "~").strip()
+)
+"""Odd strings a header can carry: their visible ASCII, without line breaks."""
 
 
 def json_values(keys: Sequence[str] = ()) -> st.SearchStrategy[Any]:
