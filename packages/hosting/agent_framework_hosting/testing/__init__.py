@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._conformance import ChannelConformanceTests, ChannelHooks, ChannelReply, RunningHost
     from ._processes import HostProcess, asgi_workers, host_process
     from ._server import LoopbackServer
+    from ._sse import ServerSentEvent, server_sent_events
     from ._state_conformance import SharedStateStoreConformanceTests, StateStoreConformanceTests
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "OfflineChatClient",
     "ReviewRequest",
     "RunningHost",
+    "ServerSentEvent",
     "SharedStateStoreConformanceTests",
     "StateStoreConformanceTests",
     "asgi_workers",
@@ -44,6 +46,7 @@ __all__ = [
     "not_utf8",
     "odd_text",
     "review_workflow",
+    "server_sent_events",
     "unsendable_json",
     "url_text",
 ]
@@ -62,6 +65,8 @@ _LAZY = {
     "RunningHost": "._conformance",
     "HostProcess": "._processes",
     "LoopbackServer": "._server",
+    "ServerSentEvent": "._sse",
+    "server_sent_events": "._sse",
     "asgi_workers": "._processes",
     "host_process": "._processes",
     "SharedStateStoreConformanceTests": "._state_conformance",
