@@ -27,6 +27,7 @@ from agent_framework_hosting.testing import (
     json_values,
     not_utf8,
     odd_text,
+    server_sent_events,
     unsendable_json,
     url_text,
 )
@@ -83,11 +84,7 @@ def post_json(endpoint: Endpoint, body: Any, headers: dict[str, str] | None = No
 def messages_of(response: httpx.Response) -> list[dict[str, Any]]:
     """The JSON-RPC messages of an answer, in JSON or as server-sent events."""
     if response.headers.get("content-type", "").startswith("text/event-stream"):
-        return [
-            json.loads(line[5:])
-            for line in response.text.splitlines()
-            if line.startswith("data:") and line[5:].strip()
-        ]
+        return [json.loads(event.data) for event in server_sent_events(response.text)]
     return [response.json()]
 
 
@@ -255,6 +252,7 @@ def test_random_arguments_of_the_agent_tool_and_the_commands(endpoint: Endpoint)
 
 def test_odd_and_huge_strings(endpoint: Endpoint) -> None:
     @BAD_INPUT_PROFILE
+    @example(text="a\u2028b\x85c", repeat=1, where="message")
     @given(
         text=odd_text,
         repeat=st.sampled_from([1, 1000, 100_000]),
