@@ -40,6 +40,7 @@ from agent_framework_hosting.testing import (
     json_values,
     not_utf8,
     odd_text,
+    server_sent_events,
     unsendable_json,
     url_text,
 )
@@ -157,15 +158,7 @@ def post_json(stored: Stored, path: str, body: Any) -> httpx.Response:
 
 def sse_data(text: str) -> list[tuple[str, Any]]:
     """Each event of an SSE body: its name (``message`` by default) and its JSON data."""
-    events: list[tuple[str, Any]] = []
-    for block in text.split("\n\n"):
-        lines = block.splitlines()
-        data = [line[5:].strip() for line in lines if line.startswith("data:")]
-        if not data:
-            continue
-        name = next((line[6:].strip() for line in lines if line.startswith("event:")), "message")
-        events.append((name, json.loads("\n".join(data))))
-    return events
+    return [(event.event, json.loads(event.data)) for event in server_sent_events(text)]
 
 
 def parses_as(value: Any, kind: type[ProtoMessage]) -> None:
@@ -400,6 +393,7 @@ def test_random_rest_bodies(stored: Stored) -> None:
 
 def test_odd_and_huge_strings(stored: Stored) -> None:
     @BAD_INPUT_PROFILE
+    @example(text="a\u2028b\x85c", repeat=1, where="text")
     @given(
         text=odd_text,
         repeat=st.sampled_from([1, 1000, 100_000]),
