@@ -261,6 +261,7 @@ def test_random_tools_context_and_state(stored: Stored) -> None:
 
 def test_odd_and_huge_strings(stored: Stored) -> None:
     @BAD_INPUT_PROFILE
+    @example(text="a\u2028b\x85c", repeat=1, where="content")
     @given(
         text=odd_text,
         repeat=st.sampled_from([1, 1000, 100_000]),
