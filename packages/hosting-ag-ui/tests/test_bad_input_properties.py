@@ -42,6 +42,7 @@ from hypothesis import strategies as st
 from ._agui import parse_sse, run_input, user_message
 
 KEPT = "kept-thread-before-the-properties"
+KEPT_RUN = "kept-run-before-the-properties"
 FIELDS = ["threadId", "runId", "parentRunId", "state", "messages", "tools", "context"]
 MESSAGE_FIELDS = ["id", "role", "content", "name", "toolCalls", "toolCallId"]
 PART_FIELDS = ["type", "text", "source", "value", "mimeType", "url"]
@@ -85,7 +86,7 @@ def stored() -> Iterator[Stored]:
     agent = Agent(client=OfflineChatClient(), name="helper")
     host = AgentFrameworkHost(agent, channels=[AGUIChannel()])
     with LoopbackServer(host.app) as server:
-        body = run_input(KEPT, user_message("kept", message_id="kept-1"))
+        body = run_input(KEPT, user_message("kept", message_id="kept-1"), runId=KEPT_RUN)
         ran = httpx.post(f"{server.base_url}/ag-ui", json=body, timeout=30)
         events, _ = parse_sse(ran.text)
         assert isinstance(events[-1], RunFinishedEvent), ran.text
@@ -164,9 +165,11 @@ def test_a_wrong_value_in_each_field(stored: Stored) -> None:
     @example(field="runId", value="")
     @example(field="state", value=[1, 2])
     @example(field="messages", value={"id": "m"})
+    @example(field="runId", value=KEPT_RUN)
+    @example(field="threadId", value=KEPT)  # its one message again: the run adds nothing
     @given(field=st.sampled_from([*FIELDS, "forwardedProps"]), value=values)
     def send(field: str, value: Any) -> None:
-        body = run_input(f"field-{field}", user_message("hello"))
+        body = run_input(f"field-{field}", user_message("kept", message_id="kept-1"))
         body[field] = value
         check(post_json(stored, body))
 
@@ -317,7 +320,9 @@ def test_odd_ids_in_paths_and_odd_last_event_ids(stored: Stored) -> None:
         ]
     )
     counts = st.sampled_from(["", "0", "-1", "1e3", "99999999999999999999", " 5"])
-    ids = url_text.filter(bool) | st.sampled_from(["%00", "a/b", "..", "x" * 10_000, KEPT])
+    ids = url_text.filter(bool) | st.sampled_from(
+        ["%00", "a/b", "..", "x" * 10_000, KEPT, KEPT_RUN]
+    )
 
     @BAD_INPUT_PROFILE
     @example(route=("GET", "/threads/{}"), item_id="a/b", after="", last_event_id="")
