@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         json_values,
         not_utf8,
         odd_text,
+        path_segment,
         unsendable_json,
         url_text,
     )
@@ -45,6 +46,7 @@ __all__ = [
     "json_values",
     "not_utf8",
     "odd_text",
+    "path_segment",
     "review_workflow",
     "server_sent_events",
     "unsendable_json",
@@ -57,6 +59,7 @@ _LAZY = {
     "json_values": "._bad_input",
     "not_utf8": "._bad_input",
     "odd_text": "._bad_input",
+    "path_segment": "._bad_input",
     "unsendable_json": "._bad_input",
     "url_text": "._bad_input",
     "ChannelConformanceTests": "._conformance",

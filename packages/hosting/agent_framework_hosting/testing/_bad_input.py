@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ __all__ = [
     "json_values",
     "not_utf8",
     "odd_text",
+    "path_segment",
     "unsendable_json",
     "url_text",
 ]
@@ -82,6 +84,15 @@ unsendable_json: st.SearchStrategy[bytes] = st.sampled_from(
     ]
 )
 """JSON that no JSON parser should take as a value: non-finite numbers, deep nesting, …"""
+
+
+def path_segment(text: str) -> str:
+    """``text`` as one segment of a URL path, its dots escaped too.
+
+    A client resolves a segment ``..`` or ``.`` before sending it; escaped, the server
+    receives the id as it was drawn.
+    """
+    return quote(text, safe="").replace(".", "%2E")
 
 
 def _is_utf8(raw: bytes) -> bool:
