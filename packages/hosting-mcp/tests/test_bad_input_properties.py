@@ -126,9 +126,10 @@ def check(response: httpx.Response) -> None:
 def call_kept(endpoint: Endpoint, text: str) -> str:
     """Call the agent tool in the kept conversation; the reply's text."""
     arguments = {"message": text, "conversation_id": KEPT}
-    request = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {}}
-    request["params"] = {"name": "helper", "arguments": arguments}
-    response = post_json(endpoint, request)
+    params = {"name": "helper", "arguments": arguments}
+    response = post_json(
+        endpoint, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+    )
     check(response)
     result = next(message for message in messages_of(response) if "result" in message)["result"]
     assert not result.get("isError"), result
