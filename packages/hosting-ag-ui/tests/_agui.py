@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from ag_ui.core import BaseEvent, Event, RunErrorEvent, RunFinishedEvent, TextMessageContentEvent
 from agent_framework_hosting import AgentFrameworkHost, AuthenticationFailed, Principal
-from agent_framework_hosting.testing import LoopbackServer
+from agent_framework_hosting.testing import LoopbackServer, server_sent_events
 from agent_framework_hosting_ag_ui import AGUIChannel
 from pydantic import TypeAdapter
 from starlette.requests import HTTPConnection
@@ -72,12 +72,10 @@ def parse_sse(raw: str) -> tuple[list[BaseEvent], list[int]]:
     """The events of an SSE body, each validated as the protocol's event type."""
     events: list[BaseEvent] = []
     ids: list[int] = []
-    for block in raw.split("\n\n"):
-        data = [line[len("data: ") :] for line in block.splitlines() if line.startswith("data: ")]
-        if not data:
-            continue
-        events.append(EVENT.validate_json("\n".join(data)))
-        ids.extend(int(line[4:]) for line in block.splitlines() if line.startswith("id: "))
+    for event in server_sent_events(raw):
+        events.append(EVENT.validate_json(event.data))
+        if event.id is not None:
+            ids.append(int(event.id))
     return events, ids
 
 
