@@ -13,14 +13,16 @@ the root answers for paths nobody claims), and with its own plain JSON
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
 from starlette.websockets import WebSocket
 
 from ._auth import AuthenticationFailed, PermissionDenied
@@ -131,14 +133,18 @@ class ErrorShapes:
         assert isinstance(exc, HTTPException)
         method: str = connection.scope.get("method", "GET")  # a WebSocket handshake is a GET
         path = connection.url.path
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and (allowed := allowed_methods(connection.scope)):
+            # Routing names only the first route at the path; a path can have several.
+            headers["Allow"] = ", ".join(allowed)
         return self.respond(
             HostError(
                 status=exc.status_code,
                 code=_code(exc.status_code),
-                message=_message(exc, method, path),
+                message=_message(exc, method, path, headers),
                 method=method,
                 path=path,
-                headers=dict(exc.headers or {}),
+                headers=headers,
             )
         )
 
@@ -200,7 +206,29 @@ def _code(status: int) -> HostErrorCode:
     return _CODES.get(status, "invalid_request")
 
 
-def _message(exc: HTTPException, method: str, path: str) -> str:
+def allowed_methods(scope: Scope) -> list[str]:
+    """Every method some route of the request's app serves at the request's path, sorted."""
+    router = getattr(scope.get("app"), "router", None)
+    # Routing has moved the scope into the mount it entered; match from the app's top.
+    top = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+    methods: set[str] = set()
+    _collect_methods(getattr(router, "routes", ()), top, methods)
+    return sorted(methods)
+
+
+def _collect_methods(routes: Sequence[BaseRoute], scope: Scope, methods: set[str]) -> None:
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Route) and route.methods:
+            methods.update(route.methods)
+        elif isinstance(route, Mount):
+            inner: dict[str, Any] = {**scope, **child}
+            _collect_methods(route.routes, inner, methods)
+
+
+def _message(exc: HTTPException, method: str, path: str, headers: Mapping[str, str]) -> str:
     try:
         phrase = HTTPStatus(exc.status_code).phrase
     except ValueError:
@@ -211,6 +239,5 @@ def _message(exc: HTTPException, method: str, path: str) -> str:
     if exc.status_code == 404:
         return f"Nothing is served at {method} {path}."
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        return f"{method} is not allowed on {path}; allowed: {allowed}."
+        return f"{method} is not allowed on {path}; allowed: {headers.get('Allow', '')}."
     return f"{phrase}."

@@ -71,6 +71,7 @@ class _ShapedChannel:
                 Route("/fail", _fail, methods=["POST"]),
                 Route("/gone", _gone, methods=["GET"]),
                 Route("/items/{item_id}", _read, methods=["GET"]),
+                Route("/items/{item_id}", _read, methods=["DELETE"]),
             ],
             mounts={"/siblings": [Route("/{name}", _sibling, methods=["GET"])]},
             error_response=self._renderer,
@@ -111,6 +112,14 @@ def test_a_wrong_method_is_the_channels_405_naming_the_allowed_ones(
     assert response.status_code == 405
     assert _problem(response)["kind"] == "method_not_allowed"
     assert response.headers["allow"] == "POST"
+
+
+def test_a_405_names_the_methods_of_every_route_at_the_path(server: LoopbackServer) -> None:
+    response = httpx.put(f"{server.base_url}/shaped/items/a", content=b"{}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD"
+    text = _problem(response)["text"]
+    assert text == "PUT is not allowed on /shaped/items/a; allowed: DELETE, GET, HEAD."
 
 
 def test_trace_is_the_channels_405(server: LoopbackServer) -> None:
