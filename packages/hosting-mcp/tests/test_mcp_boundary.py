@@ -7,20 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp_harness import serving
+from mcp_harness import INITIALIZE, serving
 
 ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 VERSION = {"mcp-protocol-version": "2025-11-25"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
 
 
 async def open_session(client: httpx.AsyncClient, url: str) -> dict[str, str]:

@@ -10,23 +10,13 @@ import httpx
 import pytest
 from agent_framework_hosting import ApiKeyAuthenticator, ChannelRequest, RunLimits
 from mcp.shared.exceptions import MCPError
-from mcp_harness import connect, offline_agent, serving, text_of
+from mcp_harness import INITIALIZE, connect, offline_agent, serving, text_of
 
 KEYS = ApiKeyAuthenticator({"alice-key": "alice", "bob-key": "bob"})
 ALICE = {"authorization": "Bearer alice-key"}
 BOB = {"authorization": "Bearer bob-key"}
 ONE_AT_A_TIME = {"auth": KEYS, "limits": RunLimits(max_concurrent_runs=1, retry_after=7)}
 ACCEPT = {"accept": "application/json, text/event-stream"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
 
 
 def call(request_id: int, tool: str, **arguments: Any) -> dict[str, Any]:

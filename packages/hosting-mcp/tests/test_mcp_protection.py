@@ -12,19 +12,9 @@ from agent_framework_hosting import (
     Principal,
 )
 from mcp.shared.exceptions import MCPError
-from mcp_harness import connect, serving, text_of
+from mcp_harness import INITIALIZE, connect, serving, text_of
 from starlette.requests import HTTPConnection
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
 ACCEPT = {"accept": "application/json, text/event-stream"}
 
 
