@@ -13,7 +13,7 @@ from typing import Any
 from agent_framework import Message
 from agent_framework_hosting import ChannelIdentity, ChannelSession
 
-from ._parse import parse_responses_request as validate_request
+from ._parse import validate_request
 
 __all__ = ["parse_responses_identity", "parse_responses_request", "previous_response_key"]
 

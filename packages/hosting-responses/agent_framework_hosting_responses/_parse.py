@@ -1,7 +1,7 @@
 """Wire → `ChannelRequest`: validating a Responses request body.
 
-These are the channel's own parser and identity; the package exports the alpha-shaped
-helpers of the same names from ``_helpers``, built on them.
+:func:`validate_request` and :func:`identity_of` are the channel's own; the package's
+exported, alpha-shaped helpers (``_helpers``) are built on them.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from ._tools import parse_tool_choice, parse_tools
 __all__ = [
     "ResponsesRequest",
     "check_service_tier",
+    "identity_of",
     "metadata_of",
-    "parse_responses_identity",
-    "parse_responses_request",
     "short_key",
+    "validate_request",
 ]
 
 
@@ -130,7 +130,7 @@ class ResponsesRequest:
     user: str | None = None
 
 
-def parse_responses_request(
+def validate_request(
     body: Any, *, target_tool_names: Collection[str] = frozenset(), takes_options: bool = True
 ) -> ResponsesRequest:
     """Validate a request body; raise :class:`ResponsesError` (400) on bad input.
@@ -391,7 +391,7 @@ def metadata_of(value: Any) -> dict[str, str]:
     return cast("dict[str, str]", entries)
 
 
-def parse_responses_identity(
+def identity_of(
     keys: IsolationKeys, body: Mapping[str, Any], principal: Principal | None = None
 ) -> ChannelIdentity:
     """Who is calling, in the channel's terms.

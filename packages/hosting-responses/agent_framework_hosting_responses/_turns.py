@@ -32,7 +32,7 @@ from ._conversations import Conversations, Turn
 from ._errors import AGENT_FAILED, INTERRUPTED, ResponsesError, error_response, workflow_input_error
 from ._event_log import EventLogs, EventLogWriter
 from ._input_items import unmatched_outputs
-from ._parse import ResponsesRequest, parse_responses_identity, parse_responses_request
+from ._parse import ResponsesRequest, identity_of, validate_request
 from ._render import (
     DONE,
     OutputStream,
@@ -113,7 +113,7 @@ class Turns:
 
         """
         own_tools = self._context.target_tool_names
-        parsed = parse_responses_request(
+        parsed = validate_request(
             await self._compactions.expand(body, caller.partition),
             target_tool_names=own_tools,
             takes_options=self._context.target_takes_options,
@@ -319,7 +319,7 @@ class Turns:
             metadata=parsed.metadata,
             attributes={} if caller.keys.is_empty else {ISOLATION_KEYS_ATTRIBUTE: caller.keys},
             stream=parsed.stream,
-            identity=parse_responses_identity(caller.keys, parsed.body, caller.principal),
+            identity=identity_of(caller.keys, parsed.body, caller.principal),
             principal=caller.principal,
         )
 

@@ -21,7 +21,7 @@ from agent_framework_hosting_responses._compact import (  # pyright: ignore[repo
 from agent_framework_hosting_responses._conversations_api import (  # pyright: ignore[reportPrivateUsage]
     _new_items,  # pyright: ignore[reportPrivateUsage]
 )
-from agent_framework_hosting_responses._parse import parse_responses_request
+from agent_framework_hosting_responses._parse import validate_request
 from agent_framework_hosting_responses._store import input_items, page_of
 from agent_framework_hosting_responses._websocket import (  # pyright: ignore[reportPrivateUsage]
     _create_body,  # pyright: ignore[reportPrivateUsage]
@@ -131,7 +131,7 @@ def test_the_create_parser_accepts_or_refuses_with_a_4xx(body: Any) -> None:
     if body is _REFUSED:
         return
     try:
-        parsed = parse_responses_request(body, target_tool_names={"current_time"})
+        parsed = validate_request(body, target_tool_names={"current_time"})
     except ResponsesError as error:
         _refused_as_a_client_error(error)
         return
@@ -175,7 +175,7 @@ def test_compaction_expansion_accepts_or_refuses_with_a_4xx(body: Any) -> None:
 )
 def test_the_websocket_message_parser_accepts_or_refuses_with_a_4xx(message: Any) -> None:
     try:
-        parse_responses_request(_create_body(message))
+        validate_request(_create_body(message))
     except ResponsesError as error:
         _refused_as_a_client_error(error)
 
